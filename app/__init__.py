@@ -1,0 +1,48 @@
+"""Application factory: wires extensions, blueprints, real time and jobs together."""
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import ROOT, Config
+
+
+def create_app(config: type[Config] = Config, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object(config)
+    app.config.update(overrides)
+    if app.config["PROXY_FIX_HOPS"]:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1
+        )
+
+    from app import errors, hx, i18n, logs, realtime, security, tasks
+    from app.extensions import cache, csrf, db, limiter, login, mail, migrate
+    from app.models import database
+
+    logs.init_app(app)
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    cache.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    hx.init_app(app)
+    errors.init_app(app)
+    tasks.init_app(app)
+    realtime.init_app(app)
+
+    from app import cli
+    from blueprints import register_blueprints
+
+    cli.init_app(app)
+    register_blueprints(app)
+    return app

@@ -1,0 +1,28 @@
+"""Unbound extension objects; create_app() binds them."""
+
+from flask_babel import Babel
+from flask_caching import Cache
+from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_mailman import Mail
+from flask_migrate import Migrate
+from flask_socketio import SocketIO
+from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
+from flask_wtf import CSRFProtect
+
+from app.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+mail = Mail()
+htmx = HTMX()
+talisman = Talisman()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+socketio = SocketIO()
+cache = Cache()

@@ -1,0 +1,47 @@
+"""Form pieces shared by blueprints: French-friendly numbers, service errors onto fields."""
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+
+from app.services.errors import ValidationFailed
+
+
+class LocalizedIntegerField(IntegerField):
+    """Accepts `12 000`, `12 000` (narrow no-break space) and `12.000` as typed in France."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            raw = valuelist[0]
+            cleaned = re.sub(r"[\s\u00a0\u202f.]", "", raw or "")
+            if cleaned == "":
+                self.data = None
+                self.raw_data = valuelist
+                return
+            try:
+                self.data = int(cleaned)
+            except ValueError:
+                self.data = None
+                self.raw_data = valuelist
+                raise ValueError(
+                    self.gettext("Enter a whole number, for example 12 000.")
+                )
+            else:
+                self.raw_data = valuelist
+
+
+def apply_errors(form: FlaskForm, exc: ValidationFailed) -> None:
+    """Put a service's field errors on the form; the rest go to the summary at the top."""
+    for name, message in exc.fields.items():
+        field = getattr(form, name, None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+    if not exc.fields and exc.message:
+        form.form_errors.append(exc.message)
+
+
+NON_NEGATIVE = _l("Enter a number zero or above.")

@@ -1,0 +1,100 @@
+"""Locale and time zone: the user's choice, else the session's, else French / Europe/Paris."""
+
+from flask import Flask, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if (
+        current_user
+        and current_user.is_authenticated
+        and current_user.locale in languages
+    ):
+        return current_user.locale
+    chosen = session.get("locale")
+    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str | None:
+    if current_user and current_user.is_authenticated:
+        return current_user.timezone
+    return None
+
+
+FIELD_LABELS = {
+    "company_name": _l("company name"),
+    "siren": _l("SIREN number"),
+    "sector": _l("sector"),
+    "employees": _l("number of employees"),
+    "turnover": _l("annual turnover"),
+    "address": _l("address"),
+    "postal_code": _l("postal code"),
+    "city": _l("city"),
+    "cabinet_name": _l("firm"),
+    "languages": _l("languages"),
+    "years_experience": _l("years of experience"),
+    "bio": _l("presentation"),
+    "company_type": _l("type of activity"),
+    "motivation_letter": _l("motivation"),
+}
+
+
+STATUS_LABELS = {
+    "pending": _l("Pending review"),
+    "pending_approval": _l("Pending review"),
+    "candidature": _l("Application received"),
+    "approved": _l("Approved"),
+    "active": _l("Active"),
+    "inactive": _l("Inactive"),
+    "suspended": _l("Suspended"),
+    "rejected": _l("Rejected"),
+    "queued": _l("Queued"),
+    "sent": _l("Sent"),
+    "failed": _l("Failed"),
+}
+
+ROLE_LABELS = {
+    "client": _l("Client"),
+    "expert": _l("Expert"),
+    "apporteur": _l("Referrer"),
+    "admin": _l("Administrator"),
+}
+
+
+def status_label(value) -> str:
+    key = getattr(value, "value", value)
+    return str(STATUS_LABELS.get(key, key))
+
+
+def role_label(value) -> str:
+    key = getattr(value, "value", value)
+    return str(ROLE_LABELS.get(key, key))
+
+
+def field_label(name: str) -> str:
+    return str(FIELD_LABELS.get(name, name))
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    app.add_template_filter(field_label)
+    app.add_template_filter(status_label)
+    app.add_template_filter(role_label)
+
+    from app.extensions import babel
+
+    babel.init_app(
+        app, locale_selector=select_locale, timezone_selector=select_timezone
+    )
+
+    @app.context_processor
+    def _locale():
+        return {
+            "current_locale": str(get_locale()),
+            "languages": app.config["LANGUAGES"],
+        }

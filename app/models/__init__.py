@@ -1,0 +1,38 @@
+"""Central models: every aggregate is importable from here (workers and Alembic need no views)."""
+
+from app.models.audit import AuditLog
+from app.models.base import Base, utcnow
+from app.models.email import Email, EmailStatus
+from app.models.notification import Notification, Priority
+from app.models.user import (
+    SECTORS,
+    ApporteurProfile,
+    ApporteurStatus,
+    ApprovalStatus,
+    ClientProfile,
+    CompanyType,
+    ExpertProfile,
+    PasswordResetToken,
+    Role,
+    User,
+)
+
+__all__ = [
+    "SECTORS",
+    "ApporteurProfile",
+    "ApporteurStatus",
+    "ApprovalStatus",
+    "AuditLog",
+    "Base",
+    "ClientProfile",
+    "CompanyType",
+    "Email",
+    "EmailStatus",
+    "ExpertProfile",
+    "Notification",
+    "PasswordResetToken",
+    "Priority",
+    "Role",
+    "User",
+    "utcnow",
+]

@@ -1,0 +1,277 @@
+"""Accounts: one User table with a role, and one profile per role."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base, utcnow
+
+# DOMAIN B §3.1, question GENERAL_001: the sector list is shared by clients, experts and apporteurs.
+SECTORS: tuple[str, ...] = (
+    "Transport et Logistique",
+    "Commerce et Distribution",
+    "Industrie et Fabrication",
+    "Services aux Entreprises",
+    "BTP et Construction",
+    "Restauration et Hôtellerie",
+    "Santé et Services Sociaux",
+    "Agriculture et Agroalimentaire",
+    "Services à la Personne",
+    "Autre secteur",
+)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # stored as VARCHAR + CHECK: identical on SQLite and PostgreSQL, and new values need no ALTER TYPE
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Role(enum.StrEnum):
+    CLIENT = "client"
+    EXPERT = "expert"
+    APPORTEUR = "apporteur"
+    ADMIN = "admin"
+
+
+class ApprovalStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ApporteurStatus(enum.StrEnum):
+    # DOMAIN B §7.4
+    CANDIDATURE = "candidature"
+    PENDING_APPROVAL = "pending_approval"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    SUSPENDED = "suspended"
+    REJECTED = "rejected"
+
+
+class CompanyType(enum.StrEnum):
+    INDEPENDANT = "independant"
+    SALARIE = "salarie"
+    PARTENAIRE = "partenaire"
+    AGENCE = "agence"
+    CALL_CENTER = "call_center"
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # always stored lower-cased, so the unique index is case-insensitive on every database
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), index=True)
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(8), default="fr")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    active: Mapped[bool] = mapped_column(default=True)
+    email_verified_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    client_profile: Mapped[ClientProfile | None] = relationship(
+        back_populates="user", uselist=False, cascade="all, delete-orphan"
+    )
+    expert_profile: Mapped[ExpertProfile | None] = relationship(
+        back_populates="user",
+        uselist=False,
+        cascade="all, delete-orphan",
+        foreign_keys="ExpertProfile.user_id",
+    )
+    apporteur_profile: Mapped[ApporteurProfile | None] = relationship(
+        back_populates="user",
+        uselist=False,
+        cascade="all, delete-orphan",
+        foreign_keys="ApporteurProfile.user_id",
+    )
+
+    def get_id(self) -> str:
+        # the session names the password too: changing it logs out every other session
+        return f"{self.id}:{self.password_hash[-16:]}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def profile(self) -> ClientProfile | ExpertProfile | ApporteurProfile | None:
+        return {
+            Role.CLIENT: self.client_profile,
+            Role.EXPERT: self.expert_profile,
+            Role.APPORTEUR: self.apporteur_profile,
+        }.get(self.role)
+
+
+class _Completeness:
+    """Profile completeness: the share of the fields a profile should have that are filled in."""
+
+    COMPLETENESS_FIELDS: tuple[str, ...] = ()
+
+    @property
+    def missing_fields(self) -> list[str]:
+        return [
+            f for f in self.COMPLETENESS_FIELDS if getattr(self, f) in (None, "", [])
+        ]
+
+    @property
+    def completeness(self) -> int:
+        total = len(self.COMPLETENESS_FIELDS)
+        return round(100 * (total - len(self.missing_fields)) / total) if total else 100
+
+
+class ClientProfile(_Completeness, Base):
+    __tablename__ = "client_profiles"
+    COMPLETENESS_FIELDS = (
+        "company_name",
+        "siren",
+        "sector",
+        "employees",
+        "turnover",
+        "address",
+        "postal_code",
+        "city",
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    company_name: Mapped[str] = mapped_column(String(160))
+    siren: Mapped[str] = mapped_column(String(9), index=True)
+    sector: Mapped[str] = mapped_column(String(64), index=True)
+    employees: Mapped[int | None]
+    turnover: Mapped[int | None]  # euros per year, exact
+    address: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+
+    user: Mapped[User] = relationship(back_populates="client_profile")
+
+
+class ExpertProfile(_Completeness, Base):
+    __tablename__ = "expert_profiles"
+    COMPLETENESS_FIELDS = (
+        "cabinet_name",
+        "city",
+        "languages",
+        "years_experience",
+        "bio",
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    cabinet_name: Mapped[str | None] = mapped_column(String(160))
+    city: Mapped[str | None] = mapped_column(String(100))
+    languages: Mapped[str | None] = mapped_column(
+        String(120)
+    )  # comma-separated ISO codes
+    years_experience: Mapped[int | None]
+    bio: Mapped[str | None] = mapped_column(Text)
+    approval_status: Mapped[ApprovalStatus] = mapped_column(
+        _enum(ApprovalStatus, "approval_status"), default=ApprovalStatus.PENDING
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship(
+        back_populates="expert_profile", foreign_keys=[user_id]
+    )
+
+    __table_args__ = (Index("ix_expert_profiles_approval", "approval_status", "id"),)
+
+
+class ApporteurProfile(_Completeness, Base):
+    __tablename__ = "apporteur_profiles"
+    COMPLETENESS_FIELDS = (
+        "company_name",
+        "company_type",
+        "sector",
+        "siren",
+        "motivation_letter",
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    company_name: Mapped[str | None] = mapped_column(String(160))
+    company_type: Mapped[CompanyType] = mapped_column(
+        _enum(CompanyType, "company_type")
+    )
+    sector: Mapped[str | None] = mapped_column(String(64))
+    siren: Mapped[str | None] = mapped_column(String(9))
+    motivation_letter: Mapped[str | None] = mapped_column(Text)
+    sponsor_code: Mapped[str | None] = mapped_column(String(9))
+    sponsor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("apporteur_profiles.id", ondelete="SET NULL")
+    )
+    # AFF + 6 digits, given on approval
+    affiliation_code: Mapped[str | None] = mapped_column(String(9), unique=True)
+    target_monthly: Mapped[int | None]
+    status: Mapped[ApporteurStatus] = mapped_column(
+        _enum(ApporteurStatus, "apporteur_status"),
+        default=ApporteurStatus.PENDING_APPROVAL,
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship(
+        back_populates="apporteur_profile", foreign_keys=[user_id]
+    )
+
+    __table_args__ = (Index("ix_apporteur_profiles_status", "status", "id"),)
+
+
+class PasswordResetToken(Base):
+    """Single-use reset token; the emailed link carries a signed (id, nonce) pair, we keep a hash."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    nonce_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

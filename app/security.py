@@ -1,0 +1,130 @@
+"""Authorisation policies, login wiring and HTTP security headers.
+
+Every object-returning view and every service calls a policy here. A foreign object is a 404
+(`require`), never a 403: a stranger must not learn that it exists.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask, abort, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from app.models import Notification, Role, User
+from app.services.errors import NotFound
+
+# -- policies ------------------------------------------------------------------------------------
+
+
+def can_view_user(viewer: User, user: User) -> bool:
+    return viewer.is_admin or viewer.id == user.id
+
+
+def can_view_notification(viewer: User, notification: Notification) -> bool:
+    return notification.user_id == viewer.id
+
+
+def can_decide_applications(viewer: User) -> bool:
+    return viewer.is_admin
+
+
+def can_read_outbox(viewer: User) -> bool:
+    return viewer.is_admin
+
+
+def can_join_room(viewer: User, room: str) -> bool:
+    """Socket.IO rooms: `user:<id>` for oneself, `admins` for admins; object rooms come later."""
+    if room == f"user:{viewer.id}":
+        return True
+    if room == "admins":
+        return viewer.is_admin
+    return False
+
+
+def require(allowed: bool) -> None:
+    if not allowed:
+        raise NotFound()
+
+
+# -- view decorators -----------------------------------------------------------------------------
+
+
+def role_required(*roles: Role) -> Callable:
+    """Pages reserved to roles: 403 for the other roles (they are pages, not objects)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+admin_required = role_required(Role.ADMIN)
+
+
+# -- wiring --------------------------------------------------------------------------------------
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+    "object-src": "'none'",
+}
+
+
+def init_app(app: Flask) -> None:
+    from app import hx
+    from app.extensions import db, login, talisman
+
+    login.login_view = "auth.login"
+    login.login_message = _l("Please log in to see this page.")
+    login.login_message_category = "info"
+    login.refresh_view = "auth.login"
+
+    @login.user_loader
+    def load_user(session_id: str) -> User | None:
+        user_id, _, fingerprint = session_id.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.get_id() != session_id:
+            return None
+        return user
+
+    @login.unauthorized_handler
+    def unauthorized():
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if hx.is_htmx():
+            # a polling fragment after the session ended: send the whole page to the login form
+            resp = app.response_class(status=401)
+            resp.headers["HX-Redirect"] = target
+            return resp
+        from flask import flash, redirect
+
+        flash(str(login.login_message), "info")
+        return redirect(target)
+
+    secure = app.config["SESSION_COOKIE_SECURE"]
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=secure,
+        session_cookie_secure=secure,
+        session_cookie_http_only=True,
+        content_security_policy=CSP,
+        referrer_policy="same-origin",
+        frame_options="DENY",
+    )

@@ -1,0 +1,1 @@
+"""Use cases: explicit arguments, own the transaction, side effects after commit."""

@@ -1,0 +1,126 @@
+"""Email: rendered once into a row in the recipient's language, then sent by a job with retries."""
+
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from flask_mailman import EmailMultiAlternatives
+from rq import Retry
+
+from app.extensions import db
+from app.models import Email, EmailStatus, User, utcnow
+from app.services.transaction import after_commit
+from app.tasks import enqueue
+
+SUBJECTS = {
+    "verify_email": _l("Confirm your email address"),
+    "password_reset": _l("Reset your password"),
+    "application_received": _l("We have received your application"),
+    "application_approved": _l("Your application has been approved"),
+    "application_rejected": _l("Your application has not been accepted"),
+}
+
+
+def queue_email(user: User, template: str, **context: Any) -> Email:
+    """Render `template` for `user` and send it after the current transaction commits."""
+    with force_locale(user.locale):
+        ctx = {"user": user, **context}
+        email = Email(
+            user_id=user.id,
+            recipient=user.email,
+            template=template,
+            locale=user.locale,
+            subject=str(SUBJECTS[template]),
+            body_text=render_template(f"emails/{template}.txt", **ctx),
+            body_html=render_template(f"emails/{template}.html", **ctx),
+        )
+    db.session.add(email)
+    db.session.flush()
+    email_id = email.id
+    after_commit(lambda: enqueue_send(email_id))
+    return email
+
+
+def enqueue_send(email_id: int):
+    intervals = current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300])
+    return enqueue(
+        "high",
+        "app.tasks.emails.send_email",
+        email_id,
+        job_id=f"email-{email_id}",
+        retry=Retry(max=len(intervals), interval=intervals),
+    )
+
+
+def send(email_id: int) -> bool:
+    """Deliver one email row over SMTP. Idempotent: a sent row is never sent again.
+
+    Raises the SMTP error after recording it, so that RQ retries the job.
+    """
+    email = db.session.get(Email, email_id)
+    if email is None or email.status == EmailStatus.SENT:
+        return False
+    email.attempts += 1
+    db.session.commit()
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body_text,
+        from_email=current_app.config["MAIL_DEFAULT_SENDER"],
+        to=[email.recipient],
+    )
+    message.attach_alternative(email.body_html, "text/html")
+    try:
+        message.send(fail_silently=False)
+    except Exception as exc:
+        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        max_attempts = 1 + len(
+            current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300])
+        )
+        if email.attempts >= max_attempts:
+            email.status = EmailStatus.FAILED
+        db.session.commit()
+        raise
+    email.status = EmailStatus.SENT
+    email.sent_at = utcnow()
+    email.last_error = None
+    db.session.commit()
+    return True
+
+
+def resend(email_id: int) -> Email:
+    from app.services.errors import NotFound
+
+    email = db.session.get(Email, email_id)
+    if email is None:
+        raise NotFound()
+    if email.status == EmailStatus.FAILED:
+        email.status = EmailStatus.QUEUED
+        email.attempts = 0
+        db.session.commit()
+        enqueue_send(email.id)
+    return email
+
+
+def outbox_page(
+    before_id: int | None = None, status: str | None = None, limit: int = 50
+):
+    query = db.select(Email)
+    if before_id:
+        query = query.where(Email.id < before_id)
+    if status:
+        query = query.where(Email.status == status)
+    rows = db.session.scalars(query.order_by(Email.id.desc()).limit(limit + 1)).all()
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """Absolute link for an email, built on PUBLIC_URL (the request host may be internal)."""
+    from flask import has_request_context, url_for
+
+    if has_request_context():
+        path = url_for(endpoint, **values)
+    else:
+        with current_app.test_request_context():
+            path = url_for(endpoint, **values)
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path

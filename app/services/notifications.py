@@ -1,0 +1,100 @@
+"""In-app notifications: create (idempotent), list, mark read, unread count."""
+
+from flask_babel import force_locale
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Notification, Priority, Role, User, utcnow
+from app.realtime import notify
+from app.security import can_view_notification, require
+
+
+def create(
+    user: User,
+    type: str,
+    title,
+    body="",
+    link: str | None = None,
+    priority: Priority = Priority.MEDIUM,
+    object_ref: str = "",
+    threshold: str = "",
+) -> Notification | None:
+    """Add a notification unless the same (user, type, object, threshold) already exists.
+
+    `title` and `body` may be lazy strings: they are rendered in the recipient's language.
+    Returns None for a duplicate. The `notification:new` signal leaves after commit.
+    """
+    key = dict(user_id=user.id, type=type, object_ref=object_ref, threshold=threshold)
+    if db.session.scalar(db.select(Notification.id).filter_by(**key)) is not None:
+        return None
+    with force_locale(user.locale):
+        notification = Notification(
+            **key, title=str(title), body=str(body), link=link, priority=priority
+        )
+    try:
+        with (
+            db.session.begin_nested()
+        ):  # a concurrent twin loses on the unique key, quietly
+            db.session.add(notification)
+    except IntegrityError:
+        return None
+    notify.to_user(user.id, "notification:new", notification_id=notification.id)
+    return notification
+
+
+def notify_admins(
+    type: str, title, body="", link=None, priority=Priority.MEDIUM, object_ref=""
+):
+    admins = db.session.scalars(
+        db.select(User).where(User.role == Role.ADMIN, User.active.is_(True))
+    ).all()
+    for admin in admins:
+        create(admin, type, title, body, link, priority, object_ref)
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        db.select(db.func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None)
+        )
+    )
+
+
+def page(
+    user: User, before_id: int | None = None, unread_only: bool = False, limit: int = 30
+):
+    query = db.select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if before_id:
+        query = query.where(Notification.id < before_id)
+    rows = db.session.scalars(
+        query.order_by(Notification.id.desc()).limit(limit + 1)
+    ).all()
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def get(user: User, notification_id: int) -> Notification:
+    notification = db.session.get(Notification, notification_id)
+    require(notification is not None and can_view_notification(user, notification))
+    return notification
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    notification = get(user, notification_id)
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        notify.to_user(user.id, "notification:read", notification_id=notification.id)
+        db.session.commit()
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(
+        db.update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    notify.to_user(user.id, "notification:read")
+    db.session.commit()
+    return result.rowcount

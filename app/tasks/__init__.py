@@ -1,0 +1,41 @@
+"""RQ queues and the one enqueue helper. Jobs are named by dotted path, take ids, are idempotent."""
+
+from typing import Any
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+
+
+def init_app(app: Flask) -> None:
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    app.extensions["redis"] = connection
+    app.extensions["rq"] = {
+        name: Queue(
+            name,
+            connection=connection,
+            default_timeout=timeout,
+            is_async=app.config["RQ_ASYNC"],
+        )
+        for name, timeout in app.config["RQ_QUEUES"].items()
+    }
+
+
+def redis() -> Redis:
+    return current_app.extensions["redis"]
+
+
+def queue(name: str) -> Queue:
+    return current_app.extensions["rq"][name]
+
+
+def enqueue(queue_name: str, func: str, *args: Any, **options: Any):
+    """Enqueue `func` (a dotted path, so the web process never imports task modules).
+
+    Callers commit first: the worker must find the rows the job is about.
+    """
+    try:
+        return queue(queue_name).enqueue(func, *args, **options)
+    except DuplicateJobError:  # unique job ids make a second enqueue a no-op
+        return None

@@ -1,0 +1,50 @@
+"""Periodic sweeps enqueued by app.cron. Each is idempotent and bounded per run."""
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from app.extensions import db
+from app.models import Notification, Priority, User, utcnow
+from app.services import accounts, notifications
+
+BATCH = 500
+
+
+def purge_reset_tokens() -> int:
+    return accounts.purge_expired_reset_tokens()
+
+
+def remind_unverified_emails() -> int:
+    """One in-app reminder per account still unverified 24 h after sign-up (within 7 days)."""
+    now = utcnow()
+    already = db.select(Notification.user_id).where(
+        Notification.type == "verify_email_reminder", Notification.threshold == "24h"
+    )
+    users = db.session.scalars(
+        db.select(User)
+        .where(
+            User.email_verified_at.is_(None),
+            User.active.is_(True),
+            User.created_at <= now - timedelta(hours=24),
+            User.created_at > now - timedelta(days=7),
+            User.id.not_in(already),
+        )
+        .order_by(User.id)
+        .limit(BATCH)
+    ).all()
+    for user in users:
+        notifications.create(
+            user,
+            "verify_email_reminder",
+            _l("Please confirm your email address"),
+            body=_l(
+                "Open the link we emailed you, or ask for a new one from your profile."
+            ),
+            link="/account/profile",
+            priority=Priority.MEDIUM,
+            object_ref=f"user:{user.id}",
+            threshold="24h",
+        )
+    db.session.commit()
+    return len(users)

@@ -1,0 +1,92 @@
+"""Pure input rules shared by forms, services and the API (each returns a message or None)."""
+
+import re
+
+from flask_babel import gettext as _
+
+from app.models import SECTORS
+
+PASSWORD_MIN_LENGTH = 10
+# the few passwords every cracking list starts with; the length rule catches most of the others
+COMMON_PASSWORDS = frozenset(
+    {
+        "motdepasse",
+        "motdepasse1",
+        "motdepasse123",
+        "password",
+        "password1",
+        "password123",
+        "azertyuiop",
+        "azerty1234",
+        "qwertyuiop",
+        "qwerty1234",
+        "1234567890",
+        "0123456789",
+        "financialtracker",
+        "bonjour1234",
+        "soleil1234",
+        "iloveyou12",
+    }
+)
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def normalize_siren(value: str | None) -> str:
+    return re.sub(r"[\s.\-]", "", value or "")
+
+
+def siren_problem(value: str | None) -> str | None:
+    siren = normalize_siren(value)
+    if not re.fullmatch(r"\d{9}", siren):
+        return _("A SIREN number has exactly 9 digits.")
+    if not luhn_ok(siren):
+        return _("This SIREN number is not valid (its check digit does not match).")
+    return None
+
+
+def sector_problem(value: str | None) -> str | None:
+    if value not in SECTORS:
+        return _("Choose a sector from the list.")
+    return None
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """The first rule the password breaks, said plainly."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return _(
+            "The password must be at least %(n)d characters long.",
+            n=PASSWORD_MIN_LENGTH,
+        )
+    if len(password) > 128:
+        return _("The password must be at most 128 characters long.")
+    if not re.search(r"[^\W\d_]", password) or not re.search(r"\d", password):
+        return _("The password must contain at least one letter and one digit.")
+    if password.lower() in COMMON_PASSWORDS:
+        return _("This password is too common; choose another one.")
+    local = email.split("@", 1)[0].lower()
+    if len(local) >= 4 and local in password.lower():
+        return _("The password must not contain your email address.")
+    return None
+
+
+def normalize_email(value: str | None) -> str:
+    return (value or "").strip().lower()
+
+
+def with_luhn_key(prefix: str) -> str:
+    """Append the digit that makes `prefix` pass the Luhn check (for generated SIRENs)."""
+    for d in "0123456789":
+        if luhn_ok(prefix + d):
+            return prefix + d
+    raise AssertionError("unreachable")

@@ -1,0 +1,14 @@
+"""Feature blueprints, registered explicitly."""
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from blueprints.account import bp as account_bp
+    from blueprints.admin import bp as admin_bp
+    from blueprints.auth import bp as auth_bp
+    from blueprints.main import bp as main_bp
+    from blueprints.notifications import bp as notifications_bp
+
+    for bp in (main_bp, auth_bp, account_bp, notifications_bp, admin_bp):
+        app.register_blueprint(bp)

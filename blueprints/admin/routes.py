@@ -1,0 +1,201 @@
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import hx
+from app.extensions import db
+from app.forms import apply_errors
+from app.models import Email
+from app.security import admin_required, can_read_outbox, require
+from app.extensions import talisman
+from app.services import approvals as approvals_service
+from app.services import audit as audit_service
+from app.services import dashboards, emails
+from app.services import users as users_service
+from app.services.errors import Conflict, ValidationFailed
+from blueprints.admin import bp
+from blueprints.admin.forms import ApproveForm, RejectForm
+
+
+@bp.app_context_processor
+def _pending():
+    def pending_approvals() -> int:
+        if current_user.is_authenticated and current_user.is_admin:
+            return approvals_service.pending_counts()["total"]
+        return 0
+
+    return {"pending_approvals": pending_approvals}
+
+
+@bp.get("/")
+@admin_required
+def dashboard():
+    overview = dashboards.admin_overview()
+    if hx.wants_fragment(target="admin-overview"):
+        return render_template("admin/_overview.html", o=overview)
+    return render_template("admin/dashboard.html", o=overview)
+
+
+@bp.get("/approvals/count")
+@admin_required
+def queue_count():
+    if hx.wants_fragment():
+        return render_template("admin/_queue_count.html")
+    return redirect(url_for("admin.approvals"))
+
+
+def _queue_context(reject_forms: dict | None = None) -> dict:
+    kinds = {}
+    for kind in approvals_service.KINDS:
+        after = request.args.get(f"{kind}_after", type=int)
+        rows, next_after = approvals_service.pending_page(kind, after_id=after)
+        kinds[kind] = {"rows": rows, "next_after": next_after}
+    return {
+        "kinds": kinds,
+        "counts": approvals_service.pending_counts(),
+        "reject_forms": reject_forms or {},
+    }
+
+
+@bp.get("/approvals")
+@admin_required
+def approvals():
+    ctx = _queue_context()
+    if hx.wants_fragment(target="approval-queue"):
+        return render_template("admin/_queue.html", **ctx)
+    return render_template("admin/approvals.html", **ctx)
+
+
+def _decided(kind: str, user_id: int, approve: bool, form):
+    try:
+        user = approvals_service.decide(
+            current_user,
+            kind,
+            user_id,
+            approve=approve,
+            reason=getattr(form, "reason", None) and form.reason.data,
+            ip=request.remote_addr,
+        )
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _after_decision(status=409)
+    if approve:
+        flash(_("%(name)s is approved.", name=user.full_name), "success")
+    else:
+        flash(_("%(name)s is rejected.", name=user.full_name), "info")
+    return _after_decision()
+
+
+def _after_decision(status: int = 200, reject_forms: dict | None = None):
+    if hx.wants_fragment():
+        body = render_template("admin/_queue.html", **_queue_context(reject_forms))
+        return hx.with_trigger(body, "approvals:changed", status=status)
+    if status == 200:
+        return redirect(url_for("admin.approvals"), 303)
+    return render_template(
+        "admin/approvals.html", **_queue_context(reject_forms)
+    ), status
+
+
+@bp.post("/approvals/<kind>/<int:user_id>/approve")
+@admin_required
+def approve(kind: str, user_id: int):
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return _after_decision(status=400)
+    return _decided(kind, user_id, True, form)
+
+
+@bp.post("/approvals/<kind>/<int:user_id>/reject")
+@admin_required
+def reject(kind: str, user_id: int):
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _after_decision(status=422, reject_forms={user_id: form})
+    try:
+        return _decided(kind, user_id, False, form)
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _after_decision(status=422, reject_forms={user_id: form})
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    role = request.args.get("role") or None
+    q = (request.args.get("q") or "").strip()
+    rows, next_before = users_service.page(
+        role=role,
+        email_prefix=q or None,
+        before_id=request.args.get("before", type=int),
+    )
+    ctx = {
+        "users": rows,
+        "next_before": next_before,
+        "role": role,
+        "q": q,
+        "by_role": dashboards.users_by_role(),
+    }
+    if hx.wants_fragment(target="user-rows"):
+        return render_template("admin/_user_rows.html", **ctx)
+    return render_template("admin/users.html", **ctx)
+
+
+@bp.get("/audit")
+@admin_required
+def audit():
+    action = request.args.get("action") or None
+    rows, next_before = audit_service.page(
+        before_id=request.args.get("before", type=int), action=action
+    )
+    return render_template(
+        "admin/audit.html",
+        entries=rows,
+        next_before=next_before,
+        action=action,
+        actions=audit_service.actions(),
+    )
+
+
+@bp.get("/emails")
+@admin_required
+def outbox():
+    status = request.args.get("status") or None
+    rows, next_before = emails.outbox_page(
+        before_id=request.args.get("before", type=int), status=status
+    )
+    return render_template(
+        "admin/outbox.html", emails=rows, next_before=next_before, status=status
+    )
+
+
+@bp.get("/emails/<int:email_id>")
+@admin_required
+def email(email_id: int):
+    message = db.session.get(Email, email_id)
+    require(message is not None and can_read_outbox(current_user))
+    return render_template("admin/email.html", email=message)
+
+
+@bp.get("/emails/<int:email_id>/html")
+@admin_required
+@talisman(
+    content_security_policy="sandbox; default-src 'none'; style-src 'unsafe-inline'"
+)
+def email_html(email_id: int):
+    """The HTML body as sent, in a sandbox: no script, no form, no request leaves it."""
+    message = db.session.get(Email, email_id)
+    require(message is not None and can_read_outbox(current_user))
+    return message.body_html
+
+
+@bp.post("/emails/<int:email_id>/resend")
+@admin_required
+def resend_email(email_id: int):
+    message = emails.resend(email_id)
+    audit_service.record(
+        current_user, "email.resend", "email", message.id, request.remote_addr
+    )
+    db.session.commit()
+    flash(_("The email is queued again."), "success")
+    return redirect(url_for("admin.email", email_id=email_id), 303)

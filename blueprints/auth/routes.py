@@ -1,0 +1,282 @@
+from urllib.parse import urlsplit
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app import hx
+from app.extensions import limiter
+from app.forms import apply_errors
+from app.services import accounts
+from app.services.errors import ValidationFailed
+from blueprints.auth import bp
+from blueprints.auth.forms import (
+    ApporteurApplicationForm,
+    ClientSignupForm,
+    ExpertApplicationForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+)
+
+
+def _limit(config_key: str):
+    return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
+
+
+def _email_key() -> str:
+    return "email:" + (request.form.get("email") or "").strip().lower()
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        return None
+    return target
+
+
+def _home() -> str:
+    return url_for("main.dashboard")
+
+
+def _locale() -> str:
+    return session.get("locale") or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+# -- login / logout ------------------------------------------------------------------------------
+
+
+@bp.get("/login")
+def login():
+    if current_user.is_authenticated:
+        return redirect(_home())
+    return render_template("auth/login.html", form=LoginForm())
+
+
+@bp.post("/login")
+@_limit("RATELIMIT_LOGIN")
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"], key_func=_email_key, methods=["POST"]
+)
+def authenticate():
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 422
+    user = accounts.authenticate(form.email.data, form.password.data)
+    if user is None:
+        form.form_errors.append(_("Email or password is incorrect."))
+        return render_template("auth/login.html", form=form), 422
+    locale = session.get("locale")
+    session.clear()  # a fresh session on login (no fixation); the language choice survives
+    if locale:
+        session["locale"] = locale
+    login_user(user, remember=form.remember.data)
+    flash(_("Welcome, %(name)s.", name=user.first_name), "success")
+    return redirect(_safe_next(request.args.get("next")) or _home(), 303)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+# -- sign-up and applications --------------------------------------------------------------------
+
+
+def _signup(form, template: str, create):
+    if not form.validate_on_submit():
+        return render_template(template, form=form), 422
+    try:
+        user = create(**form.to_service_kwargs(), locale=_locale())
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return render_template(template, form=form), 422
+    session.clear()
+    login_user(user)
+    return user
+
+
+@bp.get("/register")
+def register():
+    return render_template("auth/register.html", form=ClientSignupForm())
+
+
+@bp.post("/register")
+@_limit("RATELIMIT_SIGNUP")
+def create_account():
+    result = _signup(ClientSignupForm(), "auth/register.html", accounts.register_client)
+    if not hasattr(result, "id"):
+        return result
+    flash(
+        _("Your account is created. We sent you a link to confirm your email address."),
+        "success",
+    )
+    return redirect(_home(), 303)
+
+
+@bp.get("/apply/expert")
+def apply_expert():
+    return render_template("auth/apply_expert.html", form=ExpertApplicationForm())
+
+
+@bp.post("/apply/expert")
+@_limit("RATELIMIT_SIGNUP")
+def submit_expert_application():
+    result = _signup(
+        ExpertApplicationForm(), "auth/apply_expert.html", accounts.apply_expert
+    )
+    if not hasattr(result, "id"):
+        return result
+    flash(
+        _("Thank you! Your application is sent; an administrator will review it."),
+        "success",
+    )
+    return redirect(_home(), 303)
+
+
+@bp.get("/apply/referrer")
+def apply_apporteur():
+    return render_template("auth/apply_apporteur.html", form=ApporteurApplicationForm())
+
+
+@bp.post("/apply/referrer")
+@_limit("RATELIMIT_SIGNUP")
+def submit_apporteur_application():
+    result = _signup(
+        ApporteurApplicationForm(),
+        "auth/apply_apporteur.html",
+        accounts.apply_apporteur,
+    )
+    if not hasattr(result, "id"):
+        return result
+    flash(
+        _("Thank you! Your application is sent; an administrator will review it."),
+        "success",
+    )
+    return redirect(_home(), 303)
+
+
+# -- email verification --------------------------------------------------------------------------
+
+
+@bp.get("/verify/<token>")
+def verify_email(token: str):
+    try:
+        accounts.verify_email(token)
+    except ValidationFailed as exc:
+        return render_template("auth/verify_failed.html", message=exc.message), 422
+    flash(_("Thank you, your email address is confirmed."), "success")
+    return redirect(
+        _home() if current_user.is_authenticated else url_for("auth.login"), 303
+    )
+
+
+@bp.post("/verify/resend")
+@login_required
+@_limit("RATELIMIT_RESET")
+def resend_verification():
+    if not current_user.email_verified:
+        accounts.send_verification(current_user)
+        from app.extensions import db
+
+        db.session.commit()
+    flash(
+        _("We sent a new confirmation link to %(email)s.", email=current_user.email),
+        "info",
+    )
+    return hx.redirect_to(_home())
+
+
+# -- password reset ------------------------------------------------------------------------------
+
+
+@bp.get("/password/forgot")
+def forgot_password():
+    return render_template("auth/forgot.html", form=ForgotPasswordForm())
+
+
+@bp.post("/password/forgot")
+@_limit("RATELIMIT_RESET")
+def send_reset_link():
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/forgot.html", form=form), 422
+    accounts.request_password_reset(form.email.data)
+    # the same answer whether or not the address has an account
+    return render_template("auth/forgot_sent.html", email=form.email.data)
+
+
+@bp.get("/password/reset/<token>")
+def reset_password(token: str):
+    try:
+        accounts.check_reset_token(token)
+    except ValidationFailed as exc:
+        return render_template("auth/reset_invalid.html", message=exc.message), 422
+    return render_template("auth/reset.html", form=ResetPasswordForm(), token=token)
+
+
+@bp.post("/password/reset/<token>")
+@_limit("RATELIMIT_RESET")
+def set_password(token: str):
+    form = ResetPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/reset.html", form=form, token=token), 422
+    try:
+        accounts.reset_password(token, form.password.data)
+    except ValidationFailed as exc:
+        if not exc.fields:  # the link itself is bad: nothing to correct in the form
+            return render_template("auth/reset_invalid.html", message=exc.message), 422
+        apply_errors(form, exc)
+        return render_template("auth/reset.html", form=form, token=token), 422
+    logout_user()
+    flash(_("Your password is changed. You can log in with it now."), "success")
+    return redirect(url_for("auth.login"), 303)
+
+
+# -- too many attempts: the same form back, with what was typed (never the password) ------------
+
+_FORMS = {
+    "auth.authenticate": (LoginForm, "auth/login.html"),
+    "auth.create_account": (ClientSignupForm, "auth/register.html"),
+    "auth.submit_expert_application": (ExpertApplicationForm, "auth/apply_expert.html"),
+    "auth.submit_apporteur_application": (
+        ApporteurApplicationForm,
+        "auth/apply_apporteur.html",
+    ),
+    "auth.send_reset_link": (ForgotPasswordForm, "auth/forgot.html"),
+    "auth.set_password": (ResetPasswordForm, "auth/reset.html"),
+}
+
+
+@bp.errorhandler(429)
+def too_many_attempts(exc):
+    from app.errors import render_error
+
+    entry = _FORMS.get(request.endpoint)
+    if entry is None:
+        return render_error(429)
+    form_class, template = entry
+    form = form_class()  # filled from the request, so nothing typed is lost
+    form.form_errors.append(
+        _("Too many attempts. Please wait a few minutes before trying again.")
+    )
+    return render_template(
+        template, form=form, token=request.view_args.get("token")
+    ), 429

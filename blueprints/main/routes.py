@@ -1,0 +1,105 @@
+from urllib.parse import urlsplit
+
+from flask import (
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import text
+
+from app import hx
+from app.extensions import db
+from app.services import accounts
+from app.tasks import redis
+from blueprints.main import bp
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    return render_template("main/index.html")
+
+
+@bp.get("/help")
+def help():
+    return render_template("main/help.html")
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    if current_user.is_admin:
+        return redirect(url_for("admin.dashboard"))
+    # the simulator blueprint lands with the simulator issue; until then the card says so
+    simulator_url = (
+        url_for("simulator.start")
+        if "simulator.start" in current_app.view_functions
+        else None
+    )
+    return render_template(
+        f"main/dashboard_{current_user.role.value}.html",
+        user=current_user,
+        simulator_url=simulator_url,
+    )
+
+
+@bp.get("/dashboard/application")
+@login_required
+def application_status():
+    """The applicant's status card, refreshed live when an admin decides."""
+    if current_user.role.value not in ("expert", "apporteur"):
+        return redirect(url_for("main.dashboard"))
+    if hx.wants_fragment():
+        return render_template("main/_application_status.html", user=current_user)
+    return redirect(url_for("main.dashboard"))
+
+
+@bp.post("/locale")
+def set_locale():
+    locale = request.form.get("locale")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            accounts.update_profile(current_user, locale=locale)
+    target = request.form.get("next") or "/"
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+    ):
+        target = "/"
+    return redirect(target, 303)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    finally:
+        db.session.rollback()
+    try:
+        redis().ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return jsonify(
+        status="ready" if ready else "unavailable", checks=checks
+    ), 200 if ready else 503

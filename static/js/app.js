@@ -1,0 +1,65 @@
+/* FinancialTracker: the small bridge between Socket.IO signals, htmx and toasts.
+   Loaded with `defer` in <head>, so it runs once and survives hx-boost navigation. */
+(function () {
+  "use strict";
+  var body = document.body;
+
+  function toast(level, text) {
+    var template = document.getElementById("toast-template");
+    var region = document.getElementById("toasts");
+    if (!template || !region || !text) return;
+    var node = template.content.firstElementChild.cloneNode(true);
+    node.classList.add("toast--" + (level || "info"));
+    node.querySelector(".toast__text").textContent = text;
+    region.appendChild(node);
+    while (region.children.length > 5) region.removeChild(region.firstElementChild);
+  }
+
+  // HX-Trigger: {"toast": [{"level": "success", "text": "..."}]}
+  body.addEventListener("toast", function (e) {
+    var items = Array.isArray(e.detail) ? e.detail : (e.detail && e.detail.value) || [];
+    items.forEach(function (t) { toast(t.level, t.text); });
+  });
+
+  body.addEventListener("click", function (e) {
+    var close = e.target.closest(".toast__close");
+    if (close) close.parentElement.remove();
+  });
+
+  // Boosted navigation to an error page shows that page; a failed fragment request shows a toast.
+  body.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.boosted && e.detail.xhr.status >= 400) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+  body.addEventListener("htmx:responseError", function (e) {
+    var doc = new DOMParser().parseFromString(e.detail.xhr.responseText || "", "text/html");
+    var text = doc.querySelector("[data-error-text]");
+    toast("error", text ? text.textContent.trim() : (e.detail.xhr.status + " " + e.detail.xhr.statusText));
+  });
+  body.addEventListener("htmx:sendError", function () {
+    toast("error", body.dataset.offlineText || "Network error");
+  });
+
+  // Live signals: {"event": "area:verb", ...ids} becomes an htmx event on <body>;
+  // fragments listen with hx-trigger="area:verb from:body" and fetch their own HTML.
+  if (window.io && !window.ftSocket) {
+    var socket = (window.ftSocket = window.io({ withCredentials: true }));
+    socket.on("notify", function (m) {
+      if (!m || typeof m.event !== "string") return;
+      htmx.trigger(body, m.event, m);
+      if (m.event === "notification:new" && m.notification_id) {
+        htmx.ajax("GET", "/notifications/" + encodeURIComponent(m.notification_id) + "/toast",
+          { target: "#toasts", swap: "beforeend" });
+      }
+    });
+    socket.on("connect", function () { document.documentElement.dataset.live = "on"; });
+    socket.on("disconnect", function () { document.documentElement.dataset.live = "off"; });
+  }
+
+  // Fallback while the socket is down (or absent): live fragments refresh every 30 s.
+  setInterval(function () {
+    if (!window.ftSocket || !window.ftSocket.connected) htmx.trigger(body, "poll");
+  }, 30000);
+})();

@@ -1,0 +1,23 @@
+"""WSGI entry points.
+
+`wsgi:app`      web process (gthread): pages and fragments.
+`wsgi:realtime` realtime process (gevent): serves /socket.io/ with its async mode set explicitly.
+Both are the same application; only the Socket.IO async mode differs, so each is built lazily
+and a process never builds the one it does not serve.
+"""
+
+import os
+
+
+def __getattr__(name: str):
+    from app import create_app
+
+    if name == "app":
+        mode = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    elif name == "realtime":
+        mode = os.environ.get("REALTIME_ASYNC_MODE", "gevent")
+    else:
+        raise AttributeError(name)
+    application = create_app(SOCKETIO_ASYNC_MODE=mode)
+    globals()[name] = application
+    return application
