@@ -10,6 +10,7 @@ from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import (
+    SECTORS,
     ApporteurProfile,
     ApporteurStatus,
     ApprovalStatus,
@@ -18,7 +19,6 @@ from app.models import (
     ExpertProfile,
     Priority,
     Role,
-    SECTORS,
     User,
     utcnow,
 )
@@ -144,9 +144,7 @@ def _siren(n: int) -> str:
     return with_luhn_key(f"{n:08d}")
 
 
-def _upsert_user(
-    email: str, role: Role, first: str, last: str, password_hash: str
-) -> User:
+def _upsert_user(email: str, role: Role, first: str, last: str, password_hash: str) -> User:
     user = db.session.scalar(db.select(User).where(User.email == email))
     if user is None:
         user = User(
@@ -231,17 +229,13 @@ def seed_demo() -> None:
     click.echo(f"demo data ready: logins *@{DEMO_DOMAIN}, password {DEMO_PASSWORD}")
 
 
-def _bulk_users(
-    role: Role, prefix: str, start: int, count: int, pw: str, now
-) -> list[int]:
+def _bulk_users(role: Role, prefix: str, start: int, count: int, pw: str, now) -> list[int]:
     rows = [
         {
             "email": f"{prefix}-{i}@scale.financialtracker.test",
             "password_hash": pw,
             "role": role,
-            "first_name": random.choice(
-                ["Jean", "Marie", "Luc", "Emma", "Hugo", "Léa", "Nina"]
-            ),
+            "first_name": random.choice(["Jean", "Marie", "Luc", "Emma", "Hugo", "Léa", "Nina"]),
             "last_name": f"Scale{i}",
             "locale": "fr",
             "timezone": "Europe/Paris",
@@ -253,9 +247,7 @@ def _bulk_users(
         for i in range(start, start + count)
     ]
     return list(
-        db.session.scalars(
-            insert(User).returning(User.id, sort_by_parameter_order=True), rows
-        )
+        db.session.scalars(insert(User).returning(User.id, sort_by_parameter_order=True), rows)
     )
 
 
@@ -298,9 +290,7 @@ def seed_scale(clients: int, experts: int, apporteurs: int, chunk: int) -> None:
                             "sector": random.choice(SECTORS),
                             "employees": random.randint(0, 250),
                             "turnover": random.randint(50_000, 20_000_000),
-                            "city": random.choice(
-                                ["Paris", "Lyon", "Lille", "Nantes", "Rennes"]
-                            ),
+                            "city": random.choice(["Paris", "Lyon", "Lille", "Nantes", "Rennes"]),
                         }
                         for k, uid in enumerate(ids)
                     ],

@@ -45,9 +45,7 @@ class Config:
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
     # seconds between retries of a failed send (RQ Retry intervals; needs a worker with scheduler)
     EMAIL_RETRY_INTERVALS = [
-        int(s)
-        for s in os.environ.get("EMAIL_RETRY_INTERVALS", "10,60,300").split(",")
-        if s
+        int(s) for s in os.environ.get("EMAIL_RETRY_INTERVALS", "10,60,300").split(",") if s
     ]
     MAIL_DEFAULT_SENDER = os.environ.get(
         "MAIL_DEFAULT_SENDER", "FinancialTracker <no-reply@financialtracker.fr>"

@@ -31,9 +31,7 @@ def _titles() -> dict[int, tuple[str, str]]:
         ),
         409: (
             _("Changed in the meantime"),
-            _(
-                "Someone changed this at the same time. Reload the page to see the current state."
-            ),
+            _("Someone changed this at the same time. Reload the page to see the current state."),
         ),
         422: (_("Invalid data"), _("Some of the information given is not valid.")),
         429: (
@@ -42,9 +40,7 @@ def _titles() -> dict[int, tuple[str, str]]:
         ),
         500: (
             _("Something went wrong"),
-            _(
-                "An unexpected error happened on our side. It has been logged; please retry."
-            ),
+            _("An unexpected error happened on our side. It has been logged; please retry."),
         ),
     }
 
@@ -71,9 +67,7 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, CSRFError):
             return render_error(
                 400,
-                _(
-                    "Your session expired or the form was sent twice. Reload the page and retry."
-                ),
+                _("Your session expired or the form was sent twice. Reload the page and retry."),
             )
         resp = render_error(exc.code)
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:

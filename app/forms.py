@@ -25,9 +25,7 @@ class LocalizedIntegerField(IntegerField):
             except ValueError:
                 self.data = None
                 self.raw_data = valuelist
-                raise ValueError(
-                    self.gettext("Enter a whole number, for example 12 000.")
-                )
+                raise ValueError(self.gettext("Enter a whole number, for example 12 000."))
             else:
                 self.raw_data = valuelist
 

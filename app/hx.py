@@ -72,8 +72,7 @@ def init_app(app: Flask) -> None:
         if wants_fragment() and resp.status_code < 300 and not navigating:
             # full pages render flashes themselves; fragments carry them as toast events
             toasts = [
-                {"level": c, "text": m}
-                for c, m in get_flashed_messages(with_categories=True)
+                {"level": c, "text": m} for c, m in get_flashed_messages(with_categories=True)
             ]
             if toasts:
                 _merge_trigger(resp, {"toast": toasts})

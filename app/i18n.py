@@ -9,11 +9,7 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
-    if (
-        current_user
-        and current_user.is_authenticated
-        and current_user.locale in languages
-    ):
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
     return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -88,9 +84,7 @@ def init_app(app: Flask) -> None:
 
     from app.extensions import babel
 
-    babel.init_app(
-        app, locale_selector=select_locale, timezone_selector=select_timezone
-    )
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     @app.context_processor
     def _locale():

@@ -11,9 +11,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = (
-            getattr(g, "request_id", None) if has_request_context() else None
-        )
+        record.request_id = getattr(g, "request_id", None) if has_request_context() else None
         return True
 
 
@@ -29,9 +27,7 @@ def configure_logging(level: str, as_json: bool) -> None:
         )
     else:
         handler.setFormatter(
-            logging.Formatter(
-                "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
-            )
+            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -45,9 +41,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = (
-            incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
-        )
+        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -55,9 +49,7 @@ def init_app(app: Flask) -> None:
         resp.headers["X-Request-ID"] = g.get("request_id", "")
         if request.path.startswith("/static/"):
             return resp
-        elapsed = (
-            time.perf_counter() - g.get("request_started", time.perf_counter())
-        ) * 1000
+        elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
         access.info(
             "request",
             extra={

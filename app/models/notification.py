@@ -37,9 +37,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint(
-            "user_id", "type", "object_ref", "threshold", name="uq_notifications_key"
-        ),
+        UniqueConstraint("user_id", "type", "object_ref", "threshold", name="uq_notifications_key"),
         Index("ix_notifications_user_created", "user_id", "created_at"),
         Index("ix_notifications_user_unread", "user_id", "read_at"),
     )

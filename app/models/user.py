@@ -141,9 +141,7 @@ class _Completeness:
 
     @property
     def missing_fields(self) -> list[str]:
-        return [
-            f for f in self.COMPLETENESS_FIELDS if getattr(self, f) in (None, "", [])
-        ]
+        return [f for f in self.COMPLETENESS_FIELDS if getattr(self, f) in (None, "", [])]
 
     @property
     def completeness(self) -> int:
@@ -165,9 +163,7 @@ class ClientProfile(_Completeness, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     company_name: Mapped[str] = mapped_column(String(160))
     siren: Mapped[str] = mapped_column(String(9), index=True)
     sector: Mapped[str] = mapped_column(String(64), index=True)
@@ -191,28 +187,20 @@ class ExpertProfile(_Completeness, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     cabinet_name: Mapped[str | None] = mapped_column(String(160))
     city: Mapped[str | None] = mapped_column(String(100))
-    languages: Mapped[str | None] = mapped_column(
-        String(120)
-    )  # comma-separated ISO codes
+    languages: Mapped[str | None] = mapped_column(String(120))  # comma-separated ISO codes
     years_experience: Mapped[int | None]
     bio: Mapped[str | None] = mapped_column(Text)
     approval_status: Mapped[ApprovalStatus] = mapped_column(
         _enum(ApprovalStatus, "approval_status"), default=ApprovalStatus.PENDING
     )
-    decided_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
-    user: Mapped[User] = relationship(
-        back_populates="expert_profile", foreign_keys=[user_id]
-    )
+    user: Mapped[User] = relationship(back_populates="expert_profile", foreign_keys=[user_id])
 
     __table_args__ = (Index("ix_expert_profiles_approval", "approval_status", "id"),)
 
@@ -228,13 +216,9 @@ class ApporteurProfile(_Completeness, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     company_name: Mapped[str | None] = mapped_column(String(160))
-    company_type: Mapped[CompanyType] = mapped_column(
-        _enum(CompanyType, "company_type")
-    )
+    company_type: Mapped[CompanyType] = mapped_column(_enum(CompanyType, "company_type"))
     sector: Mapped[str | None] = mapped_column(String(64))
     siren: Mapped[str | None] = mapped_column(String(9))
     motivation_letter: Mapped[str | None] = mapped_column(Text)
@@ -249,15 +233,11 @@ class ApporteurProfile(_Completeness, Base):
         _enum(ApporteurStatus, "apporteur_status"),
         default=ApporteurStatus.PENDING_APPROVAL,
     )
-    decided_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
-    user: Mapped[User] = relationship(
-        back_populates="apporteur_profile", foreign_keys=[user_id]
-    )
+    user: Mapped[User] = relationship(back_populates="apporteur_profile", foreign_keys=[user_id])
 
     __table_args__ = (Index("ix_apporteur_profiles_status", "status", "id"),)
 
@@ -268,9 +248,7 @@ class PasswordResetToken(Base):
     __tablename__ = "password_reset_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     nonce_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -26,9 +26,7 @@ def on_subscribe(data):
     if not isinstance(room, str) or not current_user.is_authenticated:
         return {"ok": False}
     if not can_join_room(current_user, room):
-        log.warning(
-            "refused subscribe", extra={"room": room, "user_id": current_user.id}
-        )
+        log.warning("refused subscribe", extra={"room": room, "user_id": current_user.id})
         return {"ok": False}
     join_room(room)
     return {"ok": True}

@@ -41,9 +41,7 @@ _DUMMY_HASH = None
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(
-        password, method=current_app.config["PASSWORD_HASH_METHOD"]
-    )
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -52,9 +50,7 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
 
 def email_taken(email: str) -> bool:
     return (
-        db.session.scalar(
-            db.select(User.id).where(User.email == normalize_email(email))
-        )
+        db.session.scalar(db.select(User.id).where(User.email == normalize_email(email)))
         is not None
     )
 
@@ -200,14 +196,10 @@ def apply_apporteur(
             )
         )
         if sponsor is None:
-            errors["sponsor_code"] = _(
-                "This sponsor code does not match any active referrer."
-            )
+            errors["sponsor_code"] = _("This sponsor code does not match any active referrer.")
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), **errors)
-    user = _new_user(
-        Role.APPORTEUR, email, password, first_name, last_name, phone, locale
-    )
+    user = _new_user(Role.APPORTEUR, email, password, first_name, last_name, phone, locale)
     user.apporteur_profile = ApporteurProfile(
         company_name=company_name or None,
         company_type=CompanyType(company_type),
@@ -279,9 +271,7 @@ def verify_email(token: str) -> User:
 
 def authenticate(email: str, password: str) -> User | None:
     global _DUMMY_HASH
-    user = db.session.scalar(
-        db.select(User).where(User.email == normalize_email(email))
-    )
+    user = db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
     if user is None:
         _DUMMY_HASH = _DUMMY_HASH or hash_password("not-a-real-password-0")
         check_password_hash(_DUMMY_HASH, password)
@@ -302,9 +292,7 @@ def _nonce_hash(nonce: str) -> str:
 
 def request_password_reset(email: str) -> None:
     """Email a single-use link valid one hour. Silent for unknown addresses (no enumeration)."""
-    user = db.session.scalar(
-        db.select(User).where(User.email == normalize_email(email))
-    )
+    user = db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
     if user is None or not user.active:
         return
     nonce = secrets.token_urlsafe(24)
@@ -329,20 +317,14 @@ def _reset_row(token: str) -> PasswordResetToken:
             token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
         )
     except SignatureExpired:
-        raise ValidationFailed(
-            _("This reset link has expired. Ask for a new one.")
-        ) from None
+        raise ValidationFailed(_("This reset link has expired. Ask for a new one.")) from None
     except BadSignature:
         raise ValidationFailed(invalid) from None
     row = db.session.get(PasswordResetToken, data.get("t"))
-    if row is None or not secrets.compare_digest(
-        row.nonce_hash, _nonce_hash(str(data.get("n")))
-    ):
+    if row is None or not secrets.compare_digest(row.nonce_hash, _nonce_hash(str(data.get("n")))):
         raise ValidationFailed(invalid)
     if row.used_at is not None:
-        raise ValidationFailed(
-            _("This reset link has already been used. Ask for a new one.")
-        )
+        raise ValidationFailed(_("This reset link has already been used. Ask for a new one."))
     if row.expires_at <= utcnow():
         raise ValidationFailed(_("This reset link has expired. Ask for a new one."))
     return row
@@ -362,9 +344,7 @@ def reset_password(token: str, new_password: str) -> User:
     # every outstanding link dies with this one
     db.session.execute(
         db.update(PasswordResetToken)
-        .where(
-            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)
-        )
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
         .values(used_at=now)
     )
     if user.email_verified_at is None:  # the link came through their mailbox

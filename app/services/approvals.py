@@ -40,9 +40,7 @@ def _new_affiliation_code() -> str:
     while True:
         code = f"AFF{secrets.randbelow(10**6):06d}"
         taken = db.session.scalar(
-            db.select(ApporteurProfile.id).where(
-                ApporteurProfile.affiliation_code == code
-            )
+            db.select(ApporteurProfile.id).where(ApporteurProfile.affiliation_code == code)
         )
         if taken is None:
             return code
@@ -89,9 +87,7 @@ def decide(
             ApporteurProfile,
             ApporteurProfile.status.in_(PENDING_APPORTEUR),
         )
-        decision["status"] = (
-            ApporteurStatus.ACTIVE if approve else ApporteurStatus.REJECTED
-        )
+        decision["status"] = ApporteurStatus.ACTIVE if approve else ApporteurStatus.REJECTED
         if approve and not user.apporteur_profile.affiliation_code:
             decision["affiliation_code"] = _new_affiliation_code()
     # compare-and-set: of two admins deciding at once, exactly one updates the row
@@ -103,9 +99,7 @@ def decide(
         raise Conflict(_("This application has already been decided."))
     db.session.refresh(user.profile)
     action = f"{kind}.{'approve' if approve else 'reject'}"
-    audit.record(
-        admin, action, "user", user.id, ip, reason=reason or None, email=user.email
-    )
+    audit.record(admin, action, "user", user.id, ip, reason=reason or None, email=user.email)
     if approve:
         notifications.create(
             user,
@@ -116,9 +110,7 @@ def decide(
             priority=Priority.HIGH,
             object_ref=f"user:{user.id}",
         )
-        emails.queue_email(
-            user, "application_approved", link=emails.external_url("main.dashboard")
-        )
+        emails.queue_email(user, "application_approved", link=emails.external_url("main.dashboard"))
     else:
         notifications.create(
             user,

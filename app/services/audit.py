@@ -38,8 +38,4 @@ def page(before_id: int | None = None, action: str | None = None, limit: int = 5
 
 
 def actions() -> list[str]:
-    return list(
-        db.session.scalars(
-            db.select(AuditLog.action).distinct().order_by(AuditLog.action)
-        )
-    )
+    return list(db.session.scalars(db.select(AuditLog.action).distinct().order_by(AuditLog.action)))

@@ -25,10 +25,7 @@ def failed_email_count() -> int:
 def recent_signups(limit: int = 8) -> list[User]:
     return list(
         db.session.scalars(
-            db.select(User)
-            .where(User.role != Role.ADMIN)
-            .order_by(User.id.desc())
-            .limit(limit)
+            db.select(User).where(User.role != Role.ADMIN).order_by(User.id.desc()).limit(limit)
         )
     )
 

@@ -74,9 +74,7 @@ def send(email_id: int) -> bool:
         message.send(fail_silently=False)
     except Exception as exc:
         email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        max_attempts = 1 + len(
-            current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300])
-        )
+        max_attempts = 1 + len(current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300]))
         if email.attempts >= max_attempts:
             email.status = EmailStatus.FAILED
         db.session.commit()
@@ -102,9 +100,7 @@ def resend(email_id: int) -> Email:
     return email
 
 
-def outbox_page(
-    before_id: int | None = None, status: str | None = None, limit: int = 50
-):
+def outbox_page(before_id: int | None = None, status: str | None = None, limit: int = 50):
     query = db.select(Email)
     if before_id:
         query = query.where(Email.id < before_id)

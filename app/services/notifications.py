@@ -32,9 +32,7 @@ def create(
             **key, title=str(title), body=str(body), link=link, priority=priority
         )
     try:
-        with (
-            db.session.begin_nested()
-        ):  # a concurrent twin loses on the unique key, quietly
+        with db.session.begin_nested():  # a concurrent twin loses on the unique key, quietly
             db.session.add(notification)
     except IntegrityError:
         return None
@@ -42,9 +40,7 @@ def create(
     return notification
 
 
-def notify_admins(
-    type: str, title, body="", link=None, priority=Priority.MEDIUM, object_ref=""
-):
+def notify_admins(type: str, title, body="", link=None, priority=Priority.MEDIUM, object_ref=""):
     admins = db.session.scalars(
         db.select(User).where(User.role == Role.ADMIN, User.active.is_(True))
     ).all()
@@ -60,17 +56,13 @@ def unread_count(user: User) -> int:
     )
 
 
-def page(
-    user: User, before_id: int | None = None, unread_only: bool = False, limit: int = 30
-):
+def page(user: User, before_id: int | None = None, unread_only: bool = False, limit: int = 30):
     query = db.select(Notification).where(Notification.user_id == user.id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     if before_id:
         query = query.where(Notification.id < before_id)
-    rows = db.session.scalars(
-        query.order_by(Notification.id.desc()).limit(limit + 1)
-    ).all()
+    rows = db.session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)).all()
     return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
 

@@ -25,9 +25,7 @@ def _run(session: Session) -> None:
     for callback in session.info.pop(_KEY, None) or ():
         try:
             callback()
-        except (
-            Exception
-        ):  # the data is committed; a lost side effect is logged, not raised
+        except Exception:  # the data is committed; a lost side effect is logged, not raised
             current_app.logger.exception("after-commit callback failed")
 
 

@@ -16,12 +16,8 @@ def page(
         query = query.where(User.role == Role(role))
     if email_prefix:
         # a prefix match uses the unique index on email
-        escaped = (
-            normalize_email(email_prefix).replace("\\", "\\\\").replace("%", r"\%")
-        )
-        query = query.where(
-            User.email.like(escaped.replace("_", r"\_") + "%", escape="\\")
-        )
+        escaped = normalize_email(email_prefix).replace("\\", "\\\\").replace("%", r"\%")
+        query = query.where(User.email.like(escaped.replace("_", r"\_") + "%", escape="\\"))
     if before_id:
         query = query.where(User.id < before_id)
     rows = db.session.scalars(query.order_by(User.id.desc()).limit(limit + 1)).all()

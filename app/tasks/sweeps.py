@@ -38,9 +38,7 @@ def remind_unverified_emails() -> int:
             user,
             "verify_email_reminder",
             _l("Please confirm your email address"),
-            body=_l(
-                "Open the link we emailed you, or ask for a new one from your profile."
-            ),
+            body=_l("Open the link we emailed you, or ask for a new one from your profile."),
             link="/account/profile",
             priority=Priority.MEDIUM,
             object_ref=f"user:{user.id}",

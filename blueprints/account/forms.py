@@ -25,16 +25,10 @@ TIMEZONES = (
 
 
 class _UserFields(FlaskForm):
-    first_name = StringField(
-        _l("First name"), validators=[InputRequired(), Length(max=80)]
-    )
-    last_name = StringField(
-        _l("Last name"), validators=[InputRequired(), Length(max=80)]
-    )
+    first_name = StringField(_l("First name"), validators=[InputRequired(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=80)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
-    locale = SelectField(
-        _l("Language"), choices=[("fr", "Français"), ("en", "English")]
-    )
+    locale = SelectField(_l("Language"), choices=[("fr", "Français"), ("en", "English")])
     timezone = SelectField(_l("Time zone"), choices=[(tz, tz) for tz in TIMEZONES])
 
     FIELDS: tuple[str, ...] = ("first_name", "last_name", "phone", "locale", "timezone")
@@ -44,12 +38,8 @@ class _UserFields(FlaskForm):
 
 
 class ClientProfileForm(_UserFields):
-    company_name = StringField(
-        _l("Company name"), validators=[InputRequired(), Length(max=160)]
-    )
-    siren = StringField(
-        _l("SIREN number"), validators=[InputRequired(), Length(max=14)]
-    )
+    company_name = StringField(_l("Company name"), validators=[InputRequired(), Length(max=160)])
+    siren = StringField(_l("SIREN number"), validators=[InputRequired(), Length(max=14)])
     sector = SelectField(
         _l("Business sector"), choices=sector_choices, validators=[InputRequired()]
     )
@@ -62,9 +52,7 @@ class ClientProfileForm(_UserFields):
         validators=[Optional(), NumberRange(min=0, message=NON_NEGATIVE)],
     )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
-    postal_code = StringField(
-        _l("Postal code"), validators=[Optional(), Length(max=10)]
-    )
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
 
     FIELDS = _UserFields.FIELDS + (
@@ -80,13 +68,9 @@ class ClientProfileForm(_UserFields):
 
 
 class ExpertProfileForm(_UserFields):
-    cabinet_name = StringField(
-        _l("Firm (cabinet)"), validators=[Optional(), Length(max=160)]
-    )
+    cabinet_name = StringField(_l("Firm (cabinet)"), validators=[Optional(), Length(max=160)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    languages = StringField(
-        _l("Languages spoken"), validators=[Optional(), Length(max=120)]
-    )
+    languages = StringField(_l("Languages spoken"), validators=[Optional(), Length(max=120)])
     years_experience = LocalizedIntegerField(
         _l("Years of experience"),
         validators=[
@@ -109,12 +93,8 @@ class ApporteurProfileForm(_UserFields):
     company_type = SelectField(
         _l("You are"), choices=company_type_choices, validators=[InputRequired()]
     )
-    company_name = StringField(
-        _l("Company name"), validators=[Optional(), Length(max=160)]
-    )
-    sector = SelectField(
-        _l("Business sector"), choices=sector_choices, validators=[Optional()]
-    )
+    company_name = StringField(_l("Company name"), validators=[Optional(), Length(max=160)])
+    sector = SelectField(_l("Business sector"), choices=sector_choices, validators=[Optional()])
     siren = StringField(_l("SIREN number"), validators=[Optional(), Length(max=14)])
     motivation_letter = TextAreaField(
         _l("Why do you want to join?"), validators=[Optional(), Length(max=4000)]
@@ -150,9 +130,7 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"), validators=[InputRequired(), Length(max=128)]
     )
-    new_password = PasswordField(
-        _l("New password"), validators=[InputRequired(), Length(max=128)]
-    )
+    new_password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=128)])
     confirm = PasswordField(
         _l("Confirm the new password"),
         validators=[

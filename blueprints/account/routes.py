@@ -39,16 +39,12 @@ def profile():
 def update_profile():
     form = _profile_form()
     if not form.validate_on_submit():
-        return render_template(
-            "account/profile.html", form=form, user=current_user
-        ), 422
+        return render_template("account/profile.html", form=form, user=current_user), 422
     try:
         accounts.update_profile(current_user, **form.to_service_kwargs())
     except ValidationFailed as exc:
         apply_errors(form, exc)
-        return render_template(
-            "account/profile.html", form=form, user=current_user
-        ), 422
+        return render_template("account/profile.html", form=form, user=current_user), 422
     flash(_("Your profile is saved."), "success")
     return redirect(url_for("account.profile"), 303)
 
@@ -66,14 +62,10 @@ def change_password():
     if not form.validate_on_submit():
         return render_template("account/password.html", form=form), 422
     try:
-        accounts.change_password(
-            current_user, form.current_password.data, form.new_password.data
-        )
+        accounts.change_password(current_user, form.current_password.data, form.new_password.data)
     except ValidationFailed as exc:
         apply_errors(form, exc)
         return render_template("account/password.html", form=form), 422
-    login_user(
-        current_user._get_current_object()
-    )  # other sessions end, this one goes on
+    login_user(current_user._get_current_object())  # other sessions end, this one goes on
     flash(_("Your password is changed. Your other devices are logged out."), "success")
     return redirect(url_for("account.profile"), 303)

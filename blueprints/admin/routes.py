@@ -3,11 +3,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import hx
-from app.extensions import db
+from app.extensions import db, talisman
 from app.forms import apply_errors
 from app.models import Email
 from app.security import admin_required, can_read_outbox, require
-from app.extensions import talisman
 from app.services import approvals as approvals_service
 from app.services import audit as audit_service
 from app.services import dashboards, emails
@@ -92,9 +91,7 @@ def _after_decision(status: int = 200, reject_forms: dict | None = None):
         return hx.with_trigger(body, "approvals:changed", status=status)
     if status == 200:
         return redirect(url_for("admin.approvals"), 303)
-    return render_template(
-        "admin/approvals.html", **_queue_context(reject_forms)
-    ), status
+    return render_template("admin/approvals.html", **_queue_context(reject_forms)), status
 
 
 @bp.post("/approvals/<kind>/<int:user_id>/approve")
@@ -164,9 +161,7 @@ def outbox():
     rows, next_before = emails.outbox_page(
         before_id=request.args.get("before", type=int), status=status
     )
-    return render_template(
-        "admin/outbox.html", emails=rows, next_before=next_before, status=status
-    )
+    return render_template("admin/outbox.html", emails=rows, next_before=next_before, status=status)
 
 
 @bp.get("/emails/<int:email_id>")
@@ -179,9 +174,7 @@ def email(email_id: int):
 
 @bp.get("/emails/<int:email_id>/html")
 @admin_required
-@talisman(
-    content_security_policy="sandbox; default-src 'none'; style-src 'unsafe-inline'"
-)
+@talisman(content_security_policy="sandbox; default-src 'none'; style-src 'unsafe-inline'")
 def email_html(email_id: int):
     """The HTML body as sent, in a sandbox: no script, no form, no request leaves it."""
     message = db.session.get(Email, email_id)
@@ -193,9 +186,7 @@ def email_html(email_id: int):
 @admin_required
 def resend_email(email_id: int):
     message = emails.resend(email_id)
-    audit_service.record(
-        current_user, "email.resend", "email", message.id, request.remote_addr
-    )
+    audit_service.record(current_user, "email.resend", "email", message.id, request.remote_addr)
     db.session.commit()
     flash(_("The email is queued again."), "success")
     return redirect(url_for("admin.email", email_id=email_id), 303)

@@ -26,29 +26,17 @@ def sector_choices():
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(
-        _l("Email"), validators=[InputRequired(), Email(), Length(max=254)]
-    )
-    password = PasswordField(
-        _l("Password"), validators=[InputRequired(), Length(max=128)]
-    )
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=128)])
     remember = BooleanField(_l("Remember me on this device"))
 
 
 class _AccountFields(FlaskForm):
-    first_name = StringField(
-        _l("First name"), validators=[InputRequired(), Length(max=80)]
-    )
-    last_name = StringField(
-        _l("Last name"), validators=[InputRequired(), Length(max=80)]
-    )
-    email = EmailField(
-        _l("Email"), validators=[InputRequired(), Email(), Length(max=254)]
-    )
+    first_name = StringField(_l("First name"), validators=[InputRequired(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=80)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
-    password = PasswordField(
-        _l("Password"), validators=[InputRequired(), Length(max=128)]
-    )
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=128)])
     confirm = PasswordField(
         _l("Confirm the password"),
         validators=[
@@ -58,9 +46,7 @@ class _AccountFields(FlaskForm):
     )
     accept = BooleanField(
         _l("I accept the terms of use and the privacy policy"),
-        validators=[
-            InputRequired(message=_l("You must accept the terms to continue."))
-        ],
+        validators=[InputRequired(message=_l("You must accept the terms to continue."))],
     )
 
     ACCOUNT_FIELDS = ("first_name", "last_name", "email", "phone", "password")
@@ -70,12 +56,8 @@ class _AccountFields(FlaskForm):
 
 
 class ClientSignupForm(_AccountFields):
-    company_name = StringField(
-        _l("Company name"), validators=[InputRequired(), Length(max=160)]
-    )
-    siren = StringField(
-        _l("SIREN number"), validators=[InputRequired(), Length(max=14)]
-    )
+    company_name = StringField(_l("Company name"), validators=[InputRequired(), Length(max=160)])
+    siren = StringField(_l("SIREN number"), validators=[InputRequired(), Length(max=14)])
     sector = SelectField(
         _l("Business sector"), choices=sector_choices, validators=[InputRequired()]
     )
@@ -88,9 +70,7 @@ class ClientSignupForm(_AccountFields):
         validators=[Optional(), NumberRange(min=0, message=NON_NEGATIVE)],
     )
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
-    postal_code = StringField(
-        _l("Postal code"), validators=[Optional(), Length(max=10)]
-    )
+    postal_code = StringField(_l("Postal code"), validators=[Optional(), Length(max=10)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
 
     PROFILE_FIELDS = (
@@ -105,19 +85,13 @@ class ClientSignupForm(_AccountFields):
     )
 
     def to_service_kwargs(self) -> dict:
-        return self.account_kwargs() | {
-            n: getattr(self, n).data for n in self.PROFILE_FIELDS
-        }
+        return self.account_kwargs() | {n: getattr(self, n).data for n in self.PROFILE_FIELDS}
 
 
 class ExpertApplicationForm(_AccountFields):
-    cabinet_name = StringField(
-        _l("Firm (cabinet)"), validators=[Optional(), Length(max=160)]
-    )
+    cabinet_name = StringField(_l("Firm (cabinet)"), validators=[Optional(), Length(max=160)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
-    languages = StringField(
-        _l("Languages spoken"), validators=[Optional(), Length(max=120)]
-    )
+    languages = StringField(_l("Languages spoken"), validators=[Optional(), Length(max=120)])
     years_experience = LocalizedIntegerField(
         _l("Years of experience"),
         validators=[
@@ -130,9 +104,7 @@ class ExpertApplicationForm(_AccountFields):
     PROFILE_FIELDS = ("cabinet_name", "city", "languages", "years_experience", "bio")
 
     def to_service_kwargs(self) -> dict:
-        return self.account_kwargs() | {
-            n: getattr(self, n).data for n in self.PROFILE_FIELDS
-        }
+        return self.account_kwargs() | {n: getattr(self, n).data for n in self.PROFILE_FIELDS}
 
 
 def company_type_choices():
@@ -150,19 +122,13 @@ class ApporteurApplicationForm(_AccountFields):
     company_type = SelectField(
         _l("You are"), choices=company_type_choices, validators=[InputRequired()]
     )
-    company_name = StringField(
-        _l("Company name"), validators=[Optional(), Length(max=160)]
-    )
-    sector = SelectField(
-        _l("Business sector"), choices=sector_choices, validators=[Optional()]
-    )
+    company_name = StringField(_l("Company name"), validators=[Optional(), Length(max=160)])
+    sector = SelectField(_l("Business sector"), choices=sector_choices, validators=[Optional()])
     siren = StringField(_l("SIREN number"), validators=[Optional(), Length(max=14)])
     motivation_letter = TextAreaField(
         _l("Why do you want to join?"), validators=[Optional(), Length(max=4000)]
     )
-    sponsor_code = StringField(
-        _l("Sponsor code"), validators=[Optional(), Length(max=9)]
-    )
+    sponsor_code = StringField(_l("Sponsor code"), validators=[Optional(), Length(max=9)])
     target_monthly = LocalizedIntegerField(
         _l("Prospects you aim to bring per month"),
         validators=[Optional(), NumberRange(min=0, max=10000, message=NON_NEGATIVE)],
@@ -179,21 +145,15 @@ class ApporteurApplicationForm(_AccountFields):
     )
 
     def to_service_kwargs(self) -> dict:
-        return self.account_kwargs() | {
-            n: getattr(self, n).data for n in self.PROFILE_FIELDS
-        }
+        return self.account_kwargs() | {n: getattr(self, n).data for n in self.PROFILE_FIELDS}
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(
-        _l("Email"), validators=[InputRequired(), Email(), Length(max=254)]
-    )
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"), validators=[InputRequired(), Length(max=128)]
-    )
+    password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=128)])
     confirm = PasswordField(
         _l("Confirm the new password"),
         validators=[

@@ -40,12 +40,7 @@ def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    if (
-        parts.scheme
-        or parts.netloc
-        or not target.startswith("/")
-        or target.startswith("//")
-    ):
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
 
@@ -70,9 +65,7 @@ def login():
 
 @bp.post("/login")
 @_limit("RATELIMIT_LOGIN")
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_LOGIN"], key_func=_email_key, methods=["POST"]
-)
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], key_func=_email_key, methods=["POST"])
 def authenticate():
     form = LoginForm()
     if not form.validate_on_submit():
@@ -139,9 +132,7 @@ def apply_expert():
 @bp.post("/apply/expert")
 @_limit("RATELIMIT_SIGNUP")
 def submit_expert_application():
-    result = _signup(
-        ExpertApplicationForm(), "auth/apply_expert.html", accounts.apply_expert
-    )
+    result = _signup(ExpertApplicationForm(), "auth/apply_expert.html", accounts.apply_expert)
     if not hasattr(result, "id"):
         return result
     flash(
@@ -183,9 +174,7 @@ def verify_email(token: str):
     except ValidationFailed as exc:
         return render_template("auth/verify_failed.html", message=exc.message), 422
     flash(_("Thank you, your email address is confirmed."), "success")
-    return redirect(
-        _home() if current_user.is_authenticated else url_for("auth.login"), 303
-    )
+    return redirect(_home() if current_user.is_authenticated else url_for("auth.login"), 303)
 
 
 @bp.post("/verify/resend")
@@ -274,9 +263,5 @@ def too_many_attempts(exc):
         return render_error(429)
     form_class, template = entry
     form = form_class()  # filled from the request, so nothing typed is lost
-    form.form_errors.append(
-        _("Too many attempts. Please wait a few minutes before trying again.")
-    )
-    return render_template(
-        template, form=form, token=request.view_args.get("token")
-    ), 429
+    form.form_errors.append(_("Too many attempts. Please wait a few minutes before trying again."))
+    return render_template(template, form=form, token=request.view_args.get("token")), 429

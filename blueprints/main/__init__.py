@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from blueprints.main import routes  # noqa: E402,F401
+from blueprints.main import routes  # noqa: F401

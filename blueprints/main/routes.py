@@ -38,9 +38,7 @@ def dashboard():
         return redirect(url_for("admin.dashboard"))
     # the simulator blueprint lands with the simulator issue; until then the card says so
     simulator_url = (
-        url_for("simulator.start")
-        if "simulator.start" in current_app.view_functions
-        else None
+        url_for("simulator.start") if "simulator.start" in current_app.view_functions else None
     )
     return render_template(
         f"main/dashboard_{current_user.role.value}.html",
@@ -69,12 +67,7 @@ def set_locale():
             accounts.update_profile(current_user, locale=locale)
     target = request.form.get("next") or "/"
     parts = urlsplit(target)
-    if (
-        parts.scheme
-        or parts.netloc
-        or not target.startswith("/")
-        or target.startswith("//")
-    ):
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         target = "/"
     return redirect(target, 303)
 
@@ -100,6 +93,4 @@ def readyz():
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
-    return jsonify(
-        status="ready" if ready else "unavailable", checks=checks
-    ), 200 if ready else 503
+    return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503

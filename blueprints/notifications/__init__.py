@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
-from blueprints.notifications import routes  # noqa: E402,F401
+from blueprints.notifications import routes  # noqa: F401

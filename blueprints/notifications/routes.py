@@ -10,11 +10,7 @@ from blueprints.notifications import bp
 @bp.app_context_processor
 def _unread():
     def unread_count() -> int:
-        return (
-            notifications.unread_count(current_user)
-            if current_user.is_authenticated
-            else 0
-        )
+        return notifications.unread_count(current_user) if current_user.is_authenticated else 0
 
     return {"unread_count": unread_count}
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make run: a Redis of its own, an SMTP sink, migrations, demo data, then every process.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/services.sh
+export PORT=${PORT:-5000}
+export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
+export LOG_JSON=${LOG_JSON:-0}
+RUN_DIR=$PWD/instance/run; mkdir -p "$RUN_DIR"
+if [ -z "${REDIS_URL:-}" ]; then
+  REDIS_PORT=${REDIS_PORT:-$(free_port)}
+  start_redis "$RUN_DIR" "$REDIS_PORT"
+  trap 'stop_redis "$RUN_DIR"' EXIT
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+fi
+export MAIL_PORT=${MAIL_PORT:-$(free_port)} MAIL_SERVER=127.0.0.1
+
+.venv/bin/flask --app wsgi:app db upgrade
+.venv/bin/flask --app wsgi:app seed demo
+
+cat <<MSG
+
+  FinancialTracker is starting on  http://127.0.0.1:$PORT
+  Demo logins (password demo-password-2026):
+    admin@demo-financialtracker.fr      administrator
+    expert@demo-financialtracker.fr     approved expert
+    client@demo-financialtracker.fr     client (Transports Martin SAS)
+    apporteur@demo-financialtracker.fr  referrer
+  Emails go to a local SMTP sink (port $MAIL_PORT); admins read them under Emails.
+  Stop with Ctrl-C.
+
+MSG
+exec .venv/bin/honcho start -f Procfile.dev
