@@ -2,11 +2,30 @@
 
 import re
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
+from wtforms.validators import StopValidation
 
 from app.services.errors import ValidationFailed
+from app.validators import password_problem, sector_problem, siren_problem
+
+
+def valid_siren(form, field) -> None:
+    if field.data and (problem := siren_problem(field.data)):
+        raise StopValidation(problem)
+
+
+def valid_sector(form, field) -> None:
+    if field.data and (problem := sector_problem(field.data)):
+        raise StopValidation(problem)
+
+
+def strong_password(form, field) -> None:
+    email = getattr(getattr(form, "email", None), "data", None) or ""
+    if field.data and (problem := password_problem(field.data, email)):
+        raise StopValidation(problem)
 
 
 class LocalizedIntegerField(IntegerField):
@@ -25,7 +44,7 @@ class LocalizedIntegerField(IntegerField):
             except ValueError:
                 self.data = None
                 self.raw_data = valuelist
-                raise ValueError(self.gettext("Enter a whole number, for example 12 000."))
+                raise ValueError(_("Enter a whole number, for example 12 000.")) from None
             else:
                 self.raw_data = valuelist
 

@@ -3,7 +3,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
-from app.forms import NON_NEGATIVE, LocalizedIntegerField
+from app.forms import (
+    NON_NEGATIVE,
+    LocalizedIntegerField,
+    strong_password,
+    valid_sector,
+    valid_siren,
+)
 from blueprints.auth.forms import company_type_choices, sector_choices
 
 TIMEZONES = (
@@ -39,9 +45,14 @@ class _UserFields(FlaskForm):
 
 class ClientProfileForm(_UserFields):
     company_name = StringField(_l("Company name"), validators=[InputRequired(), Length(max=160)])
-    siren = StringField(_l("SIREN number"), validators=[InputRequired(), Length(max=14)])
+    siren = StringField(
+        _l("SIREN number"), validators=[InputRequired(), Length(max=14), valid_siren]
+    )
     sector = SelectField(
-        _l("Business sector"), choices=sector_choices, validators=[InputRequired()]
+        _l("Business sector"),
+        choices=sector_choices,
+        validate_choice=False,
+        validators=[InputRequired(), valid_sector],
     )
     employees = LocalizedIntegerField(
         _l("Number of employees"),
@@ -94,8 +105,13 @@ class ApporteurProfileForm(_UserFields):
         _l("You are"), choices=company_type_choices, validators=[InputRequired()]
     )
     company_name = StringField(_l("Company name"), validators=[Optional(), Length(max=160)])
-    sector = SelectField(_l("Business sector"), choices=sector_choices, validators=[Optional()])
-    siren = StringField(_l("SIREN number"), validators=[Optional(), Length(max=14)])
+    sector = SelectField(
+        _l("Business sector"),
+        choices=sector_choices,
+        validate_choice=False,
+        validators=[Optional(), valid_sector],
+    )
+    siren = StringField(_l("SIREN number"), validators=[Optional(), Length(max=14), valid_siren])
     motivation_letter = TextAreaField(
         _l("Why do you want to join?"), validators=[Optional(), Length(max=4000)]
     )

@@ -17,7 +17,13 @@ from wtforms.validators import (
     Optional,
 )
 
-from app.forms import NON_NEGATIVE, LocalizedIntegerField
+from app.forms import (
+    NON_NEGATIVE,
+    LocalizedIntegerField,
+    strong_password,
+    valid_sector,
+    valid_siren,
+)
 from app.models import SECTORS, CompanyType
 
 
@@ -36,7 +42,9 @@ class _AccountFields(FlaskForm):
     last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=80)])
     email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=128)])
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(), Length(max=128), strong_password]
+    )
     confirm = PasswordField(
         _l("Confirm the password"),
         validators=[
@@ -57,9 +65,14 @@ class _AccountFields(FlaskForm):
 
 class ClientSignupForm(_AccountFields):
     company_name = StringField(_l("Company name"), validators=[InputRequired(), Length(max=160)])
-    siren = StringField(_l("SIREN number"), validators=[InputRequired(), Length(max=14)])
+    siren = StringField(
+        _l("SIREN number"), validators=[InputRequired(), Length(max=14), valid_siren]
+    )
     sector = SelectField(
-        _l("Business sector"), choices=sector_choices, validators=[InputRequired()]
+        _l("Business sector"),
+        choices=sector_choices,
+        validate_choice=False,
+        validators=[InputRequired(), valid_sector],
     )
     employees = LocalizedIntegerField(
         _l("Number of employees"),
@@ -123,8 +136,13 @@ class ApporteurApplicationForm(_AccountFields):
         _l("You are"), choices=company_type_choices, validators=[InputRequired()]
     )
     company_name = StringField(_l("Company name"), validators=[Optional(), Length(max=160)])
-    sector = SelectField(_l("Business sector"), choices=sector_choices, validators=[Optional()])
-    siren = StringField(_l("SIREN number"), validators=[Optional(), Length(max=14)])
+    sector = SelectField(
+        _l("Business sector"),
+        choices=sector_choices,
+        validate_choice=False,
+        validators=[Optional(), valid_sector],
+    )
+    siren = StringField(_l("SIREN number"), validators=[Optional(), Length(max=14), valid_siren])
     motivation_letter = TextAreaField(
         _l("Why do you want to join?"), validators=[Optional(), Length(max=4000)]
     )
@@ -153,7 +171,9 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=128)])
+    password = PasswordField(
+        _l("New password"), validators=[InputRequired(), Length(max=128), strong_password]
+    )
     confirm = PasswordField(
         _l("Confirm the new password"),
         validators=[

@@ -1,0 +1,201 @@
+"""Fixtures on the real stack: PostgreSQL or SQLite (DATABASE_URL), Redis (REDIS_URL), an aiosmtpd
+sink, RQ workers in burst mode, a gunicorn server for realtime and browser tests."""
+
+import email
+import email.policy
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SMTP_PORT = free_port()
+LIVE_PORT = free_port()
+# set before the app's config is imported; the live server subprocess inherits them
+os.environ.update(
+    {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(SMTP_PORT),
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # fast hashing in tests only
+        "EMAIL_RETRY_INTERVALS": "0,0,0",
+        "PUBLIC_URL": f"http://127.0.0.1:{LIVE_PORT}",
+        "LOG_JSON": "0",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        "SOCKETIO_CHANNEL": f"ft-test-{os.getpid()}",
+    }
+)
+if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
+    raise RuntimeError("run the suite with `make test` (it starts Redis and PostgreSQL)")
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from redis import Redis  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+
+
+class SmtpSink:
+    """Collects messages; `fail_next` makes the next N DATA commands fail temporarily."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.fail_next = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return "451 4.3.0 Temporary failure, try again"
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m["To"]]
+
+    def body(self, message, subtype="plain") -> str:
+        return message.get_body(preferencelist=(subtype,)).get_content()
+
+
+@pytest.fixture(scope="session")
+def smtp():
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=SMTP_PORT)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def _reset_schema(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        else:
+            db.drop_all()
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        upgrade(directory=str(ROOT / "migrations"))
+
+
+@pytest.fixture(scope="session")
+def app(smtp):
+    application = create_app(TESTING=True)
+    _reset_schema(application)
+    return application
+
+
+@pytest.fixture(scope="session")
+def redis_conn(app) -> Redis:
+    return app.extensions["redis"]
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request, smtp):
+    """Every test starts with empty tables, an empty Redis database and an empty mailbox."""
+    if "app" not in request.fixturenames and "live_server" not in request.fixturenames:
+        yield
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        engine = db.engine
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            else:
+                for name in reversed(tables):
+                    conn.exec_driver_sql(f"DELETE FROM {name}")
+    application.extensions["redis"].flushdb()
+    smtp.messages.clear()
+    smtp.fail_next = 0
+    yield
+
+
+@pytest.fixture
+def run_jobs(app):
+    """A real RQ worker (in-process, burst): runs everything queued, retries included."""
+    from rq import SimpleWorker
+
+    def run(queues=("high", "default", "exports")) -> None:
+        with app.app_context():
+            queue_objs = [app.extensions["rq"][q] for q in queues]
+            SimpleWorker(queue_objs, connection=app.extensions["redis"]).work(
+                burst=True, with_scheduler=True
+            )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """gunicorn with the gevent worker, serving pages and /socket.io/ (the `make run` shape)."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    log = open(os.environ.get("LIVE_SERVER_LOG", os.devnull), "w")
+    proc = subprocess.Popen(
+        [
+            gunicorn,
+            "--no-control-socket",
+            "-k",
+            "gevent",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{LIVE_PORT}",
+            "wsgi:realtime",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{LIVE_PORT}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url + "/healthz", timeout=0.5)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("live server exited") from None
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("live server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+        "args": [
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
