@@ -25,15 +25,15 @@ def _publisher() -> socketio.RedisManager:
     return ext["signal_publisher"]
 
 
-def signal(room: str, event_name: str, **ids: Any) -> None:
+def signal(room: str, event_name: str, /, **ids: Any) -> None:
     """Send `{"event": event_name, **ids}` to a room once the current transaction commits."""
     data = {"event": event_name, **ids}
     after_commit(lambda: _publisher().emit("notify", data, room=room, namespace="/"))
 
 
-def to_user(user_id: int, event_name: str, **ids: Any) -> None:
-    signal(f"user:{user_id}", event_name, **ids)
+def to_user(recipient_id: int, event_name: str, /, **ids: Any) -> None:
+    signal(f"user:{recipient_id}", event_name, **ids)
 
 
-def to_admins(event_name: str, **ids: Any) -> None:
+def to_admins(event_name: str, /, **ids: Any) -> None:
     signal("admins", event_name, **ids)

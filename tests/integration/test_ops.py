@@ -1,0 +1,123 @@
+import re
+
+from flask_migrate import check as migrate_check
+
+from app import create_app
+from app.extensions import db
+from app.models import Email, EmailStatus, Notification, Role, User, utcnow
+from tests.factories import HX, csrf_token, make_user, post
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    resp = client.get("/readyz")
+    assert resp.status_code == 200 and resp.json["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_readyz_503_when_redis_is_down():
+    broken = create_app(TESTING=True, REDIS_URL="redis://127.0.0.1:1/0")
+    resp = broken.test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.json["checks"]["redis"].startswith("error")
+
+
+def test_no_drift_between_models_and_migrations(app):
+    with app.app_context():
+        migrate_check()  # raises when autogenerate would produce operations
+
+
+def test_request_id_and_security_headers(client):
+    resp = client.get("/login", headers={"X-Request-ID": "abc123"})
+    assert resp.headers["X-Request-ID"] == "abc123"
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "HttpOnly" in resp.headers.get("Set-Cookie", "HttpOnly")
+
+
+def test_error_pages_full_and_fragment(client):
+    full = client.get("/does-not-exist")
+    assert full.status_code == 404 and "<html" in full.get_data(as_text=True)
+    frag = client.get("/does-not-exist", headers=HX)
+    body = frag.get_data(as_text=True)
+    assert frag.status_code == 404 and "<html" not in body and "data-error-text" in body
+    assert client.put("/login").status_code == 405
+    assert "Page introuvable" in full.get_data(as_text=True)
+
+
+def test_language_switch_and_locale_formats(app, client):
+    make_user(app, email="x@example.fr")
+    resp = client.post("/locale", data={"locale": "en", "next": "/login",
+                                        "csrf_token": csrf_token(client)})
+    assert resp.status_code == 303 and resp.headers["Location"] == "/login"
+    page = client.get("/login").get_data(as_text=True)
+    assert 'lang="en"' in page and "<h1>Log in</h1>" in page
+    with app.test_request_context():
+        from flask_babel import force_locale, format_currency
+
+        with force_locale("fr"):
+            assert format_currency(1234.56, "EUR") == "1\u202f234,56\xa0€"
+        with force_locale("en"):
+            assert format_currency(1234.56, "EUR") == "€1,234.56"
+
+
+def test_email_job_fails_once_then_succeeds_on_retry(app, client, run_jobs, smtp):
+    make_user(app, email="retry@example.fr")
+    smtp.fail_next = 1
+    post(client, "/password/forgot", {"email": "retry@example.fr"})
+    run_jobs()
+    with app.app_context():
+        email = db.session.scalar(db.select(Email))
+        assert email.status == EmailStatus.SENT and email.attempts == 2 and email.sent_at
+    assert len(smtp.to("retry@example.fr")) == 1
+
+
+def test_email_marked_failed_after_all_retries(app, client, run_jobs, smtp):
+    make_user(app, email="down@example.fr")
+    smtp.fail_next = 10
+    post(client, "/password/forgot", {"email": "down@example.fr"})
+    run_jobs()
+    with app.app_context():
+        email = db.session.scalar(db.select(Email))
+        assert email.status == EmailStatus.FAILED and email.attempts == 4
+        assert "451" in email.last_error
+
+
+def test_sweeps_purge_and_remind(app, run_jobs):
+    from datetime import timedelta
+
+    from app.tasks import enqueue
+
+    old = make_user(app, email="late@example.fr", verified=False,
+                    created_at=utcnow() - timedelta(hours=30))
+    make_user(app, email="fresh@example.fr", verified=False)
+    with app.app_context():
+        enqueue("default", "app.tasks.sweeps.remind_unverified_emails")
+        enqueue("default", "app.tasks.sweeps.remind_unverified_emails")  # idempotent
+        enqueue("default", "app.tasks.sweeps.purge_reset_tokens")
+    run_jobs()
+    with app.app_context():
+        rows = db.session.scalars(db.select(Notification)).all()
+        assert [n.user_id for n in rows] == [old]
+
+
+def test_seed_demo_is_idempotent(app):
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["seed", "demo"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        counts = dict(db.session.execute(
+            db.select(User.role, db.func.count(User.id)).group_by(User.role)).all())
+        assert counts == {Role.ADMIN: 1, Role.EXPERT: 4, Role.CLIENT: 5, Role.APPORTEUR: 1}
+        assert db.session.scalar(db.select(db.func.count(Notification.id))) == 1
+
+
+def test_seed_scale_small(app):
+    result = app.test_cli_runner().invoke(
+        args=["seed", "scale", "--clients", "30", "--experts", "7", "--apporteurs", "3",
+              "--chunk", "10"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 40
+        assert all(re.fullmatch(r"\d{9}", u.client_profile.siren) for u in
+                   db.session.scalars(db.select(User).where(User.role == Role.CLIENT)))
