@@ -83,8 +83,11 @@ def test_reject_needs_a_reason_and_emails_it(app, admin_client, run_jobs, smtp):
     apporteur = make_user(app, role=Role.APPORTEUR, email="hugo@courtage.fr")
     resp = post(admin_client, f"/admin/approvals/apporteur/{apporteur}/reject", {"reason": ""})
     assert resp.status_code == 422 and "motif du refus" in resp.get_data(as_text=True)
-    resp = post(admin_client, f"/admin/approvals/apporteur/{apporteur}/reject",
-                {"reason": "Activité hors de notre périmètre."})
+    resp = post(
+        admin_client,
+        f"/admin/approvals/apporteur/{apporteur}/reject",
+        {"reason": "Activité hors de notre périmètre."},
+    )
     assert resp.status_code == 303 and resp.headers["Location"] == "/admin/approvals"
     run_jobs()
     [mail] = smtp.to("hugo@courtage.fr")

@@ -13,8 +13,9 @@ def two_users(app):
     with app.test_request_context():
         for uid, title in ((alice, "Pour Alice"), (bob, "Pour Bob")):
             user = db.session.get(User, uid)
-            notifications.create(user, "test", title, link="/account/profile",
-                                 object_ref=f"user:{uid}")
+            notifications.create(
+                user, "test", title, link="/account/profile", object_ref=f"user:{uid}"
+            )
         db.session.commit()
         ids = dict(db.session.execute(db.select(Notification.user_id, Notification.id)).all())
     return alice, bob, ids

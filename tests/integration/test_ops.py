@@ -46,8 +46,9 @@ def test_error_pages_full_and_fragment(client):
 
 def test_language_switch_and_locale_formats(app, client):
     make_user(app, email="x@example.fr")
-    resp = client.post("/locale", data={"locale": "en", "next": "/login",
-                                        "csrf_token": csrf_token(client)})
+    resp = client.post(
+        "/locale", data={"locale": "en", "next": "/login", "csrf_token": csrf_token(client)}
+    )
     assert resp.status_code == 303 and resp.headers["Location"] == "/login"
     page = client.get("/login").get_data(as_text=True)
     assert 'lang="en"' in page and "<h1>Log in</h1>" in page
@@ -87,8 +88,9 @@ def test_sweeps_purge_and_remind(app, run_jobs):
 
     from app.tasks import enqueue
 
-    old = make_user(app, email="late@example.fr", verified=False,
-                    created_at=utcnow() - timedelta(hours=30))
+    old = make_user(
+        app, email="late@example.fr", verified=False, created_at=utcnow() - timedelta(hours=30)
+    )
     make_user(app, email="fresh@example.fr", verified=False)
     with app.app_context():
         enqueue("default", "app.tasks.sweeps.remind_unverified_emails")
@@ -106,18 +108,34 @@ def test_seed_demo_is_idempotent(app):
         result = runner.invoke(args=["seed", "demo"])
         assert result.exit_code == 0, result.output
     with app.app_context():
-        counts = dict(db.session.execute(
-            db.select(User.role, db.func.count(User.id)).group_by(User.role)).all())
+        counts = dict(
+            db.session.execute(
+                db.select(User.role, db.func.count(User.id)).group_by(User.role)
+            ).all()
+        )
         assert counts == {Role.ADMIN: 1, Role.EXPERT: 4, Role.CLIENT: 5, Role.APPORTEUR: 1}
         assert db.session.scalar(db.select(db.func.count(Notification.id))) == 1
 
 
 def test_seed_scale_small(app):
     result = app.test_cli_runner().invoke(
-        args=["seed", "scale", "--clients", "30", "--experts", "7", "--apporteurs", "3",
-              "--chunk", "10"])
+        args=[
+            "seed",
+            "scale",
+            "--clients",
+            "30",
+            "--experts",
+            "7",
+            "--apporteurs",
+            "3",
+            "--chunk",
+            "10",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(User.id))) == 40
-        assert all(re.fullmatch(r"\d{9}", u.client_profile.siren) for u in
-                   db.session.scalars(db.select(User).where(User.role == Role.CLIENT)))
+        assert all(
+            re.fullmatch(r"\d{9}", u.client_profile.siren)
+            for u in db.session.scalars(db.select(User).where(User.role == Role.CLIENT))
+        )

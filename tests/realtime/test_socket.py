@@ -1,0 +1,123 @@
+"""A real gunicorn/gevent realtime server, python-socketio clients, signals from an RQ job."""
+
+import queue
+import re
+from datetime import timedelta
+
+import pytest
+import requests
+import socketio
+
+from app.models import Role, utcnow
+from tests.factories import PASSWORD, make_user
+
+
+def login_http(base_url: str, email: str) -> requests.Session:
+    http = requests.Session()
+    page = http.get(f"{base_url}/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = http.post(
+        f"{base_url}/login",
+        data={"csrf_token": token, "email": email, "password": PASSWORD},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 303
+    return http
+
+
+def session_cookie(base_url: str, email: str) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in login_http(base_url, email).cookies)
+
+
+def connect(base_url: str, cookie: str | None):
+    received: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("notify", received.put)
+    client.connect(
+        base_url,
+        headers={"Cookie": cookie} if cookie else {},
+        transports=["websocket"],
+        wait_timeout=5,
+    )
+    return client, received
+
+
+def test_anonymous_connect_is_refused(live_server):
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        connect(live_server, None)
+
+
+def test_signal_from_a_worker_job_reaches_the_user(app, live_server, run_jobs):
+    uid = make_user(
+        app,
+        role=Role.CLIENT,
+        email="late@example.fr",
+        verified=False,
+        created_at=utcnow() - timedelta(hours=30),
+    )
+    make_user(app, role=Role.CLIENT, email="other@example.fr")
+    client, received = connect(live_server, session_cookie(live_server, "late@example.fr"))
+    other, other_received = connect(live_server, session_cookie(live_server, "other@example.fr"))
+    try:
+        from app.tasks import enqueue
+
+        with app.app_context():
+            enqueue("default", "app.tasks.sweeps.remind_unverified_emails")
+        run_jobs()
+        data = received.get(timeout=5)
+        assert data["event"] == "notification:new" and isinstance(data["notification_id"], int)
+        assert set(data) == {"event", "notification_id"}  # ids only, no personal data
+        with pytest.raises(queue.Empty):
+            other_received.get(timeout=0.5)
+        assert uid
+    finally:
+        client.disconnect()
+        other.disconnect()
+
+
+def test_subscribe_is_permission_checked(app, live_server):
+    alice = make_user(app, email="alice@example.fr")
+    bob = make_user(app, email="bob@example.fr")
+    client, received = connect(live_server, session_cookie(live_server, "alice@example.fr"))
+    try:
+        assert client.call("subscribe", {"room": f"user:{bob}"}, timeout=5) == {"ok": False}
+        assert client.call("subscribe", {"room": "admins"}, timeout=5) == {"ok": False}
+        assert client.call("subscribe", {"room": f"user:{alice}"}, timeout=5) == {"ok": True}
+        with app.app_context():
+            from app.realtime import notify
+
+            notify.to_user(bob, "notification:new", notification_id=1)
+            notify.to_admins("approvals:changed", user_id=1)
+            notify.to_user(alice, "notification:read")
+        assert received.get(timeout=5) == {"event": "notification:read"}
+        with pytest.raises(queue.Empty):
+            received.get(timeout=0.5)
+    finally:
+        client.disconnect()
+
+
+def test_admins_room_receives_application_signals(app, live_server):
+    make_user(app, role=Role.ADMIN, email="boss@example.fr")
+    client, received = connect(live_server, session_cookie(live_server, "boss@example.fr"))
+    try:
+        http = requests.Session()
+        page = http.get(f"{live_server}/apply/expert").text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        resp = http.post(
+            f"{live_server}/apply/expert",
+            data={
+                "csrf_token": token,
+                "first_name": "Élise",
+                "last_name": "Garnier",
+                "email": "elise@energie.fr",
+                "password": "energie-2026-x",
+                "confirm": "energie-2026-x",
+                "accept": "y",
+            },
+            allow_redirects=False,
+        )
+        assert resp.status_code == 303
+        events = {received.get(timeout=5)["event"] for _ in range(2)}
+        assert events == {"notification:new", "approvals:changed"}
+    finally:
+        client.disconnect()
