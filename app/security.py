@@ -6,6 +6,7 @@ Every object-returning view and every service calls a policy here. A foreign obj
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -40,6 +41,14 @@ def can_join_room(viewer: User, room: str) -> bool:
     if room == "admins":
         return viewer.is_admin
     return False
+
+
+def safe_redirect_target(target: str | None) -> str | None:
+    """A same-site path to redirect to, or None (no open redirect through `next`)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
 
 
 def require(allowed: bool) -> None:

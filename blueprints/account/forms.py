@@ -6,7 +6,6 @@ from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Opti
 from app.forms import (
     NON_NEGATIVE,
     LocalizedIntegerField,
-    strong_password,
     valid_sector,
     valid_siren,
 )

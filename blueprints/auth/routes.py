@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from flask import (
     current_app,
     flash,
@@ -15,6 +13,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app import hx
 from app.extensions import limiter
 from app.forms import apply_errors
+from app.security import safe_redirect_target
 from app.services import accounts
 from app.services.errors import ValidationFailed
 from blueprints.auth import bp
@@ -34,15 +33,6 @@ def _limit(config_key: str):
 
 def _email_key() -> str:
     return "email:" + (request.form.get("email") or "").strip().lower()
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _home() -> str:
@@ -80,7 +70,7 @@ def authenticate():
         session["locale"] = locale
     login_user(user, remember=form.remember.data)
     flash(_("Welcome, %(name)s.", name=user.first_name), "success")
-    return redirect(_safe_next(request.args.get("next")) or _home(), 303)
+    return redirect(safe_redirect_target(request.args.get("next")) or _home(), 303)
 
 
 @bp.post("/logout")

@@ -1,5 +1,3 @@
-from urllib.parse import urlsplit
-
 from flask import (
     current_app,
     jsonify,
@@ -14,6 +12,7 @@ from sqlalchemy import text
 
 from app import hx
 from app.extensions import db
+from app.security import safe_redirect_target
 from app.services import accounts
 from app.tasks import redis
 from blueprints.main import bp
@@ -65,11 +64,7 @@ def set_locale():
         session["locale"] = locale
         if current_user.is_authenticated:
             accounts.update_profile(current_user, locale=locale)
-    target = request.form.get("next") or "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    return redirect(target, 303)
+    return redirect(safe_redirect_target(request.form.get("next")) or "/", 303)
 
 
 @bp.get("/healthz")
