@@ -27,7 +27,7 @@ SECTORS: tuple[str, ...] = (
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # stored as VARCHAR + CHECK: identical on SQLite and PostgreSQL, and new values need no ALTER TYPE
+    # VARCHAR + CHECK: the same on SQLite and PostgreSQL; new values need no ALTER TYPE
     return Enum(
         cls,
         name=name,
@@ -243,7 +243,7 @@ class ApporteurProfile(_Completeness, Base):
 
 
 class PasswordResetToken(Base):
-    """Single-use reset token; the emailed link carries a signed (id, nonce) pair, we keep a hash."""
+    """Single-use reset token: the emailed link carries a signed (id, nonce); we keep a hash."""
 
     __tablename__ = "password_reset_tokens"
 
