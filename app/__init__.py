@@ -20,8 +20,8 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
             app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1
         )
 
-    from app import errors, hx, i18n, logs, realtime, security, tasks
-    from app.extensions import cache, csrf, db, limiter, login, mail, migrate
+    from app import errors, forms, hx, i18n, logs, realtime, security, tasks
+    from app.extensions import cache, compress, csrf, db, limiter, login, mail, migrate
     from app.models import database
 
     logs.init_app(app)
@@ -32,8 +32,10 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     csrf.init_app(app)
     mail.init_app(app)
     cache.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
+    forms.init_app(app)
     security.init_app(app)
     hx.init_app(app)
     errors.init_app(app)

@@ -68,6 +68,11 @@ class Config:
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "5 per minute;30 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
 
+    # pages and static files compressed for cheap phones on poor networks (nginx does it in front
+    # of the web process too; this covers `make run` and direct access)
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIN_SIZE = 1024
+
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True

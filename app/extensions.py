@@ -2,6 +2,7 @@
 
 from flask_babel import Babel
 from flask_caching import Cache
+from flask_compress import Compress
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,3 +27,4 @@ talisman = Talisman()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 socketio = SocketIO()
 cache = Cache()
+compress = Compress()

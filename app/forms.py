@@ -61,4 +61,34 @@ def apply_errors(form: FlaskForm, exc: ValidationFailed) -> None:
         form.form_errors.append(exc.message)
 
 
+def input_attrs(
+    field, hint=None, autocomplete=None, type=None, inputmode=None, extra=None
+) -> dict:
+    """The accessibility attributes of an input, for `macros/forms.html`.
+
+    Kept in Python because building them with Jinja `set`/`update` statements cost a tenth of a
+    millisecond per field, which is most of a form page's render time.
+    """
+    attrs = dict(extra) if extra else {}
+    described = []
+    if hint:
+        described.append(f"{field.id}-hint")
+    if field.errors:
+        described.append(f"{field.id}-error")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    if autocomplete:
+        attrs["autocomplete"] = autocomplete
+    if type:
+        attrs["type"] = type
+    if inputmode:
+        attrs["inputmode"] = inputmode
+    return attrs
+
+
+def init_app(app) -> None:
+    app.add_template_global(input_attrs)
+
+
 NON_NEGATIVE = _l("Enter a number zero or above.")

@@ -2,7 +2,7 @@
 
 import secrets
 
-from flask import url_for
+from flask import g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -125,25 +125,37 @@ def decide(
     notify.to_admins("approvals:changed", user_id=user.id)
     notify.to_user(user.id, "application:decided", user_id=user.id)
     db.session.commit()
+    g.pop("pending_counts", None)
     return user
 
 
 def pending_counts() -> dict[str, int]:
-    experts = db.session.scalar(
-        db.select(db.func.count(ExpertProfile.id)).where(
-            ExpertProfile.approval_status == ApprovalStatus.PENDING
+    """Applications waiting for a decision: one query, computed once per request.
+
+    The header badge and the page both show it; a decision in this request clears it.
+    """
+    if "pending_counts" not in g:
+        experts = (
+            db.select(db.func.count(ExpertProfile.id))
+            .where(ExpertProfile.approval_status == ApprovalStatus.PENDING)
+            .scalar_subquery()
         )
-    )
-    apporteurs = db.session.scalar(
-        db.select(db.func.count(ApporteurProfile.id)).where(
-            ApporteurProfile.status.in_(PENDING_APPORTEUR)
+        apporteurs = (
+            db.select(db.func.count(ApporteurProfile.id))
+            .where(ApporteurProfile.status.in_(PENDING_APPORTEUR))
+            .scalar_subquery()
         )
-    )
-    return {"expert": experts, "apporteur": apporteurs, "total": experts + apporteurs}
+        row = db.session.execute(db.select(experts, apporteurs)).one()
+        g.pending_counts = {"expert": row[0], "apporteur": row[1], "total": row[0] + row[1]}
+    return g.pending_counts
 
 
-def pending_page(kind: str, after_id: int | None = None, limit: int = 25):
-    """Oldest application first (first come, first served), keyset on the profile id."""
+def pending_page(kind: str, after_id: int | None = None, limit: int = 10):
+    """Oldest application first (first come, first served), keyset on the profile id.
+
+    Ten full review cards per kind: an admin decides one at a time, and each card carries two
+    forms, so a longer page only costs render time on both ends.
+    """
     if kind == "expert":
         model, pending = (
             ExpertProfile,

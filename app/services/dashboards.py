@@ -6,20 +6,17 @@ from app.services import approvals
 
 
 @cache.memoize(timeout=5)
-def users_by_role() -> dict[str, int]:
+def platform_counts() -> dict:
+    """Users by role and failed emails: full scans, so one Redis entry shared by all admins."""
     rows = db.session.execute(
         db.select(User.role, db.func.count(User.id)).group_by(User.role)
     ).all()
-    counts = {role.value: 0 for role in Role}
-    counts.update({role.value: n for role, n in rows})
-    return counts
-
-
-@cache.memoize(timeout=5)
-def failed_email_count() -> int:
-    return db.session.scalar(
+    by_role = {role.value: 0 for role in Role}
+    by_role.update({role.value: n for role, n in rows})
+    failed = db.session.scalar(
         db.select(db.func.count(Email.id)).where(Email.status == EmailStatus.FAILED)
     )
+    return {"users_by_role": by_role, "failed_emails": failed}
 
 
 def recent_signups(limit: int = 8) -> list[User]:
@@ -31,11 +28,11 @@ def recent_signups(limit: int = 8) -> list[User]:
 
 
 def admin_overview() -> dict:
-    by_role = users_by_role()
+    counts = platform_counts()
     return {
         "pending": approvals.pending_counts(),
-        "users_by_role": by_role,
-        "users_total": sum(by_role.values()),
+        "users_by_role": counts["users_by_role"],
+        "users_total": sum(counts["users_by_role"].values()),
         "recent_signups": recent_signups(),
-        "failed_emails": failed_email_count(),
+        "failed_emails": counts["failed_emails"],
     }

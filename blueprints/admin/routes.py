@@ -131,7 +131,7 @@ def users():
         "next_before": next_before,
         "role": role,
         "q": q,
-        "by_role": dashboards.users_by_role(),
+        "by_role": dashboards.platform_counts()["users_by_role"],
     }
     if hx.wants_fragment(target="user-rows"):
         return render_template("admin/_user_rows.html", **ctx)

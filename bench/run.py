@@ -1,0 +1,235 @@
+"""`make bench` measurements, run by scripts/bench.sh once the servers are up.
+
+1. Throughput and latency (wrk, 16 connections) of the login page, the admin dashboard and the
+   approval queue beside a bare Flask "hello" under the same gunicorn configuration. Each page
+   is checked to answer 200 with the cookie first (a 302 to /login would look very fast), and the
+   runs are interleaved with hello so a noisy neighbour hits both alike; the median is reported.
+2. Signal latency: 500 logged-in Socket.IO clients, a real RQ worker emitting through the one
+   emit API, time from emit to receipt.
+3. Page weight: bytes transferred (compressed, headers included) on a first load in Chromium.
+
+Environment: APP_URL, HELLO_URL, REALTIME_URL, REDIS_URL, DATABASE_URL (set by bench.sh).
+"""
+
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+APP = os.environ["APP_URL"]
+HELLO = os.environ["HELLO_URL"]
+REALTIME = os.environ["REALTIME_URL"]
+SECONDS = os.environ.get("BENCH_SECONDS", "8")
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+ADMIN = ("admin@demo-financialtracker.fr", "demo-password-2026")
+CLIENTS = int(os.environ.get("BENCH_SOCKETS", "500"))
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f %f %f %d %d\\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def log_in() -> requests.Session:
+    http = requests.Session()
+    page = http.get(f"{APP}/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = http.post(
+        f"{APP}/login",
+        data={"csrf_token": token, "email": ADMIN[0], "password": ADMIN[1]},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 303, f"admin login failed: {resp.status_code}"
+    return http
+
+
+def wrk(url: str, cookie: str | None, script_dir: Path) -> dict:
+    script = script_dir / ("auth.lua" if cookie else "anon.lua")
+    if not script.exists():
+        header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
+        script.write_text(header + WRK_REPORT)
+    out = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps, p50, p95, p99, non2xx, errors = re.search(r"RESULT (.*)", out).group(1).split()
+    assert int(non2xx) == 0 and int(errors) == 0, f"{url}: {non2xx} non-2xx, {errors} errors"
+    return {"rps": float(rps), "p50": float(p50), "p95": float(p95), "p99": float(p99)}
+
+
+def throughput() -> dict:
+    http = log_in()
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    pages = {
+        "login page": (f"{APP}/login", None),
+        "admin dashboard": (f"{APP}/admin/", cookie),
+        "approval queue": (f"{APP}/admin/approvals", cookie),
+    }
+    for name, (url, ck) in pages.items():  # the real page, not a redirect to /login
+        resp = requests.get(url, headers={"Cookie": ck} if ck else {}, allow_redirects=False)
+        assert resp.status_code == 200, f"{name}: {resp.status_code}"
+        assert (ck is None) or "/logout" in resp.text, f"{name}: not the logged-in page"
+    results: dict[str, list] = {"hello": [], **{name: [] for name in pages}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(RUNS):
+            for name, (url, ck) in pages.items():
+                results["hello"].append(wrk(f"{HELLO}/", None, Path(tmp)))
+                results[name].append(wrk(url, ck, Path(tmp)))
+    print(f"\n## Throughput: wrk -t2 -c16 -d{SECONDS}s, median of {RUNS} interleaved runs")
+    print("gunicorn -k gthread -w 4 --threads 8 for both the app and the bare Flask hello\n")
+    hello_rps = statistics.median(r["rps"] for r in results["hello"])
+    summary = {}
+    for name, runs in results.items():
+        med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p95", "p99")}
+        share = 100 * med["rps"] / hello_rps
+        summary[name] = {**med, "share": share}
+        print(
+            f"{name:16} {med['rps']:8.0f} req/s  {share:5.1f} % of hello   "
+            f"p50 {med['p50']:6.1f} ms  p95 {med['p95']:6.1f} ms  p99 {med['p99']:6.1f} ms"
+        )
+    return summary
+
+
+# -- signal latency ------------------------------------------------------------------------------
+
+
+def session_cookies(n: int) -> tuple[list[int], list[str]]:
+    """Signed Flask session cookies for n scale clients (logging 500 users in through scrypt
+    would only measure the password hash)."""
+    from app import create_app
+    from app.models import Role, User
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context(), app.test_request_context():
+        users = db.session.scalars(
+            db.select(User).where(User.role == Role.CLIENT).order_by(User.id).limit(n)
+        ).all()
+        serializer = app.session_interface.get_signing_serializer(app)
+        name = app.config["SESSION_COOKIE_NAME"]
+        cookies = [
+            f"{name}={serializer.dumps({'_user_id': u.get_id(), '_fresh': False})}" for u in users
+        ]
+        return [u.id for u in users], cookies
+
+
+async def _listen(n: int, cookies: list[str], rounds: int, user_ids: list[int]) -> list[float]:
+    import socketio
+
+    latencies: list[float] = []
+    done = asyncio.Event()
+    expected = n * rounds
+    clients = []
+
+    async def connect(cookie: str):
+        client = socketio.AsyncClient(reconnection=False)
+
+        @client.on("notify")
+        async def on_notify(data):
+            if data.get("event") == "bench:ping":
+                latencies.append((time.time() - data["sent"]) * 1000)
+                if len(latencies) >= expected:
+                    done.set()
+
+        await client.connect(REALTIME, headers={"Cookie": cookie}, transports=["websocket"])
+        clients.append(client)
+
+    for i in range(0, n, 50):  # connect in batches: 500 handshakes at once is a different test
+        await asyncio.gather(*(connect(c) for c in cookies[i : i + 50]))
+    print(f"{len(clients)} sockets connected")
+    await asyncio.sleep(1)
+
+    from app import create_app
+    from app.tasks import enqueue
+
+    app = create_app()
+    with app.app_context():
+        enqueue("default", "bench.signals.emit_pings", user_ids, rounds)
+    try:
+        await asyncio.wait_for(done.wait(), timeout=60 + rounds * n / 250)
+    except TimeoutError:
+        print(f"only {len(latencies)} of {expected} signals arrived")
+    await asyncio.gather(*(c.disconnect() for c in clients))
+    return latencies
+
+
+def signal_latency() -> dict:
+    rounds = int(os.environ.get("BENCH_SIGNAL_ROUNDS", "10"))
+    user_ids, cookies = session_cookies(CLIENTS)
+    latencies = asyncio.run(_listen(len(cookies), cookies, rounds, user_ids))
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    result = {"n": len(latencies), "p50": q[49], "p95": q[94], "p99": q[98], "max": latencies[-1]}
+    print(f"\n## Signal latency: worker emit -> client receipt, {len(cookies)} sockets connected")
+    print(
+        f"{result['n']} signals  p50 {result['p50']:.1f} ms  p95 {result['p95']:.1f} ms  "
+        f"p99 {result['p99']:.1f} ms  max {result['max']:.1f} ms"
+    )
+    return result
+
+
+# -- page weight ---------------------------------------------------------------------------------
+
+
+def page_weight() -> dict:
+    from playwright.sync_api import sync_playwright
+
+    http = log_in()
+    session = http.cookies.get("session")
+    host = APP.split("//", 1)[1].split(":")[0]
+    results = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+            args=["--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"],
+        )
+        for name, path, cookie in (
+            ("login page", "/login", None),
+            ("admin dashboard", "/dashboard", session),
+        ):
+            context = browser.new_context()  # empty cache: a first load
+            if cookie:
+                context.add_cookies([{"name": "session", "value": cookie, "domain": host, "path": "/"}])
+            page = context.new_page()
+            finished = []
+            page.on("requestfinished", lambda request: finished.append(request))
+            page.goto(APP + path, wait_until="networkidle")
+            total = 0
+            for request in finished:
+                sizes = request.sizes()
+                total += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+            results[name] = {"bytes": total, "requests": len(finished)}
+            context.close()
+        browser.close()
+    print("\n## Page weight: first load in Chromium, bytes on the wire (compressed, with headers)")
+    for name, r in results.items():
+        print(f"{name:16} {r['bytes'] / 1024:6.1f} KB in {r['requests']} requests")
+    return results
+
+
+def main() -> None:
+    parts = sys.argv[1:] or ["throughput", "signals", "weight"]
+    if "throughput" in parts:
+        throughput()
+    if "signals" in parts:
+        signal_latency()
+    if "weight" in parts:
+        page_weight()
+
+
+if __name__ == "__main__":
+    main()
