@@ -61,9 +61,7 @@ def apply_errors(form: FlaskForm, exc: ValidationFailed) -> None:
         form.form_errors.append(exc.message)
 
 
-def input_attrs(
-    field, hint=None, autocomplete=None, type=None, inputmode=None, extra=None
-) -> dict:
+def input_attrs(field, hint=None, autocomplete=None, type=None, inputmode=None, extra=None) -> dict:
     """The accessibility attributes of an input, for `macros/forms.html`.
 
     Kept in Python because building them with Jinja `set`/`update` statements cost a tenth of a

@@ -111,8 +111,8 @@ def session_cookies(n: int) -> tuple[list[int], list[str]]:
     """Signed Flask session cookies for n scale clients (logging 500 users in through scrypt
     would only measure the password hash)."""
     from app import create_app
-    from app.models import Role, User
     from app.extensions import db
+    from app.models import Role, User
 
     app = create_app()
     with app.app_context(), app.test_request_context():
@@ -203,10 +203,12 @@ def page_weight() -> dict:
         ):
             context = browser.new_context()  # empty cache: a first load
             if cookie:
-                context.add_cookies([{"name": "session", "value": cookie, "domain": host, "path": "/"}])
+                context.add_cookies(
+                    [{"name": "session", "value": cookie, "domain": host, "path": "/"}]
+                )
             page = context.new_page()
             finished = []
-            page.on("requestfinished", lambda request: finished.append(request))
+            page.on("requestfinished", lambda request, done=finished: done.append(request))
             page.goto(APP + path, wait_until="networkidle")
             total = 0
             for request in finished:
