@@ -159,9 +159,21 @@ def _upsert_user(email: str, role: Role, first: str, last: str, password_hash: s
     return user
 
 
+@seed.command("catalogue")
+def seed_catalogue() -> None:
+    """The products, questions and rules of DOMAIN A2/A3 (inserts what is missing only)."""
+    from app.services import catalogue
+
+    added = catalogue.seed()
+    click.echo(f"catalogue: {added['products']} products, {added['questions']} questions added")
+
+
 @seed.command("demo")
 def seed_demo() -> None:
     """Small realistic dataset with the documented demo logins."""
+    from app.services import catalogue
+
+    catalogue.seed()
     pw = accounts.hash_password(DEMO_PASSWORD)
     admin = _upsert_user(f"admin@{DEMO_DOMAIN}", Role.ADMIN, "Alice", "Admin", pw)
     for i, (

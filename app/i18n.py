@@ -51,6 +51,7 @@ STATUS_LABELS = {
     "queued": _l("Queued"),
     "sent": _l("Sent"),
     "failed": _l("Failed"),
+    "pending_upload": _l("Documents to send"),
 }
 
 ROLE_LABELS = {
@@ -99,12 +100,33 @@ def _template_ngettext(singular: str, plural: str, n: int) -> str:
     return _template_translations().ungettext(singular, plural, n)
 
 
+def euros(value) -> str:
+    """An amount in euros in the reader's locale, cents only when there are some."""
+    from flask_babel import format_currency, get_locale
+
+    pattern = get_locale().currency_formats["standard"].pattern.split(";")[0]
+    return format_currency(
+        value or 0, "EUR", format=pattern.replace(".00", ".##"), currency_digits=False
+    )
+
+
+def number_input(value) -> str:
+    """A number as a French reader would type it back into a field ("12 000", "1 500,5")."""
+    from flask_babel import format_decimal
+
+    if isinstance(value, str):
+        return value  # what the user typed, kept as typed after an error
+    return format_decimal(value, format="#,##0.##")
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.add_template_filter(field_label)
     app.add_template_filter(status_label)
     app.add_template_filter(role_label)
+    app.add_template_filter(euros)
+    app.add_template_filter(number_input)
 
     from app.extensions import babel
 

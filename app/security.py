@@ -34,6 +34,14 @@ def can_read_outbox(viewer: User) -> bool:
     return viewer.is_admin
 
 
+def can_view_simulation(viewer: User | None, simulation, session_tokens: list[str]) -> bool:
+    """A client's simulation is theirs; a visitor's belongs to the browser session that ran it."""
+    if viewer is not None and viewer.is_authenticated:
+        if viewer.is_admin or simulation.user_id == viewer.id:
+            return True
+    return simulation.user_id is None and simulation.token in session_tokens
+
+
 def can_join_room(viewer: User, room: str) -> bool:
     """Socket.IO rooms: `user:<id>` for oneself, `admins` for admins; object rooms come later."""
     if room == f"user:{viewer.id}":

@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
     from blueprints.main import bp as main_bp
     from blueprints.notifications import bp as notifications_bp
+    from blueprints.simulator import bp as simulator_bp
 
-    for bp in (main_bp, auth_bp, account_bp, notifications_bp, admin_bp):
+    for bp in (main_bp, auth_bp, account_bp, notifications_bp, admin_bp, simulator_bp):
         app.register_blueprint(bp)

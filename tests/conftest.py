@@ -121,6 +121,9 @@ def clean_state(request, smtp):
             else:
                 for name in reversed(tables):
                     conn.exec_driver_sql(f"DELETE FROM {name}")
+        from app.services import catalogue
+
+        catalogue.seed()  # the catalogue is reference data every test may rely on
     application.extensions["redis"].flushdb()
     smtp.messages.clear()
     smtp.fail_next = 0

@@ -2,8 +2,11 @@
 
 from app.models.audit import AuditLog
 from app.models.base import Base, utcnow
+from app.models.catalogue import EligibilityRule, Product, ProductKind, Question, QuestionKind
+from app.models.dossier import ESTIMATE_UPDATABLE, Dossier, DossierStatus
 from app.models.email import Email, EmailStatus
 from app.models.notification import Notification, Priority
+from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
 from app.models.user import (
     SECTORS,
     ApporteurProfile,
@@ -18,6 +21,18 @@ from app.models.user import (
 )
 
 __all__ = [
+    "ESTIMATE_UPDATABLE",
+    "Dossier",
+    "DossierStatus",
+    "EligibilityRule",
+    "FunnelEvent",
+    "FunnelStep",
+    "Product",
+    "ProductKind",
+    "Question",
+    "QuestionKind",
+    "Simulation",
+    "SimulationStatus",
     "SECTORS",
     "ApporteurProfile",
     "ApporteurStatus",

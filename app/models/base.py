@@ -1,8 +1,9 @@
 """Declarative base: naming convention for constraints and aware-UTC datetimes everywhere."""
 
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING_CONVENTION = {
@@ -42,4 +43,17 @@ class Base(DeclarativeBase):
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
+    )
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # VARCHAR + CHECK: the same on SQLite and PostgreSQL; new values need no ALTER TYPE
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
     )

@@ -6,8 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, utcnow
-from app.models.user import _enum
+from app.models.base import Base, _enum, utcnow
 
 
 class EmailStatus(enum.StrEnum):

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, _enum, utcnow
 
 # DOMAIN B §3.1, question GENERAL_001: the sector list is shared by clients, experts and apporteurs.
 SECTORS: tuple[str, ...] = (
@@ -24,19 +24,6 @@ SECTORS: tuple[str, ...] = (
     "Services à la Personne",
     "Autre secteur",
 )
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # VARCHAR + CHECK: the same on SQLite and PostgreSQL; new values need no ALTER TYPE
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
 
 
 class Role(enum.StrEnum):

@@ -13,8 +13,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app import hx
 from app.extensions import limiter
 from app.forms import apply_errors
+from app.models import Role, SimulationStatus
 from app.security import safe_redirect_target
-from app.services import accounts
+from app.services import accounts, simulations
 from app.services.errors import ValidationFailed
 from blueprints.auth import bp
 from blueprints.auth.forms import (
@@ -65,10 +66,12 @@ def authenticate():
         form.form_errors.append(_("Email or password is incorrect."))
         return render_template("auth/login.html", form=form), 422
     locale = session.get("locale")
+    simulation = session.get("simulation_token")
     session.clear()  # a fresh session on login (no fixation); the language choice survives
     if locale:
         session["locale"] = locale
     login_user(user, remember=form.remember.data)
+    _claim_simulation(user, simulation)
     flash(_("Welcome, %(name)s.", name=user.first_name), "success")
     return redirect(safe_redirect_target(request.args.get("next")) or _home(), 303)
 
@@ -91,9 +94,19 @@ def _signup(form, template: str, create):
     except ValidationFailed as exc:
         apply_errors(form, exc)
         return render_template(template, form=form), 422
+    simulation = session.get("simulation_token")
     session.clear()
     login_user(user)
+    _claim_simulation(user, simulation)
     return user
+
+
+def _claim_simulation(user, token: str | None) -> None:
+    """A visitor's simulation (and so its dossiers) moves to the client who signs up or in."""
+    if token and user.role == Role.CLIENT:
+        sim = simulations.attach_to_user(token, user)
+        if sim is not None and sim.status == SimulationStatus.COMPLETED:
+            flash(_("Your simulation is saved on your account and its dossiers are open."), "info")
 
 
 @bp.get("/register")

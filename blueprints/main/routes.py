@@ -12,8 +12,9 @@ from sqlalchemy import text
 
 from app import hx
 from app.extensions import db
+from app.models import Role
 from app.security import safe_redirect_target
-from app.services import accounts
+from app.services import accounts, simulations
 from app.tasks import redis
 from blueprints.main import bp
 
@@ -35,14 +36,12 @@ def help():
 def dashboard():
     if current_user.is_admin:
         return redirect(url_for("admin.dashboard"))
-    # the simulator blueprint lands with the simulator issue; until then the card says so
-    simulator_url = (
-        url_for("simulator.start") if "simulator.start" in current_app.view_functions else None
-    )
+    dossiers = simulations.dossiers_of(current_user) if current_user.role == Role.CLIENT else []
     return render_template(
         f"main/dashboard_{current_user.role.value}.html",
         user=current_user,
-        simulator_url=simulator_url,
+        simulator_url=url_for("simulator.start"),
+        dossiers=dossiers,
     )
 
 

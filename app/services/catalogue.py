@@ -1,0 +1,551 @@
+"""The catalogue: its seed (DOMAIN A2/A3, B §2–§3) and the admin's edits, both validated.
+
+The seed is French because the data is: product names, questions and options are what the
+administration and the clients read. `seed()` only inserts what is missing, so it never undoes
+an admin's edit.
+"""
+
+from flask_babel import gettext as _
+
+from app.extensions import db
+from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind
+from app.models.user import SECTORS
+from app.services import formulas, rules
+from app.services.errors import NotFound, ValidationFailed
+
+YES_NO = ["Oui", "Non"]
+VEHICLE_TYPES = [
+    "Camions de plus de 7,5 tonnes",
+    "Camions de 3,5 à 7,5 tonnes",
+    "Engins de chantier",
+    "Tracteurs agricoles",
+    "Véhicules légers",
+]
+UNPAID = list(formulas.UNPAID_BRACKETS)
+# legacy bracket labels, mapped to the midpoints of DOMAIN A3
+TURNOVER_BRACKETS = {
+    "Moins de 100 000€": 50000,
+    "100 000€ - 500 000€": 300000,
+    "500 000€ - 1 000 000€": 750000,
+    "1 000 000€ - 5 000 000€": 2500000,
+    "Plus de 5 000 000€": 7000000,
+}
+HEADCOUNT_BRACKETS = {"Aucun": 0, "1 à 5": 3, "6 à 20": 13, "21 à 50": 35, "Plus de 50": 75}
+
+
+def _leaf(code: str, operator: str, value) -> dict:
+    return {"question": code, "operator": operator, "value": value}
+
+
+def _all(*rules_: dict) -> dict:
+    return {"operator": "AND", "rules": list(rules_)}
+
+
+def _any(*rules_: dict) -> dict:
+    return {"operator": "OR", "rules": list(rules_)}
+
+
+# DOMAIN B §3.1: code, section, text, kind, options, unit, max, step, condition
+QUESTIONS = [
+    (
+        "GENERAL_001",
+        "general",
+        "Quel est votre secteur d'activité ?",
+        "single",
+        list(SECTORS),
+        "",
+        None,
+        None,
+        None,
+    ),
+    (
+        "GENERAL_002",
+        "general",
+        "Quel est votre chiffre d'affaires annuel ?",
+        "number",
+        [],
+        "€",
+        100_000_000_000,
+        None,
+        None,
+    ),
+    (
+        "GENERAL_003",
+        "general",
+        "Combien de salariés employez-vous ?",
+        "number",
+        [],
+        "",
+        1_000_000,
+        1,
+        None,
+    ),
+    (
+        "GENERAL_004",
+        "general",
+        "Êtes-vous propriétaire de vos locaux professionnels ?",
+        "single",
+        YES_NO,
+        "",
+        None,
+        None,
+        None,
+    ),
+    (
+        "FONCIER_001",
+        "foncier",
+        "Quel est le montant annuel de votre taxe foncière ?",
+        "number",
+        [],
+        "€",
+        100_000_000,
+        None,
+        _leaf("GENERAL_004", "equals", "Oui"),
+    ),
+    (
+        "RECOUVR_001",
+        "recouvrement",
+        "Avez-vous des factures impayées ?",
+        "single",
+        UNPAID,
+        "",
+        None,
+        None,
+        None,
+    ),
+    (
+        "ENERGIE_ELEC_FACTURES",
+        "energie",
+        "Recevez-vous des factures d'électricité ?",
+        "single",
+        YES_NO,
+        "",
+        None,
+        None,
+        None,
+    ),
+    (
+        "ENERGIE_ELEC_MONTANT",
+        "energie",
+        "Combien payez-vous chaque mois à votre fournisseur d'électricité ?",
+        "number",
+        [],
+        "€ / mois",
+        10_000_000,
+        50,
+        _leaf("ENERGIE_ELEC_FACTURES", "equals", "Oui"),
+    ),
+    (
+        "ENERGIE_GAZ_FACTURES",
+        "energie",
+        "Recevez-vous des factures de gaz ?",
+        "single",
+        YES_NO,
+        "",
+        None,
+        None,
+        None,
+    ),
+    (
+        "ENERGIE_GAZ_MONTANT",
+        "energie",
+        "Combien payez-vous chaque mois à votre fournisseur de gaz ?",
+        "number",
+        [],
+        "€ / mois",
+        10_000_000,
+        50,
+        _leaf("ENERGIE_GAZ_FACTURES", "equals", "Oui"),
+    ),
+    (
+        "TICPE_001",
+        "ticpe",
+        "Possédez-vous des véhicules professionnels ?",
+        "single",
+        YES_NO,
+        "",
+        None,
+        None,
+        None,
+    ),
+    (
+        "TICPE_003",
+        "ticpe",
+        "Quels types de véhicules ?",
+        "multiple",
+        VEHICLE_TYPES,
+        "",
+        None,
+        None,
+        _leaf("TICPE_001", "equals", "Oui"),
+    ),
+    (
+        "TICPE_002",
+        "ticpe",
+        "Combien de litres de carburant consommez-vous par mois ?",
+        "number",
+        [],
+        "L / mois",
+        10_000_000,
+        None,
+        _leaf("TICPE_001", "equals", "Oui"),
+    ),
+    (
+        "DFS_001",
+        "dfs",
+        "Combien de chauffeurs salariés employez-vous ?",
+        "number",
+        [],
+        "",
+        1_000_000,
+        1,
+        _leaf("GENERAL_001", "equals", "Transport et Logistique"),
+    ),
+]
+QUESTION_HELP = {
+    "GENERAL_002": "Un montant exact, par exemple 1 250 000.",
+    "GENERAL_003": "Le nombre exact de salariés, 0 si vous n'en avez pas.",
+    "TICPE_002": "Tous véhicules confondus, une moyenne suffit.",
+}
+
+_TICPE_SECTORS = [
+    "Transport et Logistique",
+    "BTP et Construction",
+    "Agriculture et Agroalimentaire",
+]
+KBIS = "Extrait Kbis de moins de 3 mois"
+RIB = "RIB de l'entreprise"
+
+# DOMAIN A2/A3 and B §2.1–§2.2, §4.4
+PRODUCTS = [
+    {
+        "code": "TICPE",
+        "name": "Remboursement TICPE",
+        "category": "Optimisation Énergétique",
+        "kind": ProductKind.FINANCIAL,
+        "sectors": _TICPE_SECTORS,
+        "description": "Remboursement partiel de l'accise sur le gazole des poids lourds et engins.",
+        "formula_code": "ticpe_quick",
+        "display_note": "Remboursement TICPE : 0,20 € par litre consommé (estimation simplifiée).",
+        "duration": (3, 4),
+        "documents": [
+            KBIS,
+            "Cartes grises de tous les véhicules professionnels",
+            "Factures de carburant des 12 derniers mois",
+            RIB,
+        ],
+        "rule": _all(
+            _leaf("TICPE_001", "equals", "Oui"),
+            _any(*(_leaf("GENERAL_001", "equals", s) for s in _TICPE_SECTORS)),
+            _any(
+                _leaf("TICPE_003", "includes", "Camions de plus de 7,5 tonnes"),
+                _leaf("TICPE_003", "includes", "Engins de chantier"),
+                _leaf("TICPE_003", "includes", "Tracteurs agricoles"),
+            ),
+            _leaf("TICPE_002", "greater_than", 0),
+        ),
+    },
+    {
+        "code": "URSSAF",
+        "name": "Optimisation URSSAF",
+        "category": "Optimisation Sociale",
+        "kind": ProductKind.FINANCIAL,
+        "description": "Audit et réduction des cotisations sociales patronales.",
+        "formula_code": "urssaf",
+        "display_note": "Réduction de 10 % de la masse salariale estimée.",
+        "duration": (2, 3),
+        "documents": [
+            KBIS,
+            "Bulletins de paie des 12 derniers mois",
+            "DSN des 12 derniers mois",
+            "Relevés de cotisations URSSAF",
+            RIB,
+        ],
+        "rule": _leaf("GENERAL_003", "greater_than", 0),
+    },
+    {
+        "code": "DFS",
+        "name": "Déduction Forfaitaire Spécifique",
+        "category": "Optimisation Sociale",
+        "kind": ProductKind.FINANCIAL,
+        "sectors": ["Transport et Logistique"],
+        "description": "Déduction forfaitaire pour frais professionnels sur la paie des chauffeurs.",
+        "formula_code": "dfs",
+        "display_note": "150 € par chauffeur et par mois (1 800 € par an).",
+        "duration": (1, 2),
+        "documents": [
+            KBIS,
+            "Bulletins de paie des salariés concernés",
+            "Contrats de travail",
+            "Justificatif du secteur d'activité",
+            RIB,
+        ],
+        "rule": _all(
+            _leaf("GENERAL_001", "equals", "Transport et Logistique"),
+            _leaf("DFS_001", "greater_than", 0),
+        ),
+    },
+    {
+        "code": "FONCIER",
+        "name": "Taxe foncière",
+        "category": "Optimisation Fiscale",
+        "kind": ProductKind.FINANCIAL,
+        "description": "Révision et contestation de la taxe foncière des locaux professionnels.",
+        "formula_code": "foncier",
+        "display_note": "Récupérable jusqu'à 6 ans en arrière.",
+        "duration": (2, 4),
+        "documents": [
+            "Avis de taxe foncière",
+            "Titre de propriété",
+            "Formulaire 2044",
+            "Factures de travaux",
+        ],
+        "rule": _all(
+            _leaf("GENERAL_004", "equals", "Oui"), _leaf("FONCIER_001", "greater_than", 0)
+        ),
+    },
+    {
+        "code": "MSA",
+        "name": "Optimisation MSA",
+        "category": "Optimisation Sociale",
+        "kind": ProductKind.FINANCIAL,
+        "sectors": ["Agriculture et Agroalimentaire"],
+        "description": "Optimisation des cotisations de la Mutualité Sociale Agricole.",
+        "formula_code": "msa",
+        "display_note": "6,5 % du chiffre d'affaires annuel.",
+        "duration": (2, 3),
+        "documents": [
+            KBIS,
+            "Relevés de cotisations MSA des 12 derniers mois",
+            "Déclarations de revenus agricoles (2042-C-PRO)",
+            "Justificatif d'activité agricole",
+            RIB,
+        ],
+        "rule": _all(
+            _leaf("GENERAL_001", "equals", "Agriculture et Agroalimentaire"),
+            _leaf("GENERAL_002", "greater_than", 0),
+        ),
+    },
+    {
+        "code": "RECOUVREMENT",
+        "name": "Recouvrement d'impayés",
+        "category": "Services Juridiques et Recouvrement",
+        "kind": ProductKind.FINANCIAL,
+        "description": "Recouvrement de créances par un avocat spécialisé.",
+        "formula_code": "recouvrement",
+        "display_note": "Montant typique du niveau d'impayés déclaré.",
+        "duration": (1, 6),
+        "documents": [KBIS, "Factures impayées", "Relances et échanges avec le débiteur", RIB],
+        "rule": _leaf("RECOUVR_001", "not_equals", "Non"),
+    },
+    {
+        "code": "ELEC",
+        "name": "Optimisation fournisseur électricité",
+        "category": "Optimisation Énergétique",
+        "kind": ProductKind.FINANCIAL,
+        "description": "Mise en concurrence et renégociation du contrat d'électricité.",
+        "formula_code": "electricity_supplier",
+        "display_note": "Économie estimée de 20 % sur la facture annuelle.",
+        "duration": (1, 2),
+        "documents": ["Dernière facture d'électricité"],
+        "rule": _all(
+            _leaf("ENERGIE_ELEC_FACTURES", "equals", "Oui"),
+            _leaf("ENERGIE_ELEC_MONTANT", "greater_than", 0),
+        ),
+    },
+    {
+        "code": "GAZ",
+        "name": "Optimisation fournisseur gaz",
+        "category": "Optimisation Énergétique",
+        "kind": ProductKind.FINANCIAL,
+        "description": "Mise en concurrence et renégociation du contrat de gaz naturel.",
+        "formula_code": "gas_supplier",
+        "display_note": "Économie estimée de 20 % sur la facture annuelle.",
+        "duration": (1, 2),
+        "documents": ["Dernière facture de gaz"],
+        "rule": _all(
+            _leaf("ENERGIE_GAZ_FACTURES", "equals", "Oui"),
+            _leaf("ENERGIE_GAZ_MONTANT", "greater_than", 0),
+        ),
+    },
+    {
+        "code": "CHRONO",
+        "name": "Chronotachygraphes digitaux",
+        "category": "Logiciels et Outils Numériques",
+        "kind": ProductKind.QUALITATIVE,
+        "sectors": _TICPE_SECTORS,
+        "description": "Chronotachygraphes digitaux pour les véhicules de plus de 7,5 tonnes.",
+        "formula_code": "qualitative",
+        "display_note": "Facilite aussi le dossier TICPE.",
+        "benefits": [
+            "10 à 15 h de gestion administrative économisées par mois",
+            "Données de conduite fiables à 100 % et traçables",
+            "Conformité réglementaire",
+            "Sécurité juridique",
+            "Moins de pertes de données",
+            "Moins de litiges lors des contrôles routiers",
+        ],
+        "duration": (1, 2),
+        "documents": ["Carte grise d'un véhicule de plus de 7,5 tonnes"],
+        "rule": _leaf("TICPE_003", "includes", "Camions de plus de 7,5 tonnes"),
+    },
+    {
+        "code": "SOLID",
+        "name": "Logiciel Solid",
+        "category": "Logiciels et Outils Numériques",
+        "kind": ProductKind.QUALITATIVE,
+        "sectors": _TICPE_SECTORS,
+        "description": "Suivi de l'activité des chauffeurs, archivage légal et pré-paie.",
+        "formula_code": "qualitative",
+        "display_note": "Prix sur demande.",
+        "benefits": [
+            "Validé par l'inspection du travail",
+            "Gain de temps administratif important",
+            "Conformité réglementaire",
+            "Suivi en temps réel des obligations légales",
+            "Sécurité juridique",
+            "Génération automatique des documents obligatoires",
+        ],
+        "duration": (1, 2),
+        "documents": ["Un bulletin de paie récent (3 derniers mois)"],
+        "rule": _leaf("GENERAL_001", "equals", "Transport et Logistique"),
+    },
+    {
+        "code": "TVA",
+        "name": "Remboursement de TVA internationale",
+        "category": "Optimisation Fiscale",
+        "kind": ProductKind.FINANCIAL,
+        "active": False,
+        "description": "Remboursement et administration de la TVA à l'international.",
+        "formula_code": "unavailable",
+        "display_note": "Désactivé : le simulateur ne demande pas le volume d'export.",
+        "duration": (3, 6),
+        "documents": [KBIS, RIB],
+        "rule": _leaf("GENERAL_002", "greater_than", 100000),
+    },
+    {
+        "code": "CEE",
+        "name": "Certificats d'Économies d'Énergie",
+        "category": "Optimisation Énergétique",
+        "kind": ProductKind.FINANCIAL,
+        "active": False,
+        "description": "Financement de travaux d'efficacité énergétique.",
+        "formula_code": "unavailable",
+        "display_note": "Désactivé : une vraie formule doit être écrite avant toute réactivation.",
+        "duration": (3, 5),
+        "documents": [KBIS, "Factures d'électricité des 12 derniers mois"],
+        "rule": _any(
+            _leaf("ENERGIE_ELEC_FACTURES", "equals", "Oui"),
+            _leaf("ENERGIE_GAZ_FACTURES", "equals", "Oui"),
+        ),
+    },
+]
+
+
+def seed() -> dict[str, int]:
+    """Insert the missing questions, products and rules; idempotent, never overwrites."""
+    added = {"questions": 0, "products": 0}
+    have = set(db.session.scalars(db.select(Question.code)))
+    for position, (code, section, text, kind, options, unit, max_value, step, cond) in enumerate(
+        QUESTIONS, start=1
+    ):
+        if code in have:
+            continue
+        brackets = {"GENERAL_002": TURNOVER_BRACKETS, "GENERAL_003": HEADCOUNT_BRACKETS}
+        db.session.add(
+            Question(
+                code=code,
+                position=position * 10,
+                section=section,
+                text=text,
+                help=QUESTION_HELP.get(code, ""),
+                kind=QuestionKind(kind),
+                options=options,
+                brackets=brackets.get(code, {}),
+                unit=unit,
+                max_value=max_value,
+                step=step,
+                condition=cond,
+            )
+        )
+        added["questions"] += 1
+    have = set(db.session.scalars(db.select(Product.code)))
+    for position, spec in enumerate(PRODUCTS, start=1):
+        if spec["code"] in have:
+            continue
+        formula = formulas.latest(spec["formula_code"])
+        duration = spec.get("duration", (None, None))
+        product = Product(
+            code=spec["code"],
+            name=spec["name"],
+            category=spec["category"],
+            kind=spec["kind"],
+            sectors=spec.get("sectors", []),
+            active=spec.get("active", True),
+            position=position * 10,
+            description=spec["description"],
+            formula_code=formula.code,
+            formula_version=formula.version,
+            constants={name: default for name, (default, _label) in formula.constants.items()},
+            display_note=spec["display_note"],
+            benefits=spec.get("benefits", []),
+            duration_min_months=duration[0],
+            duration_max_months=duration[1],
+            documents={"eligibility": spec["documents"]},
+        )
+        product.rule = EligibilityRule(condition=spec["rule"])
+        db.session.add(product)
+        added["products"] += 1
+    db.session.commit()
+    return added
+
+
+# -- reads ---------------------------------------------------------------------------------------
+
+
+def questions() -> list[Question]:
+    return list(db.session.scalars(db.select(Question).order_by(Question.position)))
+
+
+def questions_by_code() -> dict[str, Question]:
+    return {q.code: q for q in questions()}
+
+
+def active_products() -> list[Product]:
+    return list(
+        db.session.scalars(
+            db.select(Product)
+            .where(Product.active.is_(True))
+            .options(db.selectinload(Product.rule))
+            .order_by(Product.position)
+        )
+    )
+
+
+def all_products() -> list[Product]:
+    return list(
+        db.session.scalars(
+            db.select(Product).options(db.selectinload(Product.rule)).order_by(Product.position)
+        )
+    )
+
+
+def product_by_code(code: str) -> Product:
+    product = db.session.scalar(db.select(Product).where(Product.code == code))
+    if product is None:
+        raise NotFound()
+    return product
+
+
+def check_rule(condition, known: dict[str, Question] | None = None) -> None:
+    found = rules.problems(condition, known if known is not None else questions_by_code())
+    if found:
+        raise ValidationFailed(" ".join(found), condition=" ".join(found))
+
+
+def check_activation(product: Product) -> None:
+    if product.formula_code == "unavailable":
+        raise ValidationFailed(
+            _("%(name)s has no formula yet: it cannot be activated.", name=product.name),
+            active=_("Write a formula before activating this product."),
+        )

@@ -1,0 +1,150 @@
+"""The public simulator: one question at a time with htmx, one complete form without JS."""
+
+from flask import abort, render_template, request, session, url_for
+from flask_login import current_user
+
+from app import hx
+from app.services import catalogue, formulas, simulations
+from app.services.errors import ValidationFailed
+from blueprints.simulator import bp
+
+SESSION_KEY = "simulation_token"
+OWNED_KEY = "simulation_tokens"  # every simulation this browser ran, for its results and exports
+
+
+def _remember(sim) -> None:
+    if sim.user_id is None:
+        session[SESSION_KEY] = sim.token
+        owned = [t for t in session.get(OWNED_KEY, []) if t != sim.token][-9:]
+        session[OWNED_KEY] = [*owned, sim.token]
+
+
+def _raw_answer(question):
+    if str(question.kind) == "multiple":
+        return request.form.getlist(question.code)
+    return request.form.get(question.code, "")
+
+
+def _step(sim, questions, question, error=None, typed=None, status=200):
+    context = {
+        "sim": sim,
+        "question": question,
+        "value": typed if typed is not None else sim.answers.get(question.code),
+        "error": error,
+        "progress": simulations.progress(sim, questions, question),
+        "previous": simulations.previous_question(sim, questions, question),
+    }
+    template = "simulator/_step.html" if hx.wants_fragment() else "simulator/step.html"
+    return render_template(template, **context), status
+
+
+def _results_url(sim) -> str:
+    return url_for("simulator.results", token=sim.token)
+
+
+@bp.get("")
+def start():
+    sim = simulations.start(current_user, session.get(SESSION_KEY))
+    _remember(sim)
+    questions = catalogue.questions()
+    return render_template(
+        "simulator/start.html",
+        sim=sim,
+        questions=questions,
+        by_code={q.code: q for q in questions},
+        values=sim.answers,
+        errors={},
+    )
+
+
+@bp.get("/step")
+def step():
+    """The current question (or the one asked for with ?q=, when going back)."""
+    sim = simulations.start(current_user, session.get(SESSION_KEY))
+    _remember(sim)
+    questions = catalogue.questions()
+    shown = simulations.visible_questions(questions, sim.answers)
+    wanted = request.args.get("q")
+    question = next((q for q in shown if q.code == wanted), None) if wanted else None
+    question = question or simulations.next_question(sim, questions)
+    if question is None:  # everything answered: compute
+        sim = simulations.complete(sim, current_user if current_user.is_authenticated else None)
+        return hx.redirect_to(_results_url(sim))
+    return _step(sim, questions, question)
+
+
+@bp.post("/answer")
+def answer():
+    sim = simulations.start(current_user, session.get(SESSION_KEY))
+    _remember(sim)
+    questions = catalogue.questions()
+    question = next((q for q in questions if q.code == request.form.get("question")), None)
+    if question is None:
+        abort(400)
+    raw = _raw_answer(question)
+    try:
+        simulations.save_answer(sim, question, raw)
+    except ValidationFailed as exc:
+        message = exc.fields.get(question.code, exc.message)
+        return _step(sim, questions, question, error=message, typed=raw, status=422)
+    following = simulations.next_question(sim, questions)
+    if following is None:
+        try:
+            sim = simulations.complete(sim, current_user if current_user.is_authenticated else None)
+        except ValidationFailed:
+            following = simulations.next_question(sim, questions)
+        else:
+            return hx.redirect_to(_results_url(sim))
+    return _step(sim, questions, following)
+
+
+@bp.post("")
+def submit():
+    """JavaScript off: the whole questionnaire in one form, validated at once."""
+    sim = simulations.start(current_user, session.get(SESSION_KEY))
+    _remember(sim)
+    questions = catalogue.questions()
+    raw = {q.code: _raw_answer(q) for q in questions if q.code in request.form}
+    try:
+        sim = simulations.complete(
+            sim, current_user if current_user.is_authenticated else None, raw_answers=raw
+        )
+    except ValidationFailed as exc:
+        return render_template(
+            "simulator/start.html",
+            sim=sim,
+            questions=questions,
+            by_code={q.code: q for q in questions},
+            values=raw,
+            errors=exc.fields,
+        ), 422
+    return hx.redirect_to(_results_url(sim))
+
+
+@bp.post("/restart")
+def restart():
+    sim = simulations.restart(current_user)
+    _remember(sim)
+    return hx.redirect_to(url_for("simulator.start"))
+
+
+@bp.get("/results/<token>")
+def results(token: str):
+    user = current_user if current_user.is_authenticated else None
+    sim = simulations.get_owned(token, user, session.get(OWNED_KEY, []))
+    if sim.results is None:
+        return hx.redirect_to(url_for("simulator.start"))
+    eligible = [r for r in sim.results if r["eligible"]]
+    others = [r for r in sim.results if not r["eligible"]]
+    products = {p.code: p for p in catalogue.all_products()}
+    questions = catalogue.questions_by_code()
+    return render_template(
+        "simulator/results.html",
+        sim=sim,
+        eligible=eligible,
+        others=others,
+        products=products,
+        questions=questions,
+        total=(sim.total_cents or 0) / 100,
+        formula_label=formulas.label,
+    )
