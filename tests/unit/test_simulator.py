@@ -124,16 +124,16 @@ def test_greater_than_reads_the_resolved_bracket_number():
     ("rule", "message"),
     [
         ({"question": "NOPE", "operator": "equals", "value": "a"}, "NOPE"),
-        ({"question": "S", "operator": "equals", "value": "c"}, "“c”"),
-        ({"question": "S", "operator": "includes", "value": "a"}, "includes"),
-        ({"question": "S", "operator": "greater_than", "value": 1}, "greater"),
+        ({"question": "S", "operator": "equals", "value": "c"}, "« c »"),
+        ({"question": "S", "operator": "includes", "value": "a"}, "« contient »"),
+        ({"question": "S", "operator": "greater_than", "value": 1}, "« supérieur à »"),
         ({"question": "N", "operator": "greater_than", "value": "lots"}, "lots"),
         ({"question": "N", "operator": "equals", "value": 3}, "N"),
         ({"question": "S", "operator": "between", "value": 3}, "between"),
         ({"operator": "AND", "rules": []}, "AND"),
         (
             {"operator": "OR", "rules": [{"question": "M", "operator": "includes", "value": "w"}]},
-            "“w”",
+            "« w »",
         ),
     ],
 )
