@@ -5,13 +5,10 @@ administration and the clients read. `seed()` only inserts what is missing, so i
 an admin's edit.
 """
 
-from flask_babel import gettext as _
-
 from app.extensions import db
 from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind
 from app.models.user import SECTORS
-from app.services import formulas, rules
-from app.services.errors import NotFound, ValidationFailed
+from app.services import formulas
 
 YES_NO = ["Oui", "Non"]
 VEHICLE_TYPES = [
@@ -511,41 +508,8 @@ def questions_by_code() -> dict[str, Question]:
     return {q.code: q for q in questions()}
 
 
-def active_products() -> list[Product]:
-    return list(
-        db.session.scalars(
-            db.select(Product)
-            .where(Product.active.is_(True))
-            .options(db.selectinload(Product.rule))
-            .order_by(Product.position)
-        )
-    )
-
-
-def all_products() -> list[Product]:
-    return list(
-        db.session.scalars(
-            db.select(Product).options(db.selectinload(Product.rule)).order_by(Product.position)
-        )
-    )
-
-
-def product_by_code(code: str) -> Product:
-    product = db.session.scalar(db.select(Product).where(Product.code == code))
-    if product is None:
-        raise NotFound()
-    return product
-
-
-def check_rule(condition, known: dict[str, Question] | None = None) -> None:
-    found = rules.problems(condition, known if known is not None else questions_by_code())
-    if found:
-        raise ValidationFailed(" ".join(found), condition=" ".join(found))
-
-
-def check_activation(product: Product) -> None:
-    if product.formula_code == "unavailable":
-        raise ValidationFailed(
-            _("%(name)s has no formula yet: it cannot be activated.", name=product.name),
-            active=_("Write a formula before activating this product."),
-        )
+def products(active_only: bool = False) -> list[Product]:
+    query = db.select(Product).options(db.selectinload(Product.rule)).order_by(Product.position)
+    if active_only:
+        query = query.where(Product.active.is_(True))
+    return list(db.session.scalars(query))

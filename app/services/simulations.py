@@ -245,7 +245,7 @@ def quick_estimate(raw_answers: dict) -> dict:
     """The JSON API and the benchmarks: validate, then evaluate, storing nothing."""
     questions = catalogue.questions()
     answers = validate_all(raw_answers, questions)
-    return evaluate(answers, catalogue.active_products(), {q.code: q for q in questions})
+    return evaluate(answers, catalogue.products(active_only=True), {q.code: q for q in questions})
 
 
 # -- drafts --------------------------------------------------------------------------------------
@@ -358,7 +358,7 @@ def complete(sim: Simulation, user: User | None, raw_answers: dict | None = None
         answers = validate_all(raw_answers, questions)
     else:
         answers = validate_all(dict(sim.answers), questions)
-    result = evaluate(answers, catalogue.active_products(), {q.code: q for q in questions})
+    result = evaluate(answers, catalogue.products(active_only=True), {q.code: q for q in questions})
     sim.answers = answers
     sim.results = [r.as_dict() for r in result["products"]]
     sim.total_cents = int(result["total"] * 100)

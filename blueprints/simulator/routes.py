@@ -19,6 +19,17 @@ def _remember(sim) -> None:
         session[OWNED_KEY] = [*owned, sim.token]
 
 
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+def _draft():
+    """The draft this browser or client resumes (one is started if none), and the questions."""
+    sim = simulations.start(_user(), session.get(SESSION_KEY))
+    _remember(sim)
+    return sim, catalogue.questions()
+
+
 def _raw_answer(question):
     if str(question.kind) == "multiple":
         return request.form.getlist(question.code)
@@ -44,9 +55,7 @@ def _results_url(sim) -> str:
 
 @bp.get("")
 def start():
-    sim = simulations.start(current_user, session.get(SESSION_KEY))
-    _remember(sim)
-    questions = catalogue.questions()
+    sim, questions = _draft()
     return render_template(
         "simulator/start.html",
         sim=sim,
@@ -60,24 +69,20 @@ def start():
 @bp.get("/step")
 def step():
     """The current question (or the one asked for with ?q=, when going back)."""
-    sim = simulations.start(current_user, session.get(SESSION_KEY))
-    _remember(sim)
-    questions = catalogue.questions()
+    sim, questions = _draft()
     shown = simulations.visible_questions(questions, sim.answers)
     wanted = request.args.get("q")
     question = next((q for q in shown if q.code == wanted), None) if wanted else None
     question = question or simulations.next_question(sim, questions)
     if question is None:  # everything answered: compute
-        sim = simulations.complete(sim, current_user if current_user.is_authenticated else None)
+        sim = simulations.complete(sim, _user())
         return hx.redirect_to(_results_url(sim))
     return _step(sim, questions, question)
 
 
 @bp.post("/answer")
 def answer():
-    sim = simulations.start(current_user, session.get(SESSION_KEY))
-    _remember(sim)
-    questions = catalogue.questions()
+    sim, questions = _draft()
     question = next((q for q in questions if q.code == request.form.get("question")), None)
     if question is None:
         abort(400)
@@ -88,27 +93,19 @@ def answer():
         message = exc.fields.get(question.code, exc.message)
         return _step(sim, questions, question, error=message, typed=raw, status=422)
     following = simulations.next_question(sim, questions)
-    if following is None:
-        try:
-            sim = simulations.complete(sim, current_user if current_user.is_authenticated else None)
-        except ValidationFailed:
-            following = simulations.next_question(sim, questions)
-        else:
-            return hx.redirect_to(_results_url(sim))
+    if following is None:  # every shown question has its answer, so this validates
+        sim = simulations.complete(sim, _user())
+        return hx.redirect_to(_results_url(sim))
     return _step(sim, questions, following)
 
 
 @bp.post("")
 def submit():
     """JavaScript off: the whole questionnaire in one form, validated at once."""
-    sim = simulations.start(current_user, session.get(SESSION_KEY))
-    _remember(sim)
-    questions = catalogue.questions()
+    sim, questions = _draft()
     raw = {q.code: _raw_answer(q) for q in questions if q.code in request.form}
     try:
-        sim = simulations.complete(
-            sim, current_user if current_user.is_authenticated else None, raw_answers=raw
-        )
+        sim = simulations.complete(sim, _user(), raw_answers=raw)
     except ValidationFailed as exc:
         return render_template(
             "simulator/start.html",
@@ -130,13 +127,12 @@ def restart():
 
 @bp.get("/results/<token>")
 def results(token: str):
-    user = current_user if current_user.is_authenticated else None
-    sim = simulations.get_owned(token, user, session.get(OWNED_KEY, []))
+    sim = simulations.get_owned(token, _user(), session.get(OWNED_KEY, []))
     if sim.results is None:
         return hx.redirect_to(url_for("simulator.start"))
     eligible = [r for r in sim.results if r["eligible"]]
     others = [r for r in sim.results if not r["eligible"]]
-    products = {p.code: p for p in catalogue.all_products()}
+    products = {p.code: p for p in catalogue.products()}
     questions = catalogue.questions_by_code()
     return render_template(
         "simulator/results.html",

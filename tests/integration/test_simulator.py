@@ -190,3 +190,18 @@ def test_resimulation_merges_and_protects_dossiers_with_activity(app, client):
 def test_restart_and_results_need_csrf(client):
     assert client.post("/simulator/restart").status_code == 400
     assert client.post("/simulator/answer", data={"question": "GENERAL_001"}).status_code == 400
+
+
+def test_step_pages_also_work_without_htmx(client):
+    page = client.get("/simulator/step")
+    assert page.status_code == 200 and "<!doctype html>" in page.get_data(as_text=True)
+    resp = post(client, "/simulator/answer", {"question": "GENERAL_001", "GENERAL_001": "Autre"})
+    assert resp.status_code == 422 and "<!doctype html>" in resp.get_data(as_text=True)
+    resp = post(
+        client,
+        "/simulator/answer",
+        {"question": "GENERAL_001", "GENERAL_001": "Autre secteur"},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<!doctype html>" in html
+    assert current_code(html) == "GENERAL_002"
