@@ -21,7 +21,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
         )
 
     from app import errors, forms, hx, i18n, logs, realtime, security, tasks
-    from app.extensions import cache, compress, csrf, db, limiter, login, mail, migrate
+    from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
     from app.models import database
 
     logs.init_app(app)
@@ -33,6 +33,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     mail.init_app(app)
     cache.init_app(app)
     compress.init_app(app)
+    cors.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
     forms.init_app(app)

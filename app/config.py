@@ -67,6 +67,8 @@ class Config:
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "5 per minute;30 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
+    # the public simulation API, per IP: partner sites embed it, scrapers must not hammer it
+    RATELIMIT_API = os.environ.get("RATELIMIT_API", "60 per minute;1000 per day")
 
     # pages and static files compressed for cheap phones on poor networks (nginx does it in front
     # of the web process too; this covers `make run` and direct access)

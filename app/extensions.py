@@ -3,6 +3,7 @@
 from flask_babel import Babel
 from flask_caching import Cache
 from flask_compress import Compress
+from flask_cors import CORS
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -28,3 +29,5 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 socketio = SocketIO()
 cache = Cache()
 compress = Compress()
+# only the public API is readable cross-origin (no cookies): partner sites embed the simulator
+cors = CORS(resources={r"/api/v1/*": {"origins": "*", "supports_credentials": False}})

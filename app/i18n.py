@@ -1,6 +1,6 @@
 """Locale and time zone: the user's choice, else the session's, else French / Europe/Paris."""
 
-from flask import Flask, g, session
+from flask import Flask, g, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -9,6 +9,11 @@ def select_locale() -> str:
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
+    if request and request.path.startswith("/api/"):  # stateless: the client says its language
+        return (
+            request.accept_languages.best_match(languages)
+            or current_app.config["BABEL_DEFAULT_LOCALE"]
+        )
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-PACKAGES="python3-venv redis-server postgresql chromium fonts-liberation fonts-dejavu-core wrk curl"
+PACKAGES="python3-venv redis-server postgresql chromium fonts-liberation fonts-dejavu-core wrk curl libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0"
 
 if [ "${SKIP_APT:-0}" != 1 ]; then
   missing=""
