@@ -26,6 +26,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # files (exports, later uploads) live outside static/, served only through authorised views
+    STORAGE_DIR = os.environ.get("STORAGE_DIR", str(ROOT / "instance" / "storage"))
+    EXPORT_LIFETIME_DAYS = 7
 
     # name -> default job timeout in seconds
     RQ_QUEUES = {"high": 60, "default": 180, "exports": 900}

@@ -5,7 +5,14 @@ Cron fields are read in the process's local time: the Procfile sets TZ=Europe/Pa
 
 from rq import cron
 
-from app.tasks.sweeps import purge_reset_tokens, remind_unverified_emails
+from app.tasks.sweeps import (
+    purge_expired_exports,
+    purge_reset_tokens,
+    purge_visitor_simulations,
+    remind_unverified_emails,
+)
 
 cron.register(purge_reset_tokens, "default", cron="7 * * * *", job_timeout=120)
 cron.register(remind_unverified_emails, "default", cron="*/15 * * * *", job_timeout=120)
+cron.register(purge_visitor_simulations, "default", cron="*/10 * * * *", job_timeout=300)
+cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_timeout=300)

@@ -42,6 +42,15 @@ def can_view_simulation(viewer: User | None, simulation, session_tokens: list[st
     return simulation.user_id is None and simulation.token in session_tokens
 
 
+def can_download_export(viewer: User | None, export, session_tokens: list[str]) -> bool:
+    """An export is its owner's only (not even an admin's): the client's, or the visitor's
+    browser session that ran the simulation."""
+    sim = export.simulation
+    if sim.user_id is not None:
+        return viewer is not None and viewer.is_authenticated and sim.user_id == viewer.id
+    return sim.token in session_tokens
+
+
 def can_join_room(viewer: User, room: str) -> bool:
     """Socket.IO rooms: `user:<id>` for oneself, `admins` for admins; object rooms come later."""
     if room == f"user:{viewer.id}":

@@ -95,7 +95,9 @@ def _reset_schema(app) -> None:
 
 @pytest.fixture(scope="session")
 def app(smtp):
-    application = create_app(TESTING=True)
+    import tempfile
+
+    application = create_app(TESTING=True, STORAGE_DIR=tempfile.mkdtemp(prefix="ft-storage-"))
     _reset_schema(application)
     return application
 

@@ -5,6 +5,7 @@ from app.models.base import Base, utcnow
 from app.models.catalogue import EligibilityRule, Product, ProductKind, Question, QuestionKind
 from app.models.dossier import ESTIMATE_UPDATABLE, Dossier, DossierStatus
 from app.models.email import Email, EmailStatus
+from app.models.export import Export, ExportFormat, ExportStatus
 from app.models.notification import Notification, Priority
 from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
 from app.models.user import (
@@ -43,6 +44,9 @@ __all__ = [
     "CompanyType",
     "Email",
     "EmailStatus",
+    "Export",
+    "ExportFormat",
+    "ExportStatus",
     "ExpertProfile",
     "Notification",
     "PasswordResetToken",

@@ -447,3 +447,34 @@ def dossiers_of(user: User) -> list[Dossier]:
             .order_by(Dossier.estimated_cents.desc().nulls_last(), Dossier.id)
         )
     )
+
+
+# -- housekeeping --------------------------------------------------------------------------------
+
+
+def purge_visitor_simulations(batch: int = 500) -> int:
+    """Visitor simulations older than 7 days go, with their exports' files (cron sweep);
+    a simulation that became a client's is kept with the account."""
+    from app.models import Export
+    from app.services import storage
+
+    ids = db.session.scalars(
+        db.select(Simulation.id)
+        .where(Simulation.user_id.is_(None), Simulation.created_at <= utcnow() - VISITOR_LIFETIME)
+        .order_by(Simulation.id)
+        .limit(batch)
+    ).all()
+    if not ids:
+        return 0
+    for key in db.session.scalars(
+        db.select(Export.storage_key).where(
+            Export.simulation_id.in_(ids), Export.storage_key.is_not(None)
+        )
+    ):
+        storage.delete(key)
+    # explicit deletes: SQLite only cascades when foreign keys are on, and bulk is faster anyway
+    db.session.execute(db.delete(Export).where(Export.simulation_id.in_(ids)))
+    db.session.execute(db.delete(FunnelEvent).where(FunnelEvent.simulation_id.in_(ids)))
+    db.session.execute(db.delete(Simulation).where(Simulation.id.in_(ids)))
+    db.session.commit()
+    return len(ids)

@@ -6,13 +6,21 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
-from app.services import accounts, notifications
+from app.services import accounts, exports, notifications, simulations
 
 BATCH = 500
 
 
 def purge_reset_tokens() -> int:
     return accounts.purge_expired_reset_tokens()
+
+
+def purge_visitor_simulations() -> int:
+    return simulations.purge_visitor_simulations(BATCH)
+
+
+def purge_expired_exports() -> int:
+    return exports.purge_expired(BATCH)
 
 
 def remind_unverified_emails() -> int:

@@ -1,10 +1,11 @@
 """The public simulator: one question at a time with htmx, one complete form without JS."""
 
-from flask import abort, render_template, request, session, url_for
+from flask import abort, render_template, request, send_file, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app import hx
-from app.services import catalogue, formulas, simulations
+from app.services import catalogue, documents, exports, formulas, simulations, storage
 from app.services.errors import ValidationFailed
 from blueprints.simulator import bp
 
@@ -143,4 +144,42 @@ def results(token: str):
         questions=questions,
         total=(sim.total_cents or 0) / 100,
         formula_label=formulas.label,
+        exports=exports.of_simulation(sim),
+    )
+
+
+# -- exports: queued from the results page, built by the exports worker -------------------------
+
+
+@bp.post("/results/<token>/exports")
+def export(token: str):
+    sim = simulations.get_owned(token, _user(), session.get(OWNED_KEY, []))
+    item, created = exports.request_export(sim, request.form.get("format", ""), str(get_locale()))
+    if hx.wants_fragment():
+        body = render_template("simulator/_export.html", export=item)
+        return body if created else hx.retarget(body, 200, f"#export-{item.id}")
+    return hx.redirect_to(url_for("simulator.export_status", export_id=item.id))
+
+
+@bp.get("/exports/<int:export_id>")
+def export_status(export_id: int):
+    """The progress of one export: a fragment polled by htmx (286 stops the polling once it is
+    finished), or a page that refreshes itself without JavaScript."""
+    item = exports.get_owned(export_id, _user(), session.get(OWNED_KEY, []))
+    if hx.wants_fragment():
+        return render_template("simulator/_export.html", export=item), 286 if item.finished else 200
+    return render_template("simulator/export.html", export=item)
+
+
+@bp.get("/exports/<int:export_id>/download")
+def export_download(export_id: int):
+    item = exports.get_owned(export_id, _user(), session.get(OWNED_KEY, []))
+    if item.storage_key is None:
+        abort(404)
+    return send_file(
+        storage.path_of(item.storage_key),
+        mimetype=documents.MIME[str(item.format)],
+        as_attachment=True,
+        download_name=item.filename,
+        max_age=0,
     )

@@ -1,0 +1,7 @@
+"""Export jobs (the `exports` queue): thin wrappers, the service does the work."""
+
+from app.services import exports
+
+
+def build_export(export_id: int) -> str:
+    return exports.build(export_id)
