@@ -1,11 +1,13 @@
 """Form pieces shared by blueprints: French-friendly numbers, service errors onto fields."""
 
 import re
+from decimal import InvalidOperation
 
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
+from wtforms import IntegerField, StringField
 from wtforms.validators import StopValidation
 
 from app.services.errors import ValidationFailed
@@ -47,6 +49,26 @@ class LocalizedIntegerField(IntegerField):
                 raise ValueError(_("Enter a whole number, for example 12 000.")) from None
             else:
                 self.raw_data = valuelist
+
+
+class LocalizedDecimalField(StringField):
+    """A decimal as typed in France (`0,065`, `1 500,50`); `.data` is a float or None."""
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip()
+        if not text:
+            return
+        try:
+            self.data = float(parse_decimal(text.replace(" ", "\u202f"), locale="fr", strict=False))
+        except (NumberFormatError, InvalidOperation):
+            raise ValueError(_("Enter a number, for example 0,065 or 1 500,50.")) from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else format_decimal(self.data, "#,##0.#####", locale="fr")
 
 
 def apply_errors(form: FlaskForm, exc: ValidationFailed) -> None:

@@ -5,10 +5,13 @@ administration and the clients read. `seed()` only inserts what is missing, so i
 an admin's edit.
 """
 
+from flask_babel import gettext as _
+
 from app.extensions import db
-from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind
+from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind, User
 from app.models.user import SECTORS
-from app.services import formulas
+from app.services import audit, formulas, rules
+from app.services.errors import NotFound, ValidationFailed
 
 YES_NO = ["Oui", "Non"]
 VEHICLE_TYPES = [
@@ -513,3 +516,143 @@ def products(active_only: bool = False) -> list[Product]:
     if active_only:
         query = query.where(Product.active.is_(True))
     return list(db.session.scalars(query))
+
+
+# -- admin edits ---------------------------------------------------------------------------------
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound()
+    return product
+
+
+def get_question(question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None:
+        raise NotFound()
+    return question
+
+
+def _condition_problems(rule, by_code: dict[str, Question]) -> list[str]:
+    return [] if rule is None else rules.problems(rule, by_code)
+
+
+def references_problems(by_code: dict[str, Question]) -> list[str]:
+    """Every product rule and question condition checked against a (changed) question set, so
+    removing an option or a question that a rule still uses is refused, not silently broken."""
+    found = []
+    for product in products():
+        if product.rule is None:
+            continue
+        for problem in rules.problems(product.rule.condition, by_code):
+            found.append(_("Rule of %(p)s: %(problem)s", p=product.code, problem=problem))
+    for question in by_code.values():
+        for problem in _condition_problems(question.condition, by_code):
+            found.append(_("Condition of %(q)s: %(problem)s", q=question.code, problem=problem))
+    return found
+
+
+def update_product(product: Product, changes: dict, actor: User, ip: str | None) -> Product:
+    """Apply an admin's edit (already parsed by the form): every problem reported per field,
+    nothing saved unless all of it is sound."""
+    errors: dict[str, str] = {}
+    formula = formulas.FORMULAS.get((product.formula_code, changes["formula_version"]))
+    if formula is None:
+        errors["formula_version"] = _("This formula has no such version.")
+    if changes["active"] and product.formula_code == "unavailable":
+        errors["active"] = _(
+            "This product has no formula yet: the simulator cannot estimate it, so it stays "
+            "inactive."
+        )
+    low, high = changes["duration_min_months"], changes["duration_max_months"]
+    if low is not None and high is not None and low > high:
+        errors["duration_max_months"] = _("The longest duration cannot be below the shortest.")
+    unknown_sectors = [s for s in changes["sectors"] if s not in SECTORS]
+    if unknown_sectors:
+        errors["sectors"] = _("Unknown sector: %(s)s.", s=", ".join(unknown_sectors))
+    if formula is not None:
+        missing = [n for n in formula.constants if n not in changes["constants"]]
+        if missing:
+            errors["constants"] = _("Every constant needs a value: %(n)s.", n=", ".join(missing))
+    rule = changes["rule"]
+    problems = rules.problems(rule, questions_by_code()) if rule is not None else []
+    if problems:
+        errors["rule"] = " ".join(problems)
+    if errors:
+        raise ValidationFailed(_("Some fields need your attention."), **errors)
+    before = {"active": product.active, "constants": dict(product.constants)}
+    for name in (
+        "name",
+        "category",
+        "description",
+        "display_note",
+        "benefits",
+        "sectors",
+        "active",
+        "formula_version",
+        "duration_min_months",
+        "duration_max_months",
+    ):
+        setattr(product, name, changes[name])
+    product.constants = {n: changes["constants"][n] for n in formula.constants}
+    product.documents = {**product.documents, "eligibility": changes["documents"]}
+    if rule is None:
+        product.rule = None
+    elif product.rule is None:
+        product.rule = EligibilityRule(condition=rule)
+    else:
+        product.rule.condition = rule
+    audit.record(
+        actor,
+        "product.updated",
+        "product",
+        product.id,
+        ip,
+        code=product.code,
+        before=before,
+        after={"active": product.active, "constants": product.constants},
+    )
+    db.session.commit()
+    return product
+
+
+def update_question(question: Question, changes: dict, actor: User, ip: str | None) -> Question:
+    errors: dict[str, str] = {}
+    kind = question.kind
+    options = changes["options"]
+    if kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
+        if len(options) < 2:
+            errors["options"] = _("A choice question needs at least two options.")
+        elif len(set(options)) != len(options):
+            errors["options"] = _("Each option must appear once.")
+    elif options:
+        errors["options"] = _("A number question has no options.")
+    condition = changes["condition"]
+    earlier = {q.code: q for q in questions() if q.position < question.position}
+    if condition is not None:
+        problems = rules.problems(condition, earlier)
+        if problems:
+            errors["condition"] = (
+                " ".join(problems)
+                + " "
+                + _("A condition may only use questions asked before this one.")
+            )
+    if not errors and kind != QuestionKind.NUMBER:
+        # the new options must still satisfy every rule and condition that names them
+        draft = Question(code=question.code, kind=kind, options=options, position=question.position)
+        by_code = {q.code: (draft if q.id == question.id else q) for q in questions()}
+        broken = references_problems(by_code)
+        if broken:
+            errors["options"] = " ".join(broken)
+    if errors:
+        raise ValidationFailed(_("Some fields need your attention."), **errors)
+    question.text = changes["text"]
+    question.help = changes["help"]
+    question.options = options
+    question.required = changes["required"]
+    question.condition = condition
+    audit.record(actor, "question.updated", "question", question.id, ip, code=question.code)
+    db.session.commit()
+    return question

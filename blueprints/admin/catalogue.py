@@ -1,0 +1,78 @@
+"""Admin pages of the catalogue: products (constants, rule, activation) and questions."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.forms import apply_errors
+from app.security import admin_required
+from app.services import catalogue, formulas
+from app.services.errors import ValidationFailed
+from blueprints.admin import bp
+from blueprints.admin.forms import ProductForm, QuestionForm
+
+
+@bp.get("/catalogue")
+@admin_required
+def catalogue_index():
+    return render_template(
+        "admin/catalogue.html",
+        products=catalogue.products(),
+        questions=catalogue.questions(),
+    )
+
+
+def _product_form(product, formdata=None):
+    formula = formulas.get(product.formula_code, product.formula_version)
+    form = ProductForm.for_product(product, formula.constants, formdata=formdata)
+    form.formula_version.choices = [
+        (version, f"{code} v{version}")
+        for (code, version) in sorted(formulas.FORMULAS)
+        if code == product.formula_code
+    ]
+    return form
+
+
+@bp.route("/catalogue/products/<int:product_id>", methods=["GET", "POST"])
+@admin_required
+def product_edit(product_id: int):
+    product = catalogue.get_product(product_id)
+    form = _product_form(product, formdata=request.form if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.validate():
+            changes = {name: field.data for name, field in form._fields.items()}
+            changes["constants"] = form.constants()
+            try:
+                catalogue.update_product(product, changes, current_user, request.remote_addr)
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+            else:
+                flash(_("%(name)s is saved.", name=product.name), "success")
+                return redirect(url_for("admin.catalogue_index"), 303)
+        status = 422
+    else:
+        status = 200
+    formula = formulas.get(product.formula_code, product.formula_version)
+    return render_template(
+        "admin/product_form.html", product=product, form=form, formula=formula
+    ), status
+
+
+@bp.route("/catalogue/questions/<int:question_id>", methods=["GET", "POST"])
+@admin_required
+def question_edit(question_id: int):
+    question = catalogue.get_question(question_id)
+    form = QuestionForm(formdata=request.form if request.method == "POST" else None, obj=question)
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            changes = {name: field.data for name, field in form._fields.items()}
+            try:
+                catalogue.update_question(question, changes, current_user, request.remote_addr)
+            except ValidationFailed as exc:
+                apply_errors(form, exc)
+            else:
+                flash(_("Question %(code)s is saved.", code=question.code), "success")
+                return redirect(url_for("admin.catalogue_index"), 303)
+        status = 422
+    return render_template("admin/question_form.html", question=question, form=form), status
