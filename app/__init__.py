@@ -20,7 +20,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
             app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1
         )
 
-    from app import errors, forms, hx, i18n, logs, realtime, security, tasks
+    from app import charts, errors, forms, hx, i18n, logs, realtime, security, tasks
     from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
     from app.models import database
 
@@ -37,6 +37,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     limiter.init_app(app)
     i18n.init_app(app)
     forms.init_app(app)
+    charts.init_app(app)
     security.init_app(app)
     hx.init_app(app)
     errors.init_app(app)

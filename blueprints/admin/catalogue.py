@@ -1,12 +1,15 @@
-"""Admin pages of the catalogue: products (constants, rule, activation) and questions."""
+"""Admin pages of the simulator: the catalogue (products, questions) and its analytics."""
+
+from datetime import date, datetime, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import hx
 from app.forms import apply_errors
 from app.security import admin_required
-from app.services import catalogue, formulas
+from app.services import catalogue, formulas, simulator_stats
 from app.services.errors import ValidationFailed
 from blueprints.admin import bp
 from blueprints.admin.forms import ProductForm, QuestionForm
@@ -76,3 +79,43 @@ def question_edit(question_id: int):
                 return redirect(url_for("admin.catalogue_index"), 303)
         status = 422
     return render_template("admin/question_form.html", question=question, form=form), status
+
+
+# -- simulator analytics -------------------------------------------------------------------------
+
+
+def _period() -> tuple[date, date]:
+    today = datetime.now(simulator_stats.PARIS).date()
+    end = _date_arg("to") or today
+    start = _date_arg("from") or end - timedelta(days=29)
+    return (start, end) if start <= end else (end, start)
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.get("/simulator")
+@admin_required
+def simulator_funnel():
+    start, end = _period()
+    return render_template(
+        "admin/simulator_funnel.html", f=simulator_stats.funnel(start, end), start=start, end=end
+    )
+
+
+@bp.get("/simulator/simulations")
+@admin_required
+def simulator_list():
+    start, end = _period()
+    filters = {k: request.args.get(k) or None for k in ("status", "owner", "source")}
+    rows, next_before = simulator_stats.simulations_page(
+        start=start, end=end, before_id=request.args.get("before", type=int), **filters
+    )
+    context = {"rows": rows, "next_before": next_before, "start": start, "end": end, **filters}
+    if hx.wants_fragment(target="simulation-rows"):
+        return render_template("admin/_simulation_rows.html", **context)
+    return render_template("admin/simulations.html", **context)
