@@ -42,6 +42,13 @@ def can_view_simulation(viewer: User | None, simulation, session_tokens: list[st
     return simulation.user_id is None and simulation.token in session_tokens
 
 
+def can_view_dossier(viewer: User | None, dossier) -> bool:
+    """A dossier is its client's and the admins'; the assigned expert joins with issue 4."""
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    return viewer.is_admin or dossier.client_id == viewer.id
+
+
 def can_download_export(viewer: User | None, export, session_tokens: list[str]) -> bool:
     """An export is its owner's only (not even an admin's): the client's, or the visitor's
     browser session that ran the simulation."""

@@ -8,9 +8,19 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.admin import bp as admin_bp
     from blueprints.api import bp as api_bp
     from blueprints.auth import bp as auth_bp
+    from blueprints.dossiers import bp as dossiers_bp
     from blueprints.main import bp as main_bp
     from blueprints.notifications import bp as notifications_bp
     from blueprints.simulator import bp as simulator_bp
 
-    for bp in (main_bp, auth_bp, account_bp, notifications_bp, admin_bp, simulator_bp, api_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        account_bp,
+        notifications_bp,
+        admin_bp,
+        simulator_bp,
+        api_bp,
+        dossiers_bp,
+    ):
         app.register_blueprint(bp)

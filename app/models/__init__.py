@@ -3,7 +3,7 @@
 from app.models.audit import AuditLog
 from app.models.base import Base, utcnow
 from app.models.catalogue import EligibilityRule, Product, ProductKind, Question, QuestionKind
-from app.models.dossier import ESTIMATE_UPDATABLE, Dossier, DossierStatus
+from app.models.dossier import ESTIMATE_UPDATABLE, DetailedEstimate, Dossier, DossierStatus
 from app.models.email import Email, EmailStatus
 from app.models.export import Export, ExportFormat, ExportStatus
 from app.models.notification import Notification, Priority
@@ -23,6 +23,7 @@ from app.models.user import (
 
 __all__ = [
     "ESTIMATE_UPDATABLE",
+    "DetailedEstimate",
     "Dossier",
     "DossierStatus",
     "EligibilityRule",

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, _enum, utcnow
 from app.models.catalogue import Product
+from app.models.simulation import Simulation
+from app.models.user import User
 
 
 class DossierStatus(enum.StrEnum):
@@ -74,8 +76,29 @@ class Dossier(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     product: Mapped[Product] = relationship(lazy="joined")
+    client: Mapped[User] = relationship(foreign_keys=[client_id])
+    simulation: Mapped[Simulation | None] = relationship()
 
     @property
     def has_activity(self) -> bool:
         """Work has started on it: a re-simulation must never delete it (DOMAIN A4)."""
         return self.status != DossierStatus.PENDING_UPLOAD
+
+
+class DetailedEstimate(Base):
+    """A run of the detailed TICPE questionnaire on a dossier (DOMAIN A3, B §2.3): the answers,
+    the full result and the engine version, kept as a history next to the quick estimate."""
+
+    __tablename__ = "detailed_estimates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(
+        ForeignKey("dossiers.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    engine: Mapped[str] = mapped_column(String(40), default="ticpe_detailed")
+    version: Mapped[int] = mapped_column(default=1)
+    inputs: Mapped[dict] = mapped_column(JSON)
+    result: Mapped[dict] = mapped_column(JSON)
+    amount_cents: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
