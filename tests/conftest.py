@@ -97,7 +97,9 @@ def _reset_schema(app) -> None:
 def app(smtp):
     import tempfile
 
-    application = create_app(TESTING=True, STORAGE_DIR=tempfile.mkdtemp(prefix="ft-storage-"))
+    # shared with the live server (a subprocess reading the environment) and the test workers
+    os.environ["STORAGE_DIR"] = tempfile.mkdtemp(prefix="ft-storage-")
+    application = create_app(TESTING=True, STORAGE_DIR=os.environ["STORAGE_DIR"])
     _reset_schema(application)
     return application
 
