@@ -7,6 +7,8 @@
 2. Signal latency: 500 logged-in Socket.IO clients, a real RQ worker emitting through the one
    emit API, time from emit to receipt.
 3. Page weight: bytes transferred (compressed, headers included) on a first load in Chromium.
+4. Simulator: 10 000 computations in a loop, the step fragment, an answer and the public API
+   at 16 concurrent users, and each export's build time in the exports worker (bench/simulator.py).
 
 Environment: APP_URL, HELLO_URL, REALTIME_URL, REDIS_URL, DATABASE_URL (set by bench.sh).
 """
@@ -56,10 +58,15 @@ def log_in() -> requests.Session:
 
 
 def wrk(url: str, cookie: str | None, script_dir: Path) -> dict:
-    script = script_dir / ("auth.lua" if cookie else "anon.lua")
+    header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
+    return wrk_script(url, header, script_dir)
+
+
+def wrk_script(url: str, setup: str, script_dir: Path) -> dict:
+    """wrk with `setup` Lua (method, headers, body) and the p95 report hook."""
+    script = script_dir / f"s{abs(hash((url, setup)))}.lua"
     if not script.exists():
-        header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
-        script.write_text(header + WRK_REPORT)
+        script.write_text(setup + WRK_REPORT)
     out = subprocess.run(
         ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "-s", str(script), url],
         capture_output=True,
@@ -197,9 +204,13 @@ def page_weight() -> dict:
             executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
             args=["--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"],
         )
+        from bench.simulator import completed
+
+        visitor, _token, results_path = completed(APP)
         for name, path, cookie in (
             ("login page", "/login", None),
             ("admin dashboard", "/dashboard", session),
+            ("simulator results", results_path, visitor.cookies.get("session")),
         ):
             context = browser.new_context()  # empty cache: a first load
             if cookie:
@@ -224,13 +235,19 @@ def page_weight() -> dict:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["throughput", "signals", "weight"]
+    parts = sys.argv[1:] or ["throughput", "signals", "weight", "simulator"]
     if "throughput" in parts:
         throughput()
     if "signals" in parts:
         signal_latency()
     if "weight" in parts:
         page_weight()
+    if "simulator" in parts:
+        from bench import simulator
+
+        simulator.compute_loop()
+        simulator.requests_bench(APP, wrk_script)
+        simulator.export_times(APP)
 
 
 if __name__ == "__main__":

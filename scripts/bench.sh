@@ -16,7 +16,7 @@ start_redis "$WORK" "$REDIS_PORT"
 start_postgres "$WORK" "$PG_PORT" ft_bench
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/ft_bench"
-export RATELIMIT_ENABLED=false PYTHONPATH=$PWD
+export RATELIMIT_ENABLED=false PYTHONPATH=$PWD STORAGE_DIR="$WORK/storage"
 FLASK=".venv/bin/flask --app wsgi:app"
 $FLASK db upgrade >/dev/null 2>&1
 $FLASK seed demo >/dev/null
@@ -30,7 +30,7 @@ GUNICORN=(.venv/bin/gunicorn --no-control-socket -k gthread -w 4 --threads 8)
 "${GUNICORN[@]}" -b "127.0.0.1:$HELLO_PORT" --chdir bench hello:app >/dev/null 2>&1 & PIDS+=($!)
 .venv/bin/gunicorn --no-control-socket -k gevent -w 1 -b "127.0.0.1:$RT_PORT" wsgi:realtime \
   >/dev/null 2>&1 & PIDS+=($!)
-.venv/bin/python -m app.worker high default >"$WORK/worker.log" 2>&1 & PIDS+=($!)
+.venv/bin/python -m app.worker high default exports >"$WORK/worker.log" 2>&1 & PIDS+=($!)
 for port in $APP_PORT $HELLO_PORT $RT_PORT; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" -o /dev/null && break; sleep 0.2; done
 done
