@@ -5,13 +5,19 @@ administration and the clients read. `seed()` only inserts what is missing, so i
 an admin's edit.
 """
 
+import uuid
+
+from flask import g, has_request_context
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind, User
 from app.models.user import SECTORS
 from app.services import audit, formulas, rules
 from app.services.errors import NotFound, ValidationFailed
+from app.services.transaction import after_commit
+from app.tasks import redis
 
 YES_NO = ["Oui", "Non"]
 VEHICLE_TYPES = [
@@ -496,15 +502,64 @@ def seed() -> dict[str, int]:
         product.rule = EligibilityRule(condition=spec["rule"])
         db.session.add(product)
         added["products"] += 1
+    bump_version()
     db.session.commit()
     return added
 
 
 # -- reads ---------------------------------------------------------------------------------------
+#
+# The catalogue is read on every simulator step and API call but changes a few times a year, so
+# each process keeps a snapshot: plain detached objects loaded in a session of their own (no
+# request's commit can expire them). A random version in Redis, replaced by every edit, tells
+# the processes to reload; it is read once per request.
+
+VERSION_KEY = "catalogue:version"
+# (version, questions, products), replaced in one assignment so threads never see a mix
+_snapshot: tuple = (None, [], [])
+
+
+def _read_version() -> bytes:
+    r = redis()
+    version = r.get(VERSION_KEY)
+    if version is None:  # first process up (or Redis flushed): any fresh value will do
+        r.set(VERSION_KEY, uuid.uuid4().hex, nx=True)
+        version = r.get(VERSION_KEY)
+    return version
+
+
+def _current_version() -> bytes:
+    if not has_request_context():  # jobs and scripts: always ask
+        return _read_version()
+    if "catalogue_version" not in g:
+        g.catalogue_version = _read_version()
+    return g.catalogue_version
+
+
+def bump_version() -> None:
+    """After an edit commits, every process reloads its snapshot on its next request."""
+    after_commit(lambda: redis().set(VERSION_KEY, uuid.uuid4().hex))
+
+
+def _loaded() -> tuple:
+    global _snapshot
+    version = _current_version()
+    if _snapshot[0] != version:
+        with Session(db.engine, expire_on_commit=False) as session:
+            questions_ = list(session.scalars(db.select(Question).order_by(Question.position)))
+            products_ = list(
+                session.scalars(
+                    db.select(Product)
+                    .options(db.selectinload(Product.rule))
+                    .order_by(Product.position)
+                )
+            )
+        _snapshot = (version, questions_, products_)
+    return _snapshot
 
 
 def questions() -> list[Question]:
-    return list(db.session.scalars(db.select(Question).order_by(Question.position)))
+    return list(_loaded()[1])
 
 
 def questions_by_code() -> dict[str, Question]:
@@ -512,10 +567,7 @@ def questions_by_code() -> dict[str, Question]:
 
 
 def products(active_only: bool = False) -> list[Product]:
-    query = db.select(Product).options(db.selectinload(Product.rule)).order_by(Product.position)
-    if active_only:
-        query = query.where(Product.active.is_(True))
-    return list(db.session.scalars(query))
+    return [p for p in _loaded()[2] if p.active or not active_only]
 
 
 # -- admin edits ---------------------------------------------------------------------------------
@@ -614,6 +666,7 @@ def update_product(product: Product, changes: dict, actor: User, ip: str | None)
         before=before,
         after={"active": product.active, "constants": product.constants},
     )
+    bump_version()
     db.session.commit()
     return product
 
@@ -654,5 +707,6 @@ def update_question(question: Question, changes: dict, actor: User, ip: str | No
     question.required = changes["required"]
     question.condition = condition
     audit.record(actor, "question.updated", "question", question.id, ip, code=question.code)
+    bump_version()
     db.session.commit()
     return question
