@@ -478,3 +478,17 @@ def purge_visitor_simulations(batch: int = 500) -> int:
     db.session.execute(db.delete(Simulation).where(Simulation.id.in_(ids)))
     db.session.commit()
     return len(ids)
+
+
+def profile_answers(user: User | None) -> dict:
+    """What a client's profile already says (sector, turnover, headcount): offered as the
+    default answers so a client does not type them again; saved only once confirmed."""
+    profile = user.client_profile if user is not None and user.is_authenticated else None
+    if profile is None:
+        return {}
+    known = {
+        "GENERAL_001": profile.sector,
+        "GENERAL_002": profile.turnover,
+        "GENERAL_003": profile.employees,
+    }
+    return {code: value for code, value in known.items() if value is not None}

@@ -41,7 +41,11 @@ def _step(sim, questions, question, error=None, typed=None, status=200):
     context = {
         "sim": sim,
         "question": question,
-        "value": typed if typed is not None else sim.answers.get(question.code),
+        "value": typed
+        if typed is not None
+        else sim.answers.get(
+            question.code, simulations.profile_answers(_user()).get(question.code)
+        ),
         "error": error,
         "progress": simulations.progress(sim, questions, question),
         "previous": simulations.previous_question(sim, questions, question),
@@ -62,7 +66,7 @@ def start():
         sim=sim,
         questions=questions,
         by_code={q.code: q for q in questions},
-        values=sim.answers,
+        values={**simulations.profile_answers(_user()), **sim.answers},
         errors={},
     )
 

@@ -205,3 +205,15 @@ def test_step_pages_also_work_without_htmx(client):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "<!doctype html>" in html
     assert current_code(html) == "GENERAL_002"
+
+
+def test_client_profile_prefills_the_first_answers(client, app):
+    make_user(app, email="prefill@example.fr", employees=12)
+    login(client, "prefill@example.fr")
+    html = client.get("/simulator").get_data(as_text=True)
+    assert re.search(r'value="Transport et Logistique"\s+checked', html)
+    assert re.search(r'id="q-GENERAL_003"[^>]*value="12"', html, re.S)
+    step = client.get("/simulator/step", headers=STEP).get_data(as_text=True)
+    assert re.search(r'value="Transport et Logistique"\s+checked', step)
+    with app.app_context():  # offered, not saved until confirmed
+        assert db.session.scalar(db.select(Simulation.answers)) == {}
