@@ -121,6 +121,27 @@ def of_simulation(sim: Simulation) -> list[Export]:
     )
 
 
+STALLED_AFTER = timedelta(minutes=10)  # an export takes seconds; its job timeout is 15 min
+
+
+def fail_stalled(batch: int = 500) -> int:
+    """Exports whose worker died mid-build (still queued or running after 10 minutes) are
+    marked failed, so their page stops polling and offers to ask again (cron sweep)."""
+    stalled = db.session.scalars(
+        db.select(Export)
+        .where(
+            Export.status.in_([ExportStatus.QUEUED, ExportStatus.RUNNING]),
+            Export.created_at <= utcnow() - STALLED_AFTER,
+        )
+        .limit(batch)
+    ).all()
+    for export in stalled:
+        export.error = "stalled"
+        export.finished_at = utcnow()
+        _progress(export, 100, ExportStatus.FAILED)
+    return len(stalled)
+
+
 def purge_expired(batch: int = 500) -> int:
     """Delete exports older than their lifetime, file first (cron sweep)."""
     old = db.session.scalars(

@@ -20,7 +20,7 @@ def purge_visitor_simulations() -> int:
 
 
 def purge_expired_exports() -> int:
-    return exports.purge_expired(BATCH)
+    return exports.fail_stalled(BATCH) + exports.purge_expired(BATCH)
 
 
 def remind_unverified_emails() -> int:

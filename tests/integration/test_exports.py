@@ -185,3 +185,17 @@ def test_client_simulations_are_not_purged(client, app):
         sim.created_at = utcnow() - timedelta(days=30)
         db.session.commit()
         assert simulations.purge_visitor_simulations() == 0
+
+
+def test_a_stalled_export_is_marked_failed(client, app):
+    token = _results(client)
+    resp = post(client, f"/simulator/results/{token}/exports", {"format": "pdf"})
+    status_url = resp.headers["Location"]
+    with app.app_context():
+        export = db.session.scalar(db.select(Export))
+        export.created_at = utcnow() - timedelta(minutes=11)  # its worker died: no job ran
+        db.session.commit()
+        assert exports.fail_stalled() == 1
+        assert db.session.scalar(db.select(Export.status)) == ExportStatus.FAILED
+    page = client.get(status_url).get_data(as_text=True)
+    assert "refresh" not in page and "Cet export a échoué" in page
