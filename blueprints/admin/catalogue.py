@@ -36,29 +36,42 @@ def _product_form(product, formdata=None):
     return form
 
 
+def _save(form, save, message: str):
+    """POST of an edit form: a 303 to the catalogue once saved, else None (the caller re-renders
+    the form with the values typed and the errors, as a 422)."""
+    if form.validate():
+        try:
+            save({name: field.data for name, field in form._fields.items()})
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            flash(message, "success")
+            return redirect(url_for("admin.catalogue_index"), 303)
+    return None
+
+
 @bp.route("/catalogue/products/<int:product_id>", methods=["GET", "POST"])
 @admin_required
 def product_edit(product_id: int):
     product = catalogue.get_product(product_id)
     form = _product_form(product, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST":
-        if form.validate():
-            changes = {name: field.data for name, field in form._fields.items()}
-            changes["constants"] = form.constants()
-            try:
-                catalogue.update_product(product, changes, current_user, request.remote_addr)
-            except ValidationFailed as exc:
-                apply_errors(form, exc)
-            else:
-                flash(_("%(name)s is saved.", name=product.name), "success")
-                return redirect(url_for("admin.catalogue_index"), 303)
-        status = 422
-    else:
-        status = 200
+        saved = _save(
+            form,
+            lambda changes: catalogue.update_product(
+                product,
+                {**changes, "constants": form.constants()},
+                current_user,
+                request.remote_addr,
+            ),
+            _("%(name)s is saved.", name=form.name.data),
+        )
+        if saved:
+            return saved
     formula = formulas.get(product.formula_code, product.formula_version)
     return render_template(
         "admin/product_form.html", product=product, form=form, formula=formula
-    ), status
+    ), 422 if request.method == "POST" else 200
 
 
 @bp.route("/catalogue/questions/<int:question_id>", methods=["GET", "POST"])
@@ -66,18 +79,17 @@ def product_edit(product_id: int):
 def question_edit(question_id: int):
     question = catalogue.get_question(question_id)
     form = QuestionForm(formdata=request.form if request.method == "POST" else None, obj=question)
-    status = 200
     if request.method == "POST":
-        if form.validate():
-            changes = {name: field.data for name, field in form._fields.items()}
-            try:
-                catalogue.update_question(question, changes, current_user, request.remote_addr)
-            except ValidationFailed as exc:
-                apply_errors(form, exc)
-            else:
-                flash(_("Question %(code)s is saved.", code=question.code), "success")
-                return redirect(url_for("admin.catalogue_index"), 303)
-        status = 422
+        saved = _save(
+            form,
+            lambda changes: catalogue.update_question(
+                question, changes, current_user, request.remote_addr
+            ),
+            _("Question %(code)s is saved.", code=question.code),
+        )
+        if saved:
+            return saved
+    status = 422 if request.method == "POST" else 200
     return render_template("admin/question_form.html", question=question, form=form), status
 
 
