@@ -1,9 +1,11 @@
 """`make bench` measurements, run by scripts/bench.sh once the servers are up.
 
 1. Throughput and latency (wrk, 16 connections) of the login page, the admin dashboard and the
-   approval queue beside a bare Flask "hello" under the same gunicorn configuration. Each page
-   is checked to answer 200 with the cookie first (a 302 to /login would look very fast), and the
-   runs are interleaved with hello so a noisy neighbour hits both alike; the median is reported.
+   approval queue beside a bare Flask "hello" under the same gunicorn configuration, and of
+   /healthz: the floor any page of this app can reach (same middleware, no template, no query).
+   Each page is checked to answer 200 with the cookie first (a 302 to /login would look very
+   fast), and the runs are interleaved with hello so a noisy neighbour hits both alike; the
+   median is reported.
 2. Signal latency: 500 logged-in Socket.IO clients, a real RQ worker emitting through the one
    emit API, time from emit to receipt.
 3. Page weight: bytes transferred (compressed, headers included) on a first load in Chromium.
@@ -82,6 +84,8 @@ def throughput() -> dict:
     http = log_in()
     cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
     pages = {
+        # the app's own floor: a JSON endpoint through the same middleware, no template, no DB
+        "healthz (floor)": (f"{APP}/healthz", None),
         "login page": (f"{APP}/login", None),
         "admin dashboard": (f"{APP}/admin/", cookie),
         "approval queue": (f"{APP}/admin/approvals", cookie),

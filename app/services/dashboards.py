@@ -22,7 +22,11 @@ def platform_counts() -> dict:
 def recent_signups(limit: int = 8) -> list[User]:
     return list(
         db.session.scalars(
-            db.select(User).where(User.role != Role.ADMIN).order_by(User.id.desc()).limit(limit)
+            db.select(User)
+            .where(User.role != Role.ADMIN)
+            .options(db.selectinload(User.client_profile))  # the list shows the company
+            .order_by(User.id.desc())
+            .limit(limit)
         )
     )
 
