@@ -29,6 +29,16 @@ class Config:
     # files (exports, later uploads) live outside static/, served only through authorised views
     STORAGE_DIR = os.environ.get("STORAGE_DIR", str(ROOT / "instance" / "storage"))
     EXPORT_LIFETIME_DAYS = 7
+    # uploads: the largest file accepted (MB) unless a checklist entry sets its own limit
+    UPLOAD_MAX_MB = int(os.environ.get("UPLOAD_MAX_MB", "20"))
+    MAX_CONTENT_LENGTH = (UPLOAD_MAX_MB * 5 + 1) * 1024 * 1024  # a batch of a few files
+
+    # DOMAIN A5, in basis points (3000 = 30 %): the defaults snapshotted on a dossier when the
+    # client validates the audit; an empty value is a missing rate (no invoice, admins alerted)
+    FEE_CLIENT_DEFAULT_BP = os.environ.get("FEE_CLIENT_DEFAULT_BP", "3000")
+    FEE_PLATFORM_BP = os.environ.get("FEE_PLATFORM_BP", "3000")
+    FEE_REFERRER_SHARE_BP = os.environ.get("FEE_REFERRER_SHARE_BP", "1000")
+    EXPERT_ACCEPTANCE_HOURS = int(os.environ.get("EXPERT_ACCEPTANCE_HOURS", "48"))
 
     # name -> default job timeout in seconds
     RQ_QUEUES = {"high": 60, "default": 180, "exports": 900}

@@ -57,6 +57,39 @@ STATUS_LABELS = {
     "sent": _l("Sent"),
     "failed": _l("Failed"),
     "pending_upload": _l("Documents to send"),
+    "pending_admin_validation": _l("Eligibility under review"),
+    "admin_validated": _l("Eligible: choose an expert"),
+    "admin_rejected": _l("Eligibility refused"),
+    "expert_pending_acceptance": _l("Waiting for the expert"),
+    "expert_assigned": _l("Expert assigned"),
+    "documents_requested": _l("Documents requested"),
+    "documents_sent": _l("Documents sent"),
+    "documents_validated": _l("Documents validated"),
+    "documents_refused": _l("Documents to correct"),
+    "audit_in_progress": _l("Audit in progress"),
+    "audit_completed": _l("Audit to approve"),
+    "audit_rejected_by_client": _l("Audit refused"),
+    "audit_validated": _l("Audit approved"),
+    "submitted_to_administration": _l("Submitted to the administration"),
+    "administration_decided": _l("Administration decided"),
+    "refund_confirmed": _l("Refund received"),
+    "fee_payment_pending": _l("Fee payment to confirm"),
+    "completed": _l("Completed"),
+    "on_hold": _l("On hold"),
+    "cancelled": _l("Cancelled"),
+    "archived": _l("Archived"),
+    "validated": _l("Validated"),
+    "accepted": _l("Accepted"),
+    "partial": _l("Partially accepted"),
+    "refused": _l("Refused"),
+}
+
+PARTY_LABELS = {
+    "client": _l("the client"),
+    "expert": _l("the expert"),
+    "admin": _l("FinancialTracker"),
+    "administration": _l("the administration"),
+    "nobody": _l("nobody"),
 }
 
 ROLE_LABELS = {
@@ -75,6 +108,11 @@ def status_label(value) -> str:
 def role_label(value) -> str:
     key = getattr(value, "value", value)
     return str(ROLE_LABELS.get(key, key))
+
+
+def party_label(value) -> str:
+    key = getattr(value, "value", value)
+    return str(PARTY_LABELS.get(key, key))
 
 
 def field_label(name: str) -> str:
@@ -128,6 +166,7 @@ def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.add_template_filter(field_label)
+    app.add_template_filter(party_label)
     app.add_template_filter(status_label)
     app.add_template_filter(role_label)
     app.add_template_filter(euros)

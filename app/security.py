@@ -43,10 +43,60 @@ def can_view_simulation(viewer: User | None, simulation, session_tokens: list[st
 
 
 def can_view_dossier(viewer: User | None, dossier) -> bool:
-    """A dossier is its client's and the admins'; the assigned expert joins with issue 4."""
+    """A dossier is its client's, its expert's (assigned, or asked to accept it) and the
+    admins'. A refused or replaced expert loses sight of it."""
     if viewer is None or not viewer.is_authenticated:
         return False
-    return viewer.is_admin or dossier.client_id == viewer.id
+    return viewer.is_admin or dossier.is_party(viewer)
+
+
+def can_view_document(viewer: User | None, document) -> bool:
+    """A dossier file follows its dossier. A company document (Kbis, RIB) is the client's, the
+    admins', and visible to the experts of that client's dossiers."""
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    if viewer.is_admin or document.client_id == viewer.id:
+        return True
+    from app.extensions import db
+    from app.models import Dossier
+
+    if document.dossier_id is not None:
+        dossier = db.session.get(Dossier, document.dossier_id)
+        return dossier is not None and dossier.is_party(viewer)
+    return (
+        db.session.scalar(
+            db.select(Dossier.id)
+            .where(
+                Dossier.client_id == document.client_id,
+                db.or_(Dossier.expert_id == viewer.id, Dossier.pending_expert_id == viewer.id),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def can_view_invoice(viewer: User | None, invoice) -> bool:
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    return viewer.is_admin or viewer.id in (invoice.client_id, invoice.expert_id)
+
+
+def can_review_document(viewer: User, document, dossier) -> bool:
+    """Step 1 is reviewed by an admin while the dossier awaits validation; step 3 by the
+    dossier's expert."""
+    from app.models import DocumentStep, DossierStatus
+
+    if document.step == DocumentStep.ELIGIBILITY:
+        return viewer.is_admin and dossier.status == DossierStatus.PENDING_ADMIN_VALIDATION
+    if document.step == DocumentStep.COMPLEMENTARY:
+        return viewer.id == dossier.expert_id and dossier.status in (
+            DossierStatus.EXPERT_ASSIGNED,
+            DossierStatus.DOCUMENTS_REQUESTED,
+            DossierStatus.DOCUMENTS_SENT,
+            DossierStatus.DOCUMENTS_REFUSED,
+        )
+    return False
 
 
 def can_download_export(viewer: User | None, export, session_tokens: list[str]) -> bool:

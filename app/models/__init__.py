@@ -3,9 +3,26 @@
 from app.models.audit import AuditLog
 from app.models.base import Base, utcnow
 from app.models.catalogue import EligibilityRule, Product, ProductKind, Question, QuestionKind
-from app.models.dossier import ESTIMATE_UPDATABLE, DetailedEstimate, Dossier, DossierStatus
+from app.models.document import (
+    Document,
+    DocumentAccess,
+    DocumentRequest,
+    DocumentRequestItem,
+    DocumentStatus,
+    DocumentStep,
+)
+from app.models.dossier import (
+    ESTIMATE_UPDATABLE,
+    Decision,
+    DetailedEstimate,
+    Dossier,
+    DossierEvent,
+    DossierStatus,
+    Party,
+)
 from app.models.email import Email, EmailStatus
 from app.models.export import Export, ExportFormat, ExportStatus
+from app.models.invoice import Invoice, InvoiceSequence
 from app.models.notification import Notification, Priority
 from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
 from app.models.user import (
@@ -15,6 +32,8 @@ from app.models.user import (
     ApprovalStatus,
     ClientProfile,
     CompanyType,
+    ExpertiseLevel,
+    ExpertProduct,
     ExpertProfile,
     PasswordResetToken,
     Role,
@@ -23,6 +42,19 @@ from app.models.user import (
 
 __all__ = [
     "ESTIMATE_UPDATABLE",
+    "Decision",
+    "Document",
+    "DocumentAccess",
+    "DocumentRequest",
+    "DocumentRequestItem",
+    "DocumentStatus",
+    "DocumentStep",
+    "DossierEvent",
+    "ExpertProduct",
+    "Invoice",
+    "InvoiceSequence",
+    "ExpertiseLevel",
+    "Party",
     "DetailedEstimate",
     "Dossier",
     "DossierStatus",

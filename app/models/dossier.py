@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, _enum, utcnow
@@ -53,9 +53,30 @@ ESTIMATE_UPDATABLE = frozenset(
 )
 
 
+class Party(enum.StrEnum):
+    """Who the dossier is waiting for (DOMAIN A7: SLA clocks count from `waiting_since`)."""
+
+    CLIENT = "client"
+    ADMIN = "admin"
+    EXPERT = "expert"
+    ADMINISTRATION = "administration"
+    NOBODY = "nobody"
+
+
+class Decision(enum.StrEnum):
+    ACCEPTED = "accepted"
+    PARTIAL = "partial"
+    REFUSED = "refused"
+
+
 class Dossier(Base):
     __tablename__ = "dossiers"
-    __table_args__ = (UniqueConstraint("client_id", "product_id"),)
+    __table_args__ = (
+        UniqueConstraint("client_id", "product_id"),
+        Index("ix_dossiers_expert_status", "expert_id", "status"),
+        Index("ix_dossiers_pending_expert", "pending_expert_id", "status"),
+        Index("ix_dossiers_status_waiting", "status", "waiting_since"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -72,12 +93,65 @@ class Dossier(Base):
     # inputs, formula code and version, constants and intermediate values
     calculation: Mapped[dict] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(16), default="simulation")
+    # bumped by every transition: of two people acting on the same state, one wins
+    version: Mapped[int] = mapped_column(default=1)
+    # who must act now, and since when (reminders and SLA alerts count from here)
+    waiting_on: Mapped[Party] = mapped_column(_enum(Party, "dossier_party"), default=Party.CLIENT)
+    waiting_since: Mapped[datetime] = mapped_column(default=utcnow)
+    # the status to go back to when an admin resumes a dossier put on hold
+    held_status: Mapped[DossierStatus | None] = mapped_column(
+        _enum(DossierStatus, "dossier_held_status")
+    )
+    eligibility_validated_at: Mapped[datetime | None]
+    # expert assignment (B §4.5): chosen or proposed, then accepted within 48 h
+    proposed_expert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    proposal_message: Mapped[str | None] = mapped_column(Text)
+    pending_expert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    expert_selected_at: Mapped[datetime | None]
+    expert_deadline_at: Mapped[datetime | None]
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    expert_accepted_at: Mapped[datetime | None]
+    # audit (B §4.6): the expert's final amount and report, the fee negotiated within bounds
+    final_cents: Mapped[int | None]
+    audit_report: Mapped[str | None] = mapped_column(Text)
+    negotiated_fee_bp: Mapped[int | None]
+    audit_completed_at: Mapped[datetime | None]
+    audit_validated_at: Mapped[datetime | None]
+    # the rates of A5 in basis points (3000 = 30 %), snapshotted when the client validates
+    client_fee_bp: Mapped[int | None]
+    platform_fee_bp: Mapped[int | None]
+    referrer_share_bp: Mapped[int | None]
+    # submission and the administration's answer
+    submitted_at: Mapped[datetime | None]
+    submission_reference: Mapped[str | None] = mapped_column(String(80))
+    administration: Mapped[str | None] = mapped_column(String(80))
+    decision: Mapped[Decision | None] = mapped_column(_enum(Decision, "dossier_decision"))
+    decided_cents: Mapped[int | None]
+    decided_at: Mapped[datetime | None]
+    # the refund actually received by the client: the base of every fee (A5)
+    obtained_cents: Mapped[int | None]
+    refund_reference: Mapped[str | None] = mapped_column(String(80))
+    refunded_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     product: Mapped[Product] = relationship(lazy="joined")
     client: Mapped[User] = relationship(foreign_keys=[client_id])
     simulation: Mapped[Simulation | None] = relationship()
+    # UPDATE … WHERE version = <read>: a concurrent writer raises StaleDataError instead of winning
+    __mapper_args__ = {"version_id_col": version}
+    expert: Mapped[User | None] = relationship(foreign_keys=[expert_id])
+    pending_expert: Mapped[User | None] = relationship(foreign_keys=[pending_expert_id])
+    proposed_expert: Mapped[User | None] = relationship(foreign_keys=[proposed_expert_id])
+
+    def is_party(self, user: User) -> bool:
+        """The client, the assigned expert or the expert asked to accept it."""
+        return user.id in (self.client_id, self.expert_id, self.pending_expert_id)
 
     @property
     def has_activity(self) -> bool:
@@ -102,3 +176,22 @@ class DetailedEstimate(Base):
     result: Mapped[dict] = mapped_column(JSON)
     amount_cents: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DossierEvent(Base):
+    """The timeline: one row per transition (and per document event), never edited."""
+
+    __tablename__ = "dossier_events"
+    __table_args__ = (Index("ix_dossier_events_dossier_at", "dossier_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str | None] = mapped_column(String(32))
+    after: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User | None] = relationship()

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, _enum, utcnow
@@ -186,10 +186,47 @@ class ExpertProfile(_Completeness, Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # the fee asked of clients in basis points (3000 = 30 %), at most the platform default
+    fee_bp: Mapped[int] = mapped_column(default=3000)
+    # maximum active dossiers (B §4.5 max_clients) and whether new ones are welcome now
+    capacity: Mapped[int] = mapped_column(default=10)
+    available: Mapped[bool] = mapped_column(default=True)
 
     user: Mapped[User] = relationship(back_populates="expert_profile", foreign_keys=[user_id])
+    products: Mapped[list[ExpertProduct]] = relationship(
+        back_populates="expert", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (Index("ix_expert_profiles_approval", "approval_status", "id"),)
+
+
+class ExpertiseLevel(enum.StrEnum):
+    # B §4.5: the level weighs in the match score (expert 40 … beginner 10)
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+    EXPERT = "expert"
+
+
+class ExpertProduct(Base):
+    """A product an expert handles, with their level: only holders are offered a dossier."""
+
+    __tablename__ = "expert_products"
+    __table_args__ = (UniqueConstraint("expert_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(
+        ForeignKey("expert_profiles.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[ExpertiseLevel] = mapped_column(
+        _enum(ExpertiseLevel, "expertise_level"), default=ExpertiseLevel.INTERMEDIATE
+    )
+    active: Mapped[bool] = mapped_column(default=True)
+
+    expert: Mapped[ExpertProfile] = relationship(back_populates="products")
 
 
 class ApporteurProfile(_Completeness, Base):

@@ -1,233 +1,346 @@
-"""Simulation reports as Excel, Word and PDF. One context feeds the three formats, so the Word
-document and the PDF say the same thing; the exports job calls these in the reader's locale."""
+"""Dossier documents (DOMAIN B §4.4): checklists, uploads checked by content, versions, reviews,
+and a log of every view and download.
 
-import io
-from datetime import datetime
-from zoneinfo import ZoneInfo
+A checklist entry may hold several files (twelve fuel invoices); a rejected file is answered by
+a replacement, a new version that supersedes it. Kbis and RIB are company documents: uploaded
+once, they serve every dossier of the client.
+"""
 
-import xlsxwriter
-from docxtpl import DocxTemplate
-from flask import render_template
-from flask_babel import format_date
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+import filetype
+from flask import current_app
 from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
 
-from app.config import ROOT
-from app.i18n import euros, number_input
-from app.models import Simulation, User
-from app.services import catalogue, formulas
+from app.extensions import db
+from app.models import (
+    Document,
+    DocumentAccess,
+    DocumentRequest,
+    DocumentStatus,
+    DocumentStep,
+    Dossier,
+    DossierEvent,
+    DossierStatus,
+    User,
+    utcnow,
+)
+from app.realtime import notify
+from app.security import can_review_document, can_view_document, can_view_dossier, require
+from app.services import storage
+from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 
-DOCX_TEMPLATE = ROOT / "templates" / "documents" / "simulation.docx"
-PARIS = ZoneInfo("Europe/Paris")
-
-
-def _answer_text(value) -> str:
-    if isinstance(value, list):
-        return ", ".join(value)
-    if isinstance(value, int | float):
-        return number_input(value)
-    return str(value)
-
-
-def _company(sim: Simulation, owner: User | None) -> list[tuple[str, str]]:
-    profile = owner.client_profile if owner is not None else None
-    if profile is not None:
-        rows = [
-            (_("Company"), profile.company_name),
-            (_("SIREN"), profile.siren),
-            (_("Sector"), profile.sector),
-        ]
-        if profile.city:
-            rows.append((_("City"), profile.city))
-        return rows
-    answers = sim.answers
-    return [
-        (_("Company"), _("Visitor (no account yet)")),
-        (_("Sector"), _answer_text(answers.get("GENERAL_001", "—"))),
-    ]
+# content sniffed from the bytes, never from the name or the browser's claim
+ACCEPTED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+COMPANY_LABELS = ("Extrait Kbis de moins de 3 mois", "RIB de l'entreprise")
+MAX_FILES = 5
 
 
-def context(sim: Simulation, owner: User | None, now: datetime) -> dict:
-    """Everything a report says, already formatted for its reader (`owner`: the simulation's
-    account, whose company facts head the report; None for a visitor)."""
-    questions = catalogue.questions_by_code()
-    answers = [
-        {"question": questions[code].text, "answer": _answer_text(value)}
-        for code, value in sorted(
-            sim.answers.items(),
-            key=lambda kv: questions[kv[0]].position if kv[0] in questions else 99,
+@dataclass
+class ChecklistItem:
+    label: str
+    required: bool = True
+    request_item_id: int | None = None
+    documents: list[Document] = field(default_factory=list)
+
+    @property
+    def provided(self) -> bool:
+        """At least one current file, and none of them rejected (a rejection needs a new one)."""
+        return bool(self.documents) and not self.rejected
+
+    @property
+    def rejected(self) -> list[Document]:
+        return [d for d in self.documents if d.status == DocumentStatus.REJECTED]
+
+
+@dataclass
+class UploadResult:
+    saved: list[Document] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # file name -> why
+
+
+def display_name(raw: str | None) -> str:
+    """The last path component, printable characters only: for display, never for a path."""
+    name = PurePosixPath((raw or "").replace("\\", "/")).name
+    name = "".join(ch for ch in name if ch.isprintable()).strip(" .")
+    return name[:200] or "document"
+
+
+def _current(query):
+    return query.where(Document.superseded_at.is_(None)).order_by(Document.id)
+
+
+def current_documents(dossier: Dossier, step: DocumentStep | None = None) -> list[Document]:
+    """The dossier's newest versions, its client's company documents included."""
+    query = db.select(Document).where(
+        db.or_(
+            Document.dossier_id == dossier.id,
+            db.and_(Document.client_id == dossier.client_id, Document.dossier_id.is_(None)),
         )
-        if code in questions
-    ]
-    products, others, calculations = [], [], []
-    for r in sim.results or []:
-        if not r["eligible"]:
-            others.append({"name": r["name"], "reason": r["reason"] or ""})
-            continue
-        details = r["details"]
-        amount = r["estimated_amount"]
-        products.append(
-            {
-                "code": r["code"],
-                "name": r["name"],
-                "value": amount,
-                "amount": euros(amount) if amount is not None else _("Benefits, no amount"),
-                "method": _(str(details.get("words", ""))),
-            }
-        )
-        for group in ("inputs", "constants", "intermediate"):
-            for name, value in details[group].items():
-                calculations.append(
-                    {
-                        "product": r["name"],
-                        "formula": f"{details['formula']} v{details['version']}",
-                        "kind": group,
-                        "name": formulas.label(details["formula"], details["version"], name),
-                        "value": value,
-                    }
-                )
-    total = (sim.total_cents or 0) / 100
-    return {
-        "title": _("Your FinancialTracker estimate"),
-        "generated": format_date(now.astimezone(PARIS), "long"),
-        "company": [{"label": k, "value": v} for k, v in _company(sim, owner)],
-        "answers": answers,
-        "products": products,
-        "others": others,
-        "calculations": calculations,
-        "total": euros(total),
-        "total_value": total,
-        "labels": {
-            "company": _("Company"),
-            "answers": _("Your answers"),
-            "question": _("Question"),
-            "answer": _("Answer"),
-            "products": _("Products that apply"),
-            "product": _("Product"),
-            "amount": _("Estimated annual gain"),
-            "method": _("How we computed this"),
-            "total": _("Total"),
-            "others": _("Products that do not apply"),
-            "reason": _("Why"),
-            "generated": _("Generated on"),
-            "calculation": _("Calculation details"),
-            "formula": _("Formula"),
-            "kind": _("Kind"),
-            "name": _("Name"),
-            "value": _("Value"),
-        },
-        "kinds": {
-            "inputs": _("Input"),
-            "constants": _("Constant"),
-            "intermediate": _("Intermediate value"),
-        },
-        "method": _(
-            "Each amount applies the formula shown to your answers, with the constants in force "
-            "for that product; ranges you chose are taken at their midpoint."
-        ),
-        "disclaimer": _(
-            "These are estimates from your answers, not a commitment. An expert confirms the "
-            "real amount during the audit of your documents."
-        ),
-    }
-
-
-def xlsx(ctx: dict) -> bytes:
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    bold = book.add_format({"bold": True})
-    title = book.add_format({"bold": True, "font_size": 14})
-    money = book.add_format({"num_format": "#,##0 €"})
-    money_bold = book.add_format({"num_format": "#,##0 €", "bold": True})
-    labels = ctx["labels"]
-
-    summary = book.add_worksheet(labels["products"][:31])
-    summary.set_column(0, 0, 42)
-    summary.set_column(1, 1, 20)
-    summary.write(0, 0, ctx["title"], title)
-    summary.write(1, 0, f"{labels['generated']} {ctx['generated']}")
-    row = 3
-    for fact in ctx["company"]:
-        summary.write(row, 0, fact["label"], bold)
-        summary.write(row, 1, fact["value"])
-        row += 1
-    row += 1
-    summary.write(row, 0, labels["product"], bold)
-    summary.write(row, 1, labels["amount"], bold)
-    first = row + 1
-    for p in ctx["products"]:
-        row += 1
-        summary.write(row, 0, p["name"])
-        if p["value"] is not None:
-            summary.write_number(row, 1, p["value"], money)
-        else:
-            summary.write(row, 1, p["amount"])
-    row += 1
-    summary.write(row, 0, labels["total"], bold)
-    summary.write_number(row, 1, ctx["total_value"], money_bold)
-    financial = [p for p in ctx["products"] if p["value"] is not None]
-    if financial:
-        chart = book.add_chart({"type": "bar"})
-        name = summary.get_name()
-        chart.add_series(
-            {
-                "name": labels["amount"],
-                "categories": [name, first, 0, first + len(financial) - 1, 0],
-                "values": [name, first, 1, first + len(financial) - 1, 1],
-            }
-        )
-        chart.set_title({"name": labels["amount"]})
-        chart.set_legend({"none": True})
-        summary.insert_chart(3, 3, chart, {"x_scale": 1.3, "y_scale": 1.2})
-    summary.write(row + 2, 0, ctx["method"])
-    summary.write(row + 3, 0, ctx["disclaimer"])
-
-    sheet = book.add_worksheet(labels["answers"][:31])
-    sheet.set_column(0, 0, 60)
-    sheet.set_column(1, 1, 40)
-    sheet.write_row(0, 0, [labels["question"], labels["answer"]], bold)
-    for i, a in enumerate(ctx["answers"], start=1):
-        sheet.write_row(i, 0, [a["question"], a["answer"]])
-
-    calc = book.add_worksheet(labels["calculation"][:31])
-    calc.set_column(0, 0, 30)
-    calc.set_column(1, 2, 18)
-    calc.set_column(3, 3, 40)
-    calc.set_column(4, 4, 16)
-    calc.write_row(
-        0,
-        0,
-        [labels["product"], labels["formula"], labels["kind"], labels["name"], labels["value"]],
-        bold,
     )
-    for i, c in enumerate(ctx["calculations"], start=1):
-        calc.write_row(i, 0, [c["product"], c["formula"], ctx["kinds"][c["kind"]], c["name"]])
-        value = c["value"]
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            calc.write_number(i, 4, value)
-        else:
-            calc.write(i, 4, "" if value is None else str(value))
-    book.close()
-    return out.getvalue()
+    if step is not None:
+        query = query.where(Document.step == step)
+    return list(db.session.scalars(_current(query)))
 
 
-def docx(ctx: dict) -> bytes:
-    doc = DocxTemplate(str(DOCX_TEMPLATE))
-    doc.render(ctx, autoescape=True)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
+def latest_request(dossier: Dossier) -> DocumentRequest | None:
+    return db.session.scalar(
+        db.select(DocumentRequest)
+        .where(DocumentRequest.dossier_id == dossier.id)
+        .order_by(DocumentRequest.id.desc())
+        .limit(1)
+    )
 
 
-def pdf(ctx: dict) -> bytes:
-    from weasyprint import HTML  # heavy import, only in the exports worker
+def checklist(dossier: Dossier, step: DocumentStep) -> list[ChecklistItem]:
+    docs = current_documents(dossier, step if step != DocumentStep.ELIGIBILITY else None)
+    if step == DocumentStep.ELIGIBILITY:
+        labels = dossier.product.documents.get("eligibility", [])
+        items = [ChecklistItem(label) for label in labels]
+        by_label = {item.label: item for item in items}
+        for doc in docs:
+            item = by_label.get(doc.label)
+            if item is not None and doc.step == DocumentStep.ELIGIBILITY:
+                item.documents.append(doc)
+        return items
+    if step == DocumentStep.COMPLEMENTARY:
+        request = latest_request(dossier)
+        if request is None:
+            return []
+        items = [ChecklistItem(i.label, i.required, i.id) for i in request.items]
+        by_id = {item.request_item_id: item for item in items}
+        for doc in docs:
+            if doc.request_item_id in by_id:
+                by_id[doc.request_item_id].documents.append(doc)
+        return items
+    return [ChecklistItem(doc.label, False, None, [doc]) for doc in docs]
 
-    html = render_template("documents/simulation.html", **ctx)
-    return HTML(string=html, base_url=str(ROOT)).write_pdf()
+
+def missing(items: list[ChecklistItem]) -> list[ChecklistItem]:
+    return [item for item in items if item.required and not item.provided]
 
 
-BUILDERS = {"xlsx": xlsx, "docx": docx, "pdf": pdf}
-MIME = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
+# -- upload --------------------------------------------------------------------------------------
+
+# who may add files to which step, in which dossier statuses
+UPLOAD_WINDOWS = {
+    DocumentStep.ELIGIBILITY: {DossierStatus.PENDING_UPLOAD, DossierStatus.ADMIN_REJECTED},
+    DocumentStep.COMPLEMENTARY: {
+        DossierStatus.EXPERT_ASSIGNED,
+        DossierStatus.DOCUMENTS_REQUESTED,
+        DossierStatus.DOCUMENTS_REFUSED,
+    },
+    DocumentStep.AUDIT: {DossierStatus.AUDIT_IN_PROGRESS, DossierStatus.AUDIT_REJECTED_BY_CLIENT},
+    DocumentStep.SUBMISSION: {
+        DossierStatus.SUBMITTED_TO_ADMINISTRATION,
+        DossierStatus.ADMINISTRATION_DECIDED,
+    },
 }
+
+
+def _check_can_upload(dossier: Dossier, actor: User, step: DocumentStep) -> None:
+    uploader_is_client = step in (DocumentStep.ELIGIBILITY, DocumentStep.COMPLEMENTARY)
+    allowed = actor.id == (dossier.client_id if uploader_is_client else dossier.expert_id)
+    if not allowed:
+        raise InvalidTransition(_("Only the person in charge of this step can add files to it."))
+    if dossier.status not in UPLOAD_WINDOWS[step]:
+        raise InvalidTransition(
+            _("Files for this step cannot be added now: the dossier has moved on.")
+        )
+
+
+def _one(file: FileStorage, max_bytes: int) -> tuple[str, bytes] | str:
+    """(suffix, first bytes) if the file may be stored, else the message saying why not."""
+    head = file.stream.read(8192)
+    if not head:
+        return _("The file is empty.")
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in ACCEPTED:
+        return _("Only PDF, JPEG and PNG files are accepted; this file is not one of them.")
+    return ACCEPTED[kind.mime], head
+
+
+def upload(
+    dossier_id: int,
+    actor: User,
+    step: DocumentStep,
+    label: str,
+    files: list[FileStorage],
+    request_item_id: int | None = None,
+    replaces_id: int | None = None,
+) -> UploadResult:
+    """Store each acceptable file as a new document of the checklist entry `label`.
+
+    A refused file does not stop the others: each gets its own message in `refused`.
+    :raises NotFound: a dossier (or document to replace) the actor may not see.
+    :raises InvalidTransition: not this actor's step, or the step is closed.
+    :raises ValidationFailed: no file at all, too many, or an unknown checklist entry.
+    """
+    dossier = db.session.get(Dossier, dossier_id)
+    require(dossier is not None and can_view_dossier(actor, dossier))
+    _check_can_upload(dossier, actor, step)
+    files = [f for f in files if f and f.filename]
+    if not files:
+        raise ValidationFailed(_("Choose at least one file."), files=_("Choose at least one file."))
+    if len(files) > MAX_FILES:
+        message = _("At most %(n)d files at a time.", n=MAX_FILES)
+        raise ValidationFailed(message, files=message)
+    parent = None
+    if replaces_id is not None:
+        parent = db.session.get(Document, replaces_id)
+        require(parent is not None and can_view_document(actor, parent))
+        if parent.superseded_at is not None or parent.step != step:
+            raise InvalidTransition(_("This file has already been replaced."))
+        label, request_item_id = parent.label, parent.request_item_id
+        files = files[:1]
+    if step in (DocumentStep.ELIGIBILITY, DocumentStep.COMPLEMENTARY):
+        items = checklist(dossier, step)
+        if request_item_id is not None:
+            item = next((i for i in items if i.request_item_id == request_item_id), None)
+        else:
+            item = next((i for i in items if i.label == label), None)
+        if item is None:
+            message = _("Choose which document of the list this file is.")
+            raise ValidationFailed(message, label=message)
+        label, request_item_id = item.label, item.request_item_id
+    elif not label.strip():
+        message = _("Describe the file in a few words.")
+        raise ValidationFailed(message, label=message)
+    company = step == DocumentStep.ELIGIBILITY and label in COMPANY_LABELS
+    max_bytes = current_app.config["UPLOAD_MAX_MB"] * 1024 * 1024
+    result = UploadResult()
+    now = utcnow()
+    for file in files:
+        name = display_name(file.filename)
+        checked = _one(file, max_bytes)
+        if isinstance(checked, str):
+            result.refused[name] = checked
+            continue
+        suffix, head = checked
+        try:
+            key, size = storage.save_stream("documents", head, file.stream, suffix, max_bytes)
+        except storage.TooLarge:
+            result.refused[name] = _(
+                "The file is larger than %(n)d MB.", n=current_app.config["UPLOAD_MAX_MB"]
+            )
+            continue
+        doc = Document(
+            client_id=dossier.client_id,
+            dossier_id=None if company else dossier.id,
+            step=step,
+            label=label.strip()[:200],
+            request_item_id=request_item_id,
+            storage_key=key,
+            original_name=name,
+            content_type=next(m for m, s in ACCEPTED.items() if s == suffix),
+            size_bytes=size,
+            uploaded_by_id=actor.id,
+        )
+        if parent is not None:
+            parent.superseded_at = now
+            doc.parent_id, doc.version = parent.id, parent.version + 1
+        db.session.add(doc)
+        result.saved.append(doc)
+    if result.saved:
+        db.session.flush()
+        db.session.add(
+            DossierEvent(
+                dossier_id=dossier.id,
+                actor_id=actor.id,
+                action="documents_uploaded" if parent is None else "document_replaced",
+                note=", ".join(d.original_name for d in result.saved),
+                data={"label": label, "documents": [d.id for d in result.saved]},
+            )
+        )
+        _signal(dossier)
+        db.session.commit()
+    return result
+
+
+def review(document_id: int, actor: User, approve: bool, reason: str = "") -> Document:
+    """An admin reviews step-1 files while validation is pending; the expert reviews step 3.
+
+    :raises ValidationFailed: a rejection without a reason.
+    """
+    doc = db.session.get(Document, document_id)
+    require(doc is not None and can_view_document(actor, doc))
+    dossier = _dossier_for_review(doc, actor)
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        message = _("Tell the client why this file is refused.")
+        raise ValidationFailed(message, reason=message)
+    if doc.superseded_at is not None:
+        raise InvalidTransition(_("This file has been replaced meanwhile; review the new one."))
+    doc.status = DocumentStatus.VALIDATED if approve else DocumentStatus.REJECTED
+    doc.reviewed_by_id, doc.reviewed_at = actor.id, utcnow()
+    doc.rejection_reason = None if approve else reason
+    db.session.add(
+        DossierEvent(
+            dossier_id=dossier.id,
+            actor_id=actor.id,
+            action="document_validated" if approve else "document_rejected",
+            note=reason or None,
+            data={"document": doc.id, "label": doc.label, "name": doc.original_name},
+        )
+    )
+    _signal(dossier)
+    db.session.commit()
+    return doc
+
+
+def _dossier_for_review(doc: Document, actor: User) -> Dossier:
+    if doc.dossier_id is not None:
+        dossier = db.session.get(Dossier, doc.dossier_id)
+    else:  # a company document is reviewed from one of the client's dossiers awaiting review
+        dossier = db.session.scalar(
+            db.select(Dossier)
+            .where(
+                Dossier.client_id == doc.client_id,
+                Dossier.status == DossierStatus.PENDING_ADMIN_VALIDATION,
+            )
+            .limit(1)
+        )
+    if dossier is None or not can_review_document(actor, doc, dossier):
+        raise InvalidTransition(_("This file cannot be reviewed at this stage of the dossier."))
+    return dossier
+
+
+def open_document(document_id: int, viewer: User, action: str = "download") -> Document:
+    """An authorised read; every one is logged (the client sees when their expert looked)."""
+    doc = db.session.get(Document, document_id)
+    require(doc is not None and can_view_document(viewer, doc))
+    db.session.add(DocumentAccess(document_id=doc.id, user_id=viewer.id, action=action))
+    db.session.commit()
+    return doc
+
+
+def last_views(documents: list[Document], user_id: int | None) -> dict[int, object]:
+    """document id -> when `user_id` (say, the expert) last opened it."""
+    if not documents or user_id is None:
+        return {}
+    rows = db.session.execute(
+        db.select(DocumentAccess.document_id, db.func.max(DocumentAccess.created_at))
+        .where(
+            DocumentAccess.document_id.in_([d.id for d in documents]),
+            DocumentAccess.user_id == user_id,
+        )
+        .group_by(DocumentAccess.document_id)
+    ).all()
+    return dict(rows)
+
+
+def get_for(document_id: int, viewer: User) -> Document:
+    doc = db.session.get(Document, document_id)
+    if doc is None or not can_view_document(viewer, doc):
+        raise NotFound()
+    return doc
+
+
+def _signal(dossier: Dossier) -> None:
+    for user_id in {dossier.client_id, dossier.expert_id, dossier.pending_expert_id} - {None}:
+        notify.to_user(user_id, "dossier:changed", dossier_id=dossier.id)
+    notify.to_admins("dossier:changed", dossier_id=dossier.id)

@@ -18,7 +18,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import documents, storage
+from app.services import reports, storage
 from app.services.errors import NotFound, ValidationFailed
 from app.services.transaction import after_commit
 from app.tasks import enqueue
@@ -79,9 +79,9 @@ def build(export_id: int) -> str:
     owner = db.session.get(User, sim.user_id) if sim.user_id else None
     try:
         with force_locale(export.locale):
-            ctx = documents.context(sim, owner, utcnow())
+            ctx = reports.context(sim, owner, utcnow())
             _progress(export, 40)
-            data = documents.BUILDERS[str(export.format)](ctx)
+            data = reports.BUILDERS[str(export.format)](ctx)
     except Exception:
         current_app.logger.exception("export %s failed", export_id)
         export.error = "build failed"

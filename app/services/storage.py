@@ -32,6 +32,35 @@ def save(area: str, data: bytes, suffix: str) -> str:
     return key
 
 
+class TooLarge(Exception):
+    pass
+
+
+def save_stream(area: str, head: bytes, stream, suffix: str, max_bytes: int) -> tuple[str, int]:
+    """Store `head` then the rest of `stream` in 64 KB chunks, so a 20 MB upload never sits in
+    memory; returns (key, size). Past `max_bytes` the partial file is removed and TooLarge raised.
+    """
+    key = f"{area}/{secrets.token_urlsafe(24)}.{suffix}"
+    path = _path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    size = 0
+    try:
+        with tmp.open("wb") as out:
+            chunk = head
+            while chunk:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge()
+                out.write(chunk)
+                chunk = stream.read(65536)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return key, size
+
+
 def path_of(key: str) -> Path:
     return _path(key)
 

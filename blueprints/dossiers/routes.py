@@ -1,12 +1,138 @@
-"""Dossier pages. For now: the detailed TICPE estimate (the workflow pages come with issue 4)."""
+"""Dossier pages: the workflow (one page per dossier, its actions and documents), the detailed
+TICPE estimate, document downloads and invoices."""
 
-from flask import render_template, request, url_for
+from flask import abort, flash, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import hx
-from app.services import detailed_estimates
+from app.models import DocumentStep, DossierStatus
+from app.services import detailed_estimates, documents, dossiers, invoices, storage, workflow
+from app.services.errors import Conflict, ValidationFailed
 from blueprints.dossiers import bp
 from blueprints.dossiers.forms import TicpeForm
+
+
+@bp.get("/")
+@login_required
+def index():
+    status = request.args.get("status") or None
+    page = dossiers.list_for(
+        current_user, status=status, after_id=request.args.get("after", type=int)
+    )
+    return render_template("dossiers/index.html", page=page, status=status)
+
+
+def _render(dossier_id: int, status: int = 200, errors: dict | None = None, action: str = ""):
+    view = dossiers.page(dossier_id, current_user)
+    ctx = {"v": view, "errors": errors or {}, "failed_action": action, "values": request.form}
+    if hx.wants_fragment(target="dossier"):
+        return render_template("dossiers/_dossier.html", **ctx), status
+    return render_template("dossiers/show.html", **ctx), status
+
+
+@bp.get("/<int:dossier_id>")
+@login_required
+def show(dossier_id: int):
+    return _render(dossier_id)
+
+
+@bp.post("/<int:dossier_id>/actions/<action>")
+@login_required
+def act(dossier_id: int, action: str):
+    params = request.form.to_dict()
+    params.pop("csrf_token", None)
+    version = params.pop("version", None)
+    params["items"] = request.form.getlist("items")
+    params["required"] = request.form.getlist("required")
+    try:
+        workflow.transition(dossier_id, action, current_user, version=version, **params)
+    except Conflict as exc:  # InvalidTransition included: the page shows the current state
+        flash(exc.message, "warning")
+        return _render(dossier_id, 409)
+    except ValidationFailed as exc:
+        return _render(dossier_id, 422, errors=exc.fields, action=action)
+    flash(_("Done: the dossier has been updated."), "success")
+    return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id))
+
+
+@bp.post("/<int:dossier_id>/documents")
+@login_required
+def upload(dossier_id: int):
+    try:
+        step = DocumentStep(request.form.get("step", ""))
+    except ValueError:
+        abort(400)
+    try:
+        result = documents.upload(
+            dossier_id,
+            current_user,
+            step,
+            request.form.get("label", ""),
+            request.files.getlist("files"),
+            request_item_id=request.form.get("request_item_id", type=int),
+            replaces_id=request.form.get("replaces", type=int),
+        )
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _render(dossier_id, 409)
+    except ValidationFailed as exc:
+        return _render(dossier_id, 422, errors=exc.fields, action=f"upload:{step.value}")
+    for name, why in result.refused.items():
+        flash(_("%(name)s was not added: %(why)s", name=name, why=why), "error")
+    if result.saved:
+        flash(_("%(n)d file(s) added.", n=len(result.saved)), "success")
+    if result.refused and not result.saved:
+        errors = {"files": " ".join(result.refused.values())}
+        return _render(dossier_id, 422, errors=errors, action=f"upload:{step.value}")
+    return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id) + "#documents")
+
+
+@bp.post("/documents/<int:document_id>/review")
+@login_required
+def review(document_id: int):
+    doc = documents.get_for(document_id, current_user)
+    dossier_id = doc.dossier_id or int(request.form.get("dossier_id", 0))
+    try:
+        documents.review(
+            document_id,
+            current_user,
+            approve=request.form.get("decision") == "validate",
+            reason=request.form.get("reason", ""),
+        )
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _render(dossier_id, 409)
+    except ValidationFailed as exc:
+        return _render(dossier_id, 422, errors=exc.fields, action=f"review:{document_id}")
+    return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id) + "#documents")
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required
+def download(document_id: int):
+    doc = documents.open_document(document_id, current_user)
+    return send_file(
+        storage.path_of(doc.storage_key),
+        mimetype=doc.content_type,
+        as_attachment=request.args.get("inline") is None,
+        download_name=doc.original_name,
+        max_age=0,
+    )
+
+
+@bp.get("/invoices/<int:invoice_id>.pdf")
+@login_required
+def invoice_pdf(invoice_id: int):
+    invoice = invoices.get_for(invoice_id, current_user)
+    return send_file(
+        storage.path_of(invoice.pdf_key),
+        mimetype="application/pdf",
+        download_name=f"{invoice.number}.pdf",
+        as_attachment=True,
+        max_age=0,
+    )
 
 
 @bp.route("/<int:dossier_id>/ticpe", methods=["GET", "POST"])
@@ -23,3 +149,21 @@ def ticpe_estimate(dossier_id: int):
     form = TicpeForm(formdata=None, data=detailed_estimates.prefill(dossier))
     run = detailed_estimates.latest(dossier)
     return render_template("dossiers/ticpe.html", dossier=dossier, form=form, run=run)
+
+
+EVENT_LABELS = {
+    "documents_uploaded": _l("added documents"),
+    "document_replaced": _l("replaced a document"),
+    "document_validated": _l("validated a document"),
+    "document_rejected": _l("refused a document"),
+}
+
+
+@bp.context_processor
+def _workflow_words():
+    def timeline_label(action: str) -> str:
+        if action in workflow.ACTIONS:
+            return str(workflow.ACTIONS[action].label)
+        return str(EVENT_LABELS.get(action, action))
+
+    return {"steps": workflow.STEPS, "timeline_label": timeline_label, "statuses": DossierStatus}

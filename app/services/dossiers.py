@@ -1,0 +1,146 @@
+"""What a dossier page and the dossier lists show (reads only; changes go through workflow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.extensions import db
+from app.models import (
+    DocumentStep,
+    Dossier,
+    DossierEvent,
+    DossierStatus,
+    ExpertiseLevel,
+    ExpertProduct,
+    ExpertProfile,
+    Invoice,
+    User,
+)
+from app.security import can_view_dossier, require
+from app.services import documents, workflow
+
+LEVEL_POINTS = {
+    ExpertiseLevel.EXPERT: 40,
+    ExpertiseLevel.ADVANCED: 30,
+    ExpertiseLevel.INTERMEDIATE: 20,
+    ExpertiseLevel.BEGINNER: 10,
+}
+
+
+@dataclass
+class ExpertOption:
+    user: User
+    profile: ExpertProfile
+    level: ExpertiseLevel
+    score: int
+
+
+@dataclass
+class DossierView:
+    dossier: Dossier
+    step: int
+    progress: int
+    actions: list
+    relations: set
+    timeline: list
+    eligibility: list
+    complementary: list
+    other_documents: list
+    request: object
+    expert_views: dict
+    experts: list
+    invoice: Invoice | None
+
+
+def get(dossier_id: int, viewer: User) -> Dossier:
+    dossier = db.session.get(Dossier, dossier_id)
+    require(dossier is not None and can_view_dossier(viewer, dossier))
+    return dossier
+
+
+def experts_for(dossier: Dossier, limit: int = 20) -> list[ExpertOption]:
+    """Approved experts holding the product with room for one more, best match first (B §4.5
+    match: expertise level, then experience)."""
+    rows = db.session.execute(
+        workflow.offerable_experts_query(dossier.product_id)
+        .add_columns(ExpertProduct.level)
+        .options(db.joinedload(ExpertProfile.user))
+        .limit(200)
+    ).all()
+    options = [
+        ExpertOption(
+            profile.user,
+            profile,
+            level,
+            LEVEL_POINTS[level] + min(profile.years_experience or 0, 20),
+        )
+        for profile, level in rows
+    ]
+    options.sort(key=lambda o: (-o.score, o.user.id))
+    return options[:limit]
+
+
+def page(dossier_id: int, viewer: User) -> DossierView:
+    dossier = get(dossier_id, viewer)
+    step, progress = workflow.step_of(dossier)
+    timeline = list(
+        db.session.scalars(
+            db.select(DossierEvent)
+            .where(DossierEvent.dossier_id == dossier.id)
+            .options(db.joinedload(DossierEvent.actor))
+            .order_by(DossierEvent.id.desc())
+            .limit(100)
+        )
+    )
+    eligibility = documents.checklist(dossier, DocumentStep.ELIGIBILITY)
+    complementary = documents.checklist(dossier, DocumentStep.COMPLEMENTARY)
+    others = documents.current_documents(dossier, DocumentStep.AUDIT) + documents.current_documents(
+        dossier, DocumentStep.SUBMISSION
+    )
+    every = [d for item in eligibility + complementary for d in item.documents] + others
+    relations = workflow.relations(dossier, viewer)
+    choosing = dossier.status in (
+        DossierStatus.ADMIN_VALIDATED,
+        DossierStatus.EXPERT_PENDING_ACCEPTANCE,
+    ) and bool(relations & {workflow.CLIENT, workflow.ADMIN})
+    return DossierView(
+        dossier=dossier,
+        step=step,
+        progress=progress,
+        actions=workflow.available(dossier, viewer),
+        relations=relations,
+        timeline=timeline,
+        eligibility=eligibility,
+        complementary=complementary,
+        other_documents=others,
+        request=documents.latest_request(dossier),
+        expert_views=documents.last_views(every, dossier.expert_id),
+        experts=experts_for(dossier) if choosing else [],
+        invoice=db.session.scalar(db.select(Invoice).where(Invoice.dossier_id == dossier.id)),
+    )
+
+
+def list_for(viewer: User, status: str | None = None, after_id: int | None = None, limit=30):
+    """The viewer's dossiers, newest first, keyset on the id: a client's own, an expert's
+    (assigned or awaiting their answer), every dossier for an admin."""
+    query = db.select(Dossier)
+    if not viewer.is_admin:
+        query = query.where(
+            db.or_(
+                Dossier.client_id == viewer.id,
+                Dossier.expert_id == viewer.id,
+                Dossier.pending_expert_id == viewer.id,
+            )
+        )
+    if status in DossierStatus._value2member_map_:
+        query = query.where(Dossier.status == DossierStatus(status))
+    if after_id:
+        query = query.where(Dossier.id < after_id)
+    rows = list(
+        db.session.scalars(
+            query.options(db.joinedload(Dossier.client).joinedload(User.client_profile))
+            .order_by(Dossier.id.desc())
+            .limit(limit + 1)
+        )
+    )
+    return {"rows": rows[:limit], "next": rows[limit - 1].id if len(rows) > limit else None}

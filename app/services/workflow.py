@@ -1,0 +1,937 @@
+"""The dossier workflow (DOMAIN A4, B §4.1–§4.6): one transition table, one function.
+
+Each `Action` says who may take it (the dossier's client, its expert, the expert asked to accept
+it, an admin), from which statuses, to which status, who is responsible afterwards, and which
+preconditions must hold. `transition()` is the only way a dossier's status changes: it checks
+all of that, applies the action's fields, writes the timeline, bumps the dossier's version
+(two people acting on the same state: one wins, the other gets a Conflict) and notifies the
+parties after commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import (
+    ApprovalStatus,
+    Decision,
+    DocumentRequest,
+    DocumentRequestItem,
+    DocumentStatus,
+    DocumentStep,
+    Dossier,
+    DossierEvent,
+    DossierStatus,
+    ExpertProduct,
+    ExpertProfile,
+    Party,
+    Priority,
+    User,
+    utcnow,
+)
+from app.security import can_view_dossier, require
+from app.services import documents, notifications
+from app.services.errors import Conflict, InvalidTransition, ValidationFailed
+
+S = DossierStatus
+
+# who may act, relative to the dossier
+CLIENT, EXPERT, PENDING_EXPERT, ADMIN = "client", "expert", "pending_expert", "admin"
+
+# statuses in which the dossier is alive (hold and cancel apply)
+FINAL = frozenset({S.COMPLETED, S.CANCELLED, S.ARCHIVED})
+ACTIVE = frozenset(set(S) - FINAL - {S.ON_HOLD})
+# an expert's load: dossiers they accepted and have not finished
+EXPERT_LOAD = frozenset(ACTIVE - {S.PENDING_UPLOAD, S.PENDING_ADMIN_VALIDATION, S.ADMIN_VALIDATED})
+
+# B §4.2: the step (1–6) and progress shown for each status
+STEP = {
+    S.PENDING_UPLOAD: (1, 0),
+    S.PENDING_ADMIN_VALIDATION: (1, 10),
+    S.ADMIN_REJECTED: (1, 10),
+    S.ADMIN_VALIDATED: (2, 25),
+    S.EXPERT_PENDING_ACCEPTANCE: (2, 28),
+    S.EXPERT_ASSIGNED: (3, 35),
+    S.DOCUMENTS_REQUESTED: (3, 40),
+    S.DOCUMENTS_SENT: (3, 45),
+    S.DOCUMENTS_REFUSED: (3, 40),
+    S.DOCUMENTS_VALIDATED: (4, 50),
+    S.AUDIT_IN_PROGRESS: (4, 55),
+    S.AUDIT_COMPLETED: (4, 70),
+    S.AUDIT_REJECTED_BY_CLIENT: (4, 70),
+    S.AUDIT_VALIDATED: (5, 75),
+    S.SUBMITTED_TO_ADMINISTRATION: (6, 80),
+    S.ADMINISTRATION_DECIDED: (6, 90),
+    S.REFUND_CONFIRMED: (6, 95),
+    S.FEE_PAYMENT_PENDING: (6, 97),
+    S.COMPLETED: (6, 100),
+}
+STEPS = (
+    _l("Eligibility"),
+    _l("Expert"),
+    _l("Documents"),
+    _l("Audit"),
+    _l("Your approval"),
+    _l("Refund"),
+)
+
+
+def step_of(dossier: Dossier) -> tuple[int, int]:
+    status = dossier.held_status if dossier.status == S.ON_HOLD else dossier.status
+    return STEP.get(status, (6, 100))
+
+
+class Params(dict):
+    """The submitted values, read with helpers that raise ValidationFailed per field."""
+
+    def text(self, name: str, message, max_len: int = 2000, required: bool = True) -> str:
+        value = (self.get(name) or "").strip()
+        if required and not value:
+            raise ValidationFailed(str(message), **{name: str(message)})
+        if len(value) > max_len:
+            error = _("At most %(n)d characters.", n=max_len)
+            raise ValidationFailed(error, **{name: error})
+        return value
+
+    def cents(self, name: str) -> int:
+        raw = str(self.get(name) or "").replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+        try:
+            value = Decimal(raw.replace(",", ".").removesuffix("€"))
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or value <= 0 or value > Decimal("1e10"):
+            error = _("Enter an amount in euros greater than zero, for example 12 500.")
+            raise ValidationFailed(error, **{name: error})
+        return int((value * 100).quantize(Decimal(1)))
+
+    def day(self, name: str) -> date:
+        try:
+            value = date.fromisoformat(str(self.get(name) or ""))
+        except ValueError:
+            value = None
+        if value is None or value > date.today() + timedelta(days=1):
+            error = _("Enter a date that is not in the future (day/month/year).")
+            raise ValidationFailed(error, **{name: error})
+        return value
+
+
+Guard = Callable[[Dossier, User], str | None]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: object
+    who: frozenset[str]
+    sources: frozenset[DossierStatus]
+    target: DossierStatus | None  # None: `apply` decides
+    waiting_on: Party | None  # None: `apply` decides
+    guards: tuple[Guard, ...] = ()
+    apply: Callable[[Dossier, User, Params], DossierStatus | None] | None = None
+    # a form is needed (reason, amounts…); otherwise a single button
+    form: bool = False
+    danger: bool = False
+    notify: tuple[str, ...] = field(default=())
+
+
+# -- guards: None when satisfied, else the sentence saying why not and what to do ---------------
+
+
+def _eligibility_documents(dossier: Dossier, actor: User) -> str | None:
+    missing = documents.missing(documents.checklist(dossier, DocumentStep.ELIGIBILITY))
+    if missing:
+        return _(
+            "Add the missing documents first: %(list)s.",
+            list=", ".join(item.label for item in missing),
+        )
+    return None
+
+
+def _no_rejected_eligibility(dossier: Dossier, actor: User) -> str | None:
+    items = documents.checklist(dossier, DocumentStep.ELIGIBILITY)
+    if any(item.rejected for item in items):
+        return _("A document is refused: reject the eligibility with a reason instead.")
+    return None
+
+
+def _requested_documents(dossier: Dossier, actor: User) -> str | None:
+    items = documents.checklist(dossier, DocumentStep.COMPLEMENTARY)
+    missing = documents.missing(items)
+    if missing:
+        return _(
+            "Add the requested documents first: %(list)s.",
+            list=", ".join(item.label for item in missing),
+        )
+    return None
+
+
+def _complementary_reviewed(dossier: Dossier, actor: User) -> str | None:
+    items = documents.checklist(dossier, DocumentStep.COMPLEMENTARY)
+    if any(item.rejected for item in items):
+        return _("A document is refused: send the documents back to the client instead.")
+    return None
+
+
+def _some_rejected(dossier: Dossier, actor: User) -> str | None:
+    items = documents.checklist(dossier, DocumentStep.COMPLEMENTARY)
+    if not any(item.rejected for item in items):
+        return _("Refuse at least one document, with its reason, before sending them back.")
+    return None
+
+
+def _has_proposal(dossier: Dossier, actor: User) -> str | None:
+    if dossier.proposed_expert_id is None:
+        return _("No expert has been proposed for this dossier.")
+    return None
+
+
+def _within_deadline(dossier: Dossier, actor: User) -> str | None:
+    if dossier.expert_deadline_at and utcnow() > dossier.expert_deadline_at:
+        return _("The 48 hours to accept this dossier have passed; the client chooses again.")
+    return None
+
+
+def _decision_refused(dossier: Dossier, actor: User) -> str | None:
+    if dossier.decision != Decision.REFUSED:
+        return _("Only a dossier refused by the administration is closed this way.")
+    return None
+
+
+def _decision_granted(dossier: Dossier, actor: User) -> str | None:
+    if dossier.decision not in (Decision.ACCEPTED, Decision.PARTIAL):
+        return _("The administration refused this dossier: there is no refund to confirm.")
+    return None
+
+
+def _client_before_expert(dossier: Dossier, actor: User) -> str | None:
+    if actor.id == dossier.client_id and dossier.expert_id is not None:
+        return _("Your expert is working on this dossier: ask an administrator to cancel it.")
+    return None
+
+
+# -- experts who may be offered a dossier (A4: approved, holding the product, with capacity) ----
+
+
+def offerable_experts_query(product_id: int):
+    load = (
+        db.select(db.func.count(Dossier.id))
+        .where(Dossier.expert_id == ExpertProfile.user_id, Dossier.status.in_(EXPERT_LOAD))
+        .scalar_subquery()
+    )
+    return (
+        db.select(ExpertProfile)
+        .join(ExpertProduct, ExpertProduct.expert_id == ExpertProfile.id)
+        .join(User, User.id == ExpertProfile.user_id)
+        .where(
+            ExpertProduct.product_id == product_id,
+            ExpertProduct.active.is_(True),
+            ExpertProfile.approval_status == ApprovalStatus.APPROVED,
+            ExpertProfile.available.is_(True),
+            User.active.is_(True),
+            load < ExpertProfile.capacity,
+        )
+    )
+
+
+def _offerable(dossier: Dossier, expert_user_id) -> User:
+    try:
+        expert_user_id = int(expert_user_id)
+    except (TypeError, ValueError):
+        expert_user_id = 0
+    profile = db.session.scalar(
+        offerable_experts_query(dossier.product_id).where(ExpertProfile.user_id == expert_user_id)
+    )
+    if profile is None:
+        error = _(
+            "This expert cannot take the dossier (not approved, not holding this product, "
+            "or fully booked). Choose another one."
+        )
+        raise ValidationFailed(error, expert_id=error)
+    return profile.user
+
+
+# -- what each action writes ---------------------------------------------------------------------
+
+
+def _validate_eligibility(d: Dossier, actor: User, p: Params):
+    d.eligibility_validated_at = utcnow()
+    for item in documents.checklist(d, DocumentStep.ELIGIBILITY):
+        for doc in item.documents:
+            if doc.status == DocumentStatus.PENDING:
+                doc.status, doc.reviewed_by_id, doc.reviewed_at = (
+                    DocumentStatus.VALIDATED,
+                    actor.id,
+                    utcnow(),
+                )
+    p["note"] = p.get("note", "").strip()[:2000] or None
+
+
+def _reason(d: Dossier, actor: User, p: Params):
+    p["note"] = p.text("reason", _("Give a reason: the other party will read it."))
+
+
+def _ask_expert(d: Dossier, expert: User, actor: User) -> None:
+    d.pending_expert_id = expert.id
+    d.expert_selected_at = utcnow()
+    hours = current_app.config["EXPERT_ACCEPTANCE_HOURS"]
+    d.expert_deadline_at = d.expert_selected_at + timedelta(hours=hours)
+    d.proposed_expert_id, d.proposal_message = None, None
+    _notify(
+        expert,
+        d,
+        "expert_selected",
+        _l("A client chose you for a dossier"),
+        _l("You have 48 hours to accept or refuse it."),
+        Priority.HIGH,
+    )
+
+
+def _select_expert(d: Dossier, actor: User, p: Params):
+    previous = d.pending_expert
+    expert = _offerable(d, p.get("expert_id"))
+    if previous is not None and previous.id != expert.id:
+        _notify(
+            previous,
+            d,
+            "expert_selection_withdrawn",
+            _l("A client chose another expert"),
+            _l("You no longer need to answer for this dossier."),
+            Priority.LOW,
+        )
+    _ask_expert(d, expert, actor)
+    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+
+
+def _propose_expert(d: Dossier, actor: User, p: Params):
+    expert = _offerable(d, p.get("expert_id"))
+    d.proposed_expert_id = expert.id
+    d.proposal_message = p.text("message", "", required=False) or None
+    p["note"] = d.proposal_message
+    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+
+
+def _accept_proposal(d: Dossier, actor: User, p: Params):
+    expert = _offerable(d, d.proposed_expert_id)
+    _ask_expert(d, expert, actor)
+    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+
+
+def _assign_expert(d: Dossier, actor: User, p: Params):
+    expert = _offerable(d, p.get("expert_id"))
+    _take(d, expert)
+    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+    _notify(
+        expert,
+        d,
+        "expert_assigned",
+        _l("An administrator assigned you a dossier"),
+        _l("Review the client's documents to start."),
+        Priority.HIGH,
+    )
+
+
+def _take(d: Dossier, expert: User) -> None:
+    d.expert_id, d.expert_accepted_at = expert.id, utcnow()
+    d.pending_expert_id = d.expert_deadline_at = d.proposed_expert_id = None
+
+
+def _accept(d: Dossier, actor: User, p: Params):
+    _offerable(d, actor.id)  # still approved, holding the product, with room for one more
+    _take(d, actor)
+
+
+def _refuse(d: Dossier, actor: User, p: Params):
+    _reason(d, actor, p)
+    d.pending_expert_id = d.expert_deadline_at = d.expert_selected_at = None
+
+
+def _request_documents(d: Dossier, actor: User, p: Params):
+    labels = [str(v).strip() for v in p.get("items", []) if str(v).strip()]
+    required = set(p.get("required", []))
+    if not labels:
+        error = _("List at least one document to request.")
+        raise ValidationFailed(error, items=error)
+    if len(labels) > 20 or any(len(label) > 200 for label in labels):
+        error = _("At most 20 documents of 200 characters each.")
+        raise ValidationFailed(error, items=error)
+    message = p.text("message", "", max_len=2000, required=False)
+    request = DocumentRequest(dossier_id=d.id, expert_id=actor.id, message=message)
+    request.items = [
+        DocumentRequestItem(label=label, required=str(i) in required or not required, position=i)
+        for i, label in enumerate(labels)
+    ]
+    db.session.add(request)
+    p["note"] = message or None
+    p["data"] = {"items": labels}
+
+
+def _validate_documents(d: Dossier, actor: User, p: Params):
+    for doc in documents.current_documents(d, DocumentStep.COMPLEMENTARY):
+        if doc.status == DocumentStatus.PENDING:
+            doc.status, doc.reviewed_by_id, doc.reviewed_at = (
+                DocumentStatus.VALIDATED,
+                actor.id,
+                utcnow(),
+            )
+
+
+def _complete_audit(d: Dossier, actor: User, p: Params):
+    d.final_cents = p.cents("final_amount")
+    d.audit_report = p.text("report", _("Write the audit report for the client."), 20000)
+    fee = str(p.get("fee_percent") or "").strip().replace(",", ".")
+    d.negotiated_fee_bp = None
+    if fee:
+        default_bp = actor.expert_profile.fee_bp if actor.expert_profile else 0
+        try:
+            bp = int((Decimal(fee) * 100).quantize(Decimal(1)))
+        except InvalidOperation:
+            bp = -1
+        if not 0 < bp <= default_bp:
+            error = _(
+                "The negotiated fee must be above 0 %% and at most your fee of %(fee)s %%.",
+                fee=f"{default_bp / 100:g}",
+            )
+            raise ValidationFailed(error, fee_percent=error)
+        d.negotiated_fee_bp = bp
+    d.audit_completed_at = utcnow()
+    p["data"] = {
+        "initial_cents": d.estimated_cents,
+        "final_cents": d.final_cents,
+        "fee_bp": d.negotiated_fee_bp,
+    }
+
+
+def _rate(name: str) -> int | None:
+    raw = str(current_app.config.get(name) or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def _validate_audit(d: Dossier, actor: User, p: Params):
+    """A5: the rates are frozen now, from the expert's fee (or the one negotiated)."""
+    expert_fee = d.expert.expert_profile.fee_bp if d.expert and d.expert.expert_profile else None
+    d.client_fee_bp = d.negotiated_fee_bp or expert_fee or _rate("FEE_CLIENT_DEFAULT_BP")
+    d.platform_fee_bp = _rate("FEE_PLATFORM_BP")
+    d.referrer_share_bp = _rate("FEE_REFERRER_SHARE_BP")
+    d.audit_validated_at = utcnow()
+    p["data"] = {
+        "client_fee_bp": d.client_fee_bp,
+        "platform_fee_bp": d.platform_fee_bp,
+        "referrer_share_bp": d.referrer_share_bp,
+    }
+
+
+def _submit(d: Dossier, actor: User, p: Params):
+    day = p.day("submitted_on")
+    d.submission_reference = p.text("reference", _("Give the acknowledgement reference."), 80)
+    d.administration = p.text("administration", _("Name the administration (DGDDI, URSSAF…)."), 80)
+    d.submitted_at = utcnow().replace(year=day.year, month=day.month, day=day.day)
+    p["data"] = {"reference": d.submission_reference, "administration": d.administration}
+
+
+def _record_decision(d: Dossier, actor: User, p: Params):
+    try:
+        decision = Decision(p.get("decision"))
+    except ValueError:
+        error = _("Choose the administration's decision.")
+        raise ValidationFailed(error, decision=error) from None
+    d.decision = decision
+    d.decided_cents = p.cents("amount") if decision != Decision.REFUSED else 0
+    d.decided_at = utcnow()
+    p["note"] = p.text("note", "", required=False) or None
+    p["data"] = {"decision": decision.value, "amount_cents": d.decided_cents}
+    p["waiting_on"] = Party.ADMIN if decision == Decision.REFUSED else Party.EXPERT
+
+
+def _confirm_refund(d: Dossier, actor: User, p: Params):
+    d.obtained_cents = p.cents("amount")
+    d.refund_reference = p.text("reference", "", 80, required=False) or None
+    day = p.day("refunded_on")
+    d.refunded_at = utcnow().replace(year=day.year, month=day.month, day=day.day)
+    p["data"] = {"amount_cents": d.obtained_cents}
+    p["after_commit_invoice"] = True
+
+
+def _complete(d: Dossier, actor: User, p: Params):
+    d.completed_at = utcnow()
+
+
+def _hold(d: Dossier, actor: User, p: Params):
+    _reason(d, actor, p)
+    d.held_status = d.status
+
+
+def _resume(d: Dossier, actor: User, p: Params):
+    target, d.held_status = d.held_status, None
+    p["waiting_on"] = WAITING_AFTER.get(target, Party.ADMIN)
+    return target
+
+
+def _cancel(d: Dossier, actor: User, p: Params):
+    _reason(d, actor, p)
+    d.pending_expert_id = d.expert_deadline_at = None
+
+
+A = Action
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        A(
+            "submit_documents",
+            _l("Send my documents for review"),
+            frozenset({CLIENT}),
+            frozenset({S.PENDING_UPLOAD, S.ADMIN_REJECTED}),
+            S.PENDING_ADMIN_VALIDATION,
+            Party.ADMIN,
+            (_eligibility_documents,),
+        ),
+        A(
+            "validate_eligibility",
+            _l("Confirm the eligibility"),
+            frozenset({ADMIN}),
+            frozenset({S.PENDING_ADMIN_VALIDATION}),
+            S.ADMIN_VALIDATED,
+            Party.CLIENT,
+            (_no_rejected_eligibility,),
+            _validate_eligibility,
+        ),
+        A(
+            "reject_eligibility",
+            _l("Refuse the eligibility"),
+            frozenset({ADMIN}),
+            frozenset({S.PENDING_ADMIN_VALIDATION}),
+            S.ADMIN_REJECTED,
+            Party.CLIENT,
+            (),
+            _reason,
+            form=True,
+            danger=True,
+        ),
+        A(
+            "select_expert",
+            _l("Choose this expert"),
+            frozenset({CLIENT}),
+            frozenset({S.ADMIN_VALIDATED, S.EXPERT_PENDING_ACCEPTANCE}),
+            S.EXPERT_PENDING_ACCEPTANCE,
+            Party.EXPERT,
+            (),
+            _select_expert,
+            form=True,
+        ),
+        A(
+            "propose_expert",
+            _l("Propose an expert"),
+            frozenset({ADMIN}),
+            frozenset({S.ADMIN_VALIDATED}),
+            S.ADMIN_VALIDATED,
+            Party.CLIENT,
+            (),
+            _propose_expert,
+            form=True,
+        ),
+        A(
+            "accept_proposal",
+            _l("Accept the proposed expert"),
+            frozenset({CLIENT}),
+            frozenset({S.ADMIN_VALIDATED}),
+            S.EXPERT_PENDING_ACCEPTANCE,
+            Party.EXPERT,
+            (_has_proposal,),
+            _accept_proposal,
+        ),
+        A(
+            "assign_expert",
+            _l("Assign an expert directly"),
+            frozenset({ADMIN}),
+            frozenset({S.ADMIN_VALIDATED, S.EXPERT_PENDING_ACCEPTANCE}),
+            S.EXPERT_ASSIGNED,
+            Party.EXPERT,
+            (),
+            _assign_expert,
+            form=True,
+        ),
+        A(
+            "accept",
+            _l("Accept the dossier"),
+            frozenset({PENDING_EXPERT}),
+            frozenset({S.EXPERT_PENDING_ACCEPTANCE}),
+            S.EXPERT_ASSIGNED,
+            Party.EXPERT,
+            (_within_deadline,),
+            _accept,
+        ),
+        A(
+            "refuse",
+            _l("Refuse the dossier"),
+            frozenset({PENDING_EXPERT}),
+            frozenset({S.EXPERT_PENDING_ACCEPTANCE}),
+            S.ADMIN_VALIDATED,
+            Party.CLIENT,
+            (),
+            _refuse,
+            form=True,
+            danger=True,
+        ),
+        A(
+            "request_documents",
+            _l("Request documents"),
+            frozenset({EXPERT}),
+            frozenset(
+                {S.EXPERT_ASSIGNED, S.DOCUMENTS_REQUESTED, S.DOCUMENTS_SENT, S.DOCUMENTS_REFUSED}
+            ),
+            S.DOCUMENTS_REQUESTED,
+            Party.CLIENT,
+            (),
+            _request_documents,
+            form=True,
+        ),
+        A(
+            "send_documents",
+            _l("Send the requested documents"),
+            frozenset({CLIENT}),
+            frozenset({S.DOCUMENTS_REQUESTED, S.DOCUMENTS_REFUSED}),
+            S.DOCUMENTS_SENT,
+            Party.EXPERT,
+            (_requested_documents,),
+        ),
+        A(
+            "validate_documents",
+            _l("Validate the documents"),
+            frozenset({EXPERT}),
+            frozenset({S.EXPERT_ASSIGNED, S.DOCUMENTS_SENT}),
+            S.DOCUMENTS_VALIDATED,
+            Party.EXPERT,
+            (_complementary_reviewed,),
+            _validate_documents,
+        ),
+        A(
+            "refuse_documents",
+            _l("Send the documents back"),
+            frozenset({EXPERT}),
+            frozenset({S.DOCUMENTS_SENT}),
+            S.DOCUMENTS_REFUSED,
+            Party.CLIENT,
+            (_some_rejected,),
+            _reason,
+            form=True,
+            danger=True,
+        ),
+        A(
+            "start_audit",
+            _l("Start the audit"),
+            frozenset({EXPERT}),
+            frozenset({S.DOCUMENTS_VALIDATED}),
+            S.AUDIT_IN_PROGRESS,
+            Party.EXPERT,
+        ),
+        A(
+            "complete_audit",
+            _l("Send the audit to the client"),
+            frozenset({EXPERT}),
+            frozenset({S.AUDIT_IN_PROGRESS, S.AUDIT_REJECTED_BY_CLIENT}),
+            S.AUDIT_COMPLETED,
+            Party.CLIENT,
+            (),
+            _complete_audit,
+            form=True,
+        ),
+        A(
+            "validate_audit",
+            _l("Accept the audit and its fee"),
+            frozenset({CLIENT}),
+            frozenset({S.AUDIT_COMPLETED}),
+            S.AUDIT_VALIDATED,
+            Party.EXPERT,
+            (),
+            _validate_audit,
+        ),
+        A(
+            "reject_audit",
+            _l("Refuse the audit"),
+            frozenset({CLIENT}),
+            frozenset({S.AUDIT_COMPLETED}),
+            S.AUDIT_REJECTED_BY_CLIENT,
+            Party.EXPERT,
+            (),
+            _reason,
+            form=True,
+            danger=True,
+        ),
+        A(
+            "submit",
+            _l("Record the submission to the administration"),
+            frozenset({EXPERT}),
+            frozenset({S.AUDIT_VALIDATED}),
+            S.SUBMITTED_TO_ADMINISTRATION,
+            Party.ADMINISTRATION,
+            (),
+            _submit,
+            form=True,
+        ),
+        A(
+            "record_decision",
+            _l("Record the administration's decision"),
+            frozenset({EXPERT}),
+            frozenset({S.SUBMITTED_TO_ADMINISTRATION}),
+            S.ADMINISTRATION_DECIDED,
+            None,
+            (),
+            _record_decision,
+            form=True,
+        ),
+        A(
+            "confirm_refund",
+            _l("Confirm the refund was paid"),
+            frozenset({EXPERT}),
+            frozenset({S.ADMINISTRATION_DECIDED}),
+            S.REFUND_CONFIRMED,
+            Party.CLIENT,
+            (_decision_granted,),
+            _confirm_refund,
+            form=True,
+        ),
+        A(
+            "declare_fee_paid",
+            _l("I have paid the expert's fee"),
+            frozenset({CLIENT}),
+            frozenset({S.REFUND_CONFIRMED}),
+            S.FEE_PAYMENT_PENDING,
+            Party.EXPERT,
+        ),
+        A(
+            "confirm_fee_received",
+            _l("Confirm the fee was received"),
+            frozenset({EXPERT}),
+            frozenset({S.FEE_PAYMENT_PENDING}),
+            S.COMPLETED,
+            Party.NOBODY,
+            (),
+            _complete,
+        ),
+        A(
+            "close_refused",
+            _l("Close the refused dossier"),
+            frozenset({EXPERT, ADMIN}),
+            frozenset({S.ADMINISTRATION_DECIDED}),
+            S.COMPLETED,
+            Party.NOBODY,
+            (_decision_refused,),
+            _complete,
+        ),
+        A(
+            "hold",
+            _l("Put on hold"),
+            frozenset({ADMIN}),
+            ACTIVE,
+            S.ON_HOLD,
+            Party.ADMIN,
+            (),
+            _hold,
+            form=True,
+            danger=True,
+        ),
+        A(
+            "resume",
+            _l("Resume"),
+            frozenset({ADMIN}),
+            frozenset({S.ON_HOLD}),
+            None,
+            None,
+            (),
+            _resume,
+        ),
+        A(
+            "cancel",
+            _l("Cancel the dossier"),
+            frozenset({ADMIN, CLIENT}),
+            frozenset(ACTIVE | {S.ON_HOLD}),
+            S.CANCELLED,
+            Party.NOBODY,
+            (_client_before_expert,),
+            _cancel,
+            form=True,
+            danger=True,
+        ),
+        A(
+            "archive",
+            _l("Archive"),
+            frozenset({ADMIN}),
+            frozenset({S.COMPLETED, S.CANCELLED}),
+            S.ARCHIVED,
+            Party.NOBODY,
+        ),
+    )
+}
+
+# who is responsible in each status (for `resume`, and a dossier's initial state)
+WAITING_AFTER = {
+    a.target: a.waiting_on for a in ACTIONS.values() if a.target and a.waiting_on is not None
+}
+
+
+def relations(dossier: Dossier, user: User) -> set[str]:
+    found = set()
+    if user.is_admin:
+        found.add(ADMIN)
+    if user.id == dossier.client_id:
+        found.add(CLIENT)
+    if dossier.expert_id is not None and user.id == dossier.expert_id:
+        found.add(EXPERT)
+    if dossier.pending_expert_id is not None and user.id == dossier.pending_expert_id:
+        found.add(PENDING_EXPERT)
+    return found
+
+
+def refusal(dossier: Dossier, action: Action, actor: User) -> str | None:
+    """Why `actor` may not take `action` now, as a sentence (None: they may)."""
+    if not relations(dossier, actor) & action.who:
+        return _("This action is not yours to take on this dossier.")
+    if dossier.status not in action.sources:
+        return _(
+            "This action is not possible while the dossier is “%(status)s”.",
+            status=status_label(dossier.status),
+        )
+    for guard in action.guards:
+        reason = guard(dossier, actor)
+        if reason:
+            return reason
+    return None
+
+
+def available(dossier: Dossier, actor: User) -> list[tuple[Action, str | None]]:
+    """The actions this person could take in this status, each with the reason it is blocked
+    (None when it is not): the dossier page shows them as the next thing to do."""
+    mine = relations(dossier, actor)
+    found = []
+    for action in ACTIONS.values():
+        if mine & action.who and dossier.status in action.sources:
+            reason = None
+            for guard in action.guards:
+                reason = guard(dossier, actor)
+                if reason:
+                    break
+            found.append((action, reason))
+    return found
+
+
+def transition(
+    dossier_id: int,
+    action_name: str,
+    actor: User,
+    version: int | None = None,
+    **params,
+) -> Dossier:
+    """Take `action_name` on a dossier as `actor`.
+
+    :raises NotFound: a dossier the actor may not see (a stranger learns nothing).
+    :raises InvalidTransition: not this actor's action, wrong status or a precondition unmet
+        (409, with the sentence saying why and what to do).
+    :raises Conflict: `version` is not the current one: someone acted first.
+    :raises ValidationFailed: a field of the action is missing or wrong (422, per field).
+    """
+    dossier = db.session.get(Dossier, dossier_id)
+    require(dossier is not None and can_view_dossier(actor, dossier))
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise InvalidTransition(_("This action does not exist."))
+    if version is not None and int(version) != dossier.version:
+        raise Conflict(_("Someone else updated this dossier meanwhile; here is its current state."))
+    reason = refusal(dossier, action, actor)
+    if reason:
+        raise InvalidTransition(reason)
+    before = dossier.status
+    p = Params(params)
+    target = action.apply(dossier, actor, p) if action.apply else None
+    dossier.status = target or action.target
+    dossier.waiting_on = p.get("waiting_on") or action.waiting_on or Party.NOBODY
+    dossier.waiting_since = utcnow()
+    db.session.add(
+        DossierEvent(
+            dossier_id=dossier.id,
+            actor_id=actor.id,
+            action=action.name,
+            before=before.value,
+            after=dossier.status.value,
+            note=p.get("note"),
+            data=p.get("data") or {},
+        )
+    )
+    _notify_parties(dossier, action, actor)
+    try:
+        db.session.commit()
+    except StaleDataError:  # the version changed between our read and our write
+        db.session.rollback()
+        raise Conflict(
+            _("Someone else updated this dossier meanwhile; here is its current state.")
+        ) from None
+    if p.get("after_commit_invoice"):
+        from app.services import invoices
+
+        invoices.issue_for(dossier)
+    return dossier
+
+
+# -- notifications (B §6.2): the party who must act next, and the client for outcomes -----------
+
+
+def _notify(user: User | None, dossier: Dossier, type_: str, title, body, priority) -> None:
+    if user is None:
+        return
+    notifications.create(
+        user,
+        type_,
+        title,
+        body=body,
+        link=url_for("dossiers.show", dossier_id=dossier.id),
+        priority=priority,
+        object_ref=f"dossier:{dossier.id}",
+        threshold=f"v{dossier.version}",
+    )
+
+
+def _notify_parties(dossier: Dossier, action: Action, actor: User) -> None:
+    waiting = dossier.waiting_on
+    targets: list[User] = []
+    if waiting == Party.CLIENT:
+        targets.append(dossier.client)
+    elif waiting == Party.EXPERT and dossier.expert is not None:
+        targets.append(dossier.expert)
+    if dossier.status in (S.ADMINISTRATION_DECIDED, S.COMPLETED, S.REFUND_CONFIRMED):
+        targets.append(dossier.client)
+    for user in {u.id: u for u in targets if u is not None and u.id != actor.id}.values():
+        with_status = _l(
+            "Dossier %(product)s: %(status)s",
+            product=dossier.product.name,
+            status=status_label(dossier.status),
+        )
+        _notify(
+            user,
+            dossier,
+            f"dossier_{action.name}",
+            with_status,
+            _l("Open the dossier to see what comes next."),
+            Priority.HIGH if waiting in (Party.CLIENT, Party.EXPERT) else Priority.MEDIUM,
+        )
+    if waiting == Party.ADMIN and action.name != "hold":
+        notifications.notify_admins(
+            f"dossier_{action.name}",
+            _l("A dossier needs an administrator: %(product)s", product=dossier.product.name),
+            link=url_for("dossiers.show", dossier_id=dossier.id),
+            priority=Priority.HIGH,
+            object_ref=f"dossier:{dossier.id}:v{dossier.version}",
+        )
+    documents._signal(dossier)
+
+
+def status_label(status) -> str:
+    from app.i18n import status_label as label
+
+    return label(status)

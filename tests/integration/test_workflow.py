@@ -1,0 +1,412 @@
+"""The dossier workflow end to end over HTTP, the transition table, uploads and authorisation."""
+
+import io
+import re
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from app.extensions import db
+from app.models import (
+    ApprovalStatus,
+    Document,
+    DocumentAccess,
+    DocumentStatus,
+    Dossier,
+    DossierEvent,
+    DossierStatus,
+    ExpertiseLevel,
+    ExpertProduct,
+    Invoice,
+    Party,
+    Product,
+    Role,
+    User,
+)
+from app.services import storage, workflow
+from tests.factories import login, make_user, post
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200
+
+
+def _files(*items):
+    return [(io.BytesIO(data), name) for name, data in items]
+
+
+@pytest.fixture
+def parties(app):
+    """A client with a TICPE dossier, an approved expert holding TICPE, an admin."""
+    client_id = make_user(app, Role.CLIENT, email="client@example.fr")
+    expert_id = make_user(
+        app, Role.EXPERT, email="expert@example.fr", approval_status=ApprovalStatus.APPROVED
+    )
+    admin_id = make_user(app, Role.ADMIN, email="admin@example.fr")
+    with app.app_context():
+        product = db.session.scalar(db.select(Product).where(Product.code == "TICPE"))
+        expert = db.session.get(User, expert_id)
+        expert.expert_profile.years_experience = 12
+        db.session.add(
+            ExpertProduct(
+                expert_id=expert.expert_profile.id,
+                product_id=product.id,
+                level=ExpertiseLevel.EXPERT,
+            )
+        )
+        dossier = Dossier(client_id=client_id, product_id=product.id, estimated_cents=1_000_000)
+        db.session.add(dossier)
+        db.session.commit()
+        return {
+            "client": client_id,
+            "expert": expert_id,
+            "admin": admin_id,
+            "dossier": dossier.id,
+            "labels": list(product.documents["eligibility"]),
+        }
+
+
+def _dossier(app, dossier_id) -> Dossier:
+    with app.app_context():
+        d = db.session.get(Dossier, dossier_id)
+        db.session.expunge(d)
+        return d
+
+
+def _act(client, dossier_id, action, **data):
+    return post(client, f"/dossiers/{dossier_id}/actions/{action}", data)
+
+
+def _upload(client, dossier_id, step, label, *files, **extra):
+    return post(
+        client,
+        f"/dossiers/{dossier_id}/documents",
+        {"step": step, "label": label, "files": _files(*files), **extra},
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_whole_journey_from_upload_to_invoice(app, client, parties):
+    d = parties["dossier"]
+    login(client, "client@example.fr")
+    page = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert "Documents" in page and 'aria-current="step"' in page
+
+    # sending before the checklist is complete is refused with what is missing
+    resp = _act(client, d, "submit_documents")
+    assert resp.status_code == 409
+    assert "Cartes grises" in resp.get_data(as_text=True)
+
+    for i, label in enumerate(parties["labels"]):
+        resp = _upload(client, d, "eligibility", label, (f"piece{i}.pdf", PDF), ("photo.png", PNG))
+        assert resp.status_code == 303, resp.get_data(as_text=True)[:400]
+    resp = _act(client, d, "submit_documents")
+    assert resp.status_code == 303, re.findall(r'toast__text">([^<]*)<', resp.get_data(as_text=True))
+    assert _dossier(app, d).status == DossierStatus.PENDING_ADMIN_VALIDATION
+    assert _dossier(app, d).waiting_on == Party.ADMIN
+
+    client.post("/logout", data={})
+    login(client, "admin@example.fr")
+    resp = _act(client, d, "validate_eligibility", version=_dossier(app, d).version)
+    assert resp.status_code == 303
+    with app.app_context():
+        statuses = set(db.session.scalars(db.select(Document.status)))
+    assert statuses == {DocumentStatus.VALIDATED}
+
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    page = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert "Recommended" in page or "Recommandé" in page
+    assert _act(client, d, "select_expert", expert_id=parties["expert"]).status_code == 303
+    assert _dossier(app, d).pending_expert_id == parties["expert"]
+    assert _dossier(app, d).expert_deadline_at is not None
+
+    client.post("/logout", data={})
+    login(client, "expert@example.fr")
+    assert _act(client, d, "accept").status_code == 303
+    resp = _act(
+        client,
+        d,
+        "request_documents",
+        items=["Contrats de location", "Relevé de flotte"],
+        required=["0", "1"],
+        message="Merci",
+    )
+    assert resp.status_code == 303
+    # the expert opened a company document: the client will see it
+    with app.app_context():
+        doc_id = db.session.scalar(db.select(Document.id).order_by(Document.id))
+    assert client.get(f"/dossiers/documents/{doc_id}").status_code == 200
+
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    page = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert "Contrats de location" in page
+    assert "Viewed by your expert" in page or "Consulté par votre expert" in page
+    with app.app_context():
+        items = [
+            (i.id, i.label)
+            for i in db.session.scalars(
+                db.select(workflow.DocumentRequestItem).order_by(workflow.DocumentRequestItem.id)
+            )
+        ]
+    for item_id, label in items:
+        resp = _upload(
+            client, d, "complementary", label, ("doc.pdf", PDF), request_item_id=str(item_id)
+        )
+        assert resp.status_code == 303
+    assert _act(client, d, "send_documents").status_code == 303
+
+    client.post("/logout", data={})
+    login(client, "expert@example.fr")
+    assert _act(client, d, "validate_documents").status_code == 303
+    assert _act(client, d, "start_audit").status_code == 303
+    resp = _act(client, d, "complete_audit", final_amount="", report="")
+    assert resp.status_code == 422
+    resp = _act(client, d, "complete_audit", final_amount="15 000", report="Rapport", fee_percent="45")
+    assert resp.status_code == 422 and 'value="15 000"' in resp.get_data(as_text=True)
+    resp = _act(client, d, "complete_audit", final_amount="15 000", report="Rapport complet")
+    assert resp.status_code == 303
+
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    assert _act(client, d, "validate_audit").status_code == 303
+    snap = _dossier(app, d)
+    assert (snap.client_fee_bp, snap.platform_fee_bp, snap.referrer_share_bp) == (3000, 3000, 1000)
+
+    client.post("/logout", data={})
+    login(client, "expert@example.fr")
+    today = date.today().isoformat()
+    resp = _act(
+        client, d, "submit", submitted_on=today, reference="AR-1", administration="DGDDI"
+    )
+    assert resp.status_code == 303
+    resp = _act(client, d, "record_decision", decision="accepted", amount="15000")
+    assert resp.status_code == 303
+    resp = _act(client, d, "confirm_refund", amount="15 000", refunded_on=today, reference="VIR")
+    assert resp.status_code == 303
+    with app.app_context():
+        invoice = db.session.scalar(db.select(Invoice))
+        assert invoice.number == f"FT-{date.today().year}-00001"
+        assert (invoice.client_fee_cents, invoice.platform_fee_cents) == (450_000, 135_000)
+        assert (invoice.vat_cents, invoice.total_cents) == (27_000, 162_000)
+        invoice_id = invoice.id
+    pdf = client.get(f"/dossiers/invoices/{invoice_id}.pdf")
+    assert pdf.status_code == 200
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    text = text.replace("\u202f", " ").replace("\xa0", " ")
+    assert "FT-" in text and "1 350" in text and "1 620" in text
+
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    assert _act(client, d, "declare_fee_paid").status_code == 303
+    client.post("/logout", data={})
+    login(client, "expert@example.fr")
+    assert _act(client, d, "confirm_fee_received").status_code == 303
+    assert _dossier(app, d).status == DossierStatus.COMPLETED
+    with app.app_context():
+        actions = list(db.session.scalars(db.select(DossierEvent.action)))
+    assert "confirm_refund" in actions and "documents_uploaded" in actions
+
+
+def test_a_stale_version_gets_the_current_state_and_a_clear_message(app, client, parties):
+    d = parties["dossier"]
+    with app.app_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.PENDING_ADMIN_VALIDATION
+        db.session.commit()
+        stale = dossier.version
+    login(client, "admin@example.fr")
+    assert _act(client, d, "validate_eligibility", version=stale).status_code == 303
+    resp = _act(client, d, "reject_eligibility", version=stale, reason="Kbis illisible")
+    assert resp.status_code == 409
+    assert _dossier(app, d).status == DossierStatus.ADMIN_VALIDATED
+
+
+def test_concurrent_writers_one_wins(app, parties):
+    """Two sessions read the same version; the second commit loses with a Conflict."""
+    from sqlalchemy.orm import Session
+
+    from app.services.errors import Conflict
+
+    d = parties["dossier"]
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.PENDING_ADMIN_VALIDATION
+        db.session.commit()
+        with Session(db.engine) as other:
+            twin = other.get(Dossier, d)
+            twin.status = DossierStatus.ON_HOLD
+            other.commit()
+        admin = db.session.get(User, parties["admin"])
+        db.session.expire_all()
+        dossier = db.session.get(Dossier, d)
+        # the other writer's change is seen: the action is refused for the current status
+        with pytest.raises(Conflict):
+            workflow.transition(d, "validate_eligibility", admin)
+
+
+RELATIONS = ("client", "expert", "pending_expert", "admin", "stranger")
+
+
+@pytest.mark.parametrize("action", sorted(workflow.ACTIONS))
+def test_every_status_action_role_triple(app, parties, action):
+    """Allowed exactly when the actor's relation and the status are in the table; a refusal is
+    a sentence (guards may still refuse an allowed triple, with their own sentence)."""
+    spec = workflow.ACTIONS[action]
+    with app.test_request_context():
+        role_msg = workflow._("This action is not yours to take on this dossier.")
+        dossier = db.session.get(Dossier, parties["dossier"])
+        stranger = db.session.get(User, make_user(app, Role.EXPERT))
+        people = {
+            "client": db.session.get(User, parties["client"]),
+            "expert": db.session.get(User, parties["expert"]),
+            "pending_expert": db.session.get(User, make_user(app, Role.EXPERT)),
+            "admin": db.session.get(User, parties["admin"]),
+            "stranger": stranger,
+        }
+        dossier.expert_id = people["expert"].id
+        dossier.pending_expert_id = people["pending_expert"].id
+        for status in DossierStatus:
+            dossier.status = status
+            for relation in RELATIONS:
+                why = workflow.refusal(dossier, spec, people[relation])
+                allowed = relation in spec.who and status in spec.sources
+                if relation not in spec.who:
+                    assert why == role_msg, (action, status, relation)
+                elif status not in spec.sources:
+                    assert why and why != role_msg, (action, status, relation)
+                else:  # allowed by the table; a guard may still say what is missing
+                    assert why is None or status.value not in why, (action, status, relation)
+                assert (why is None) <= allowed
+        db.session.rollback()
+
+
+def test_a_stranger_gets_404_everywhere(app, client, parties):
+    d = parties["dossier"]
+    login(client, "client@example.fr")
+    _upload(client, d, "eligibility", parties["labels"][0], ("kbis.pdf", PDF))
+    with app.app_context():
+        doc_id = db.session.scalar(db.select(Document.id))
+    client.post("/logout", data={})
+    make_user(app, Role.CLIENT, email="other@example.fr")
+    login(client, "other@example.fr")
+    assert client.get(f"/dossiers/{d}").status_code == 404
+    assert _act(client, d, "submit_documents").status_code == 404
+    assert client.get(f"/dossiers/documents/{doc_id}").status_code == 404
+    assert post(client, f"/dossiers/documents/{doc_id}/review", {"decision": "validate"}).status_code == 404
+    assert _upload(client, d, "eligibility", parties["labels"][1], ("x.pdf", PDF)).status_code == 404
+    assert client.get("/dossiers/invoices/1.pdf").status_code == 404
+    assert f"/dossiers/{d}" not in client.get("/dossiers/").get_data(as_text=True)
+
+
+def test_uploads_are_checked_by_content_and_the_batch_keeps_good_files(app, client, parties):
+    d = parties["dossier"]
+    label = parties["labels"][1]
+    login(client, "client@example.fr")
+    resp = _upload(
+        client,
+        d,
+        "eligibility",
+        label,
+        ("facture.exe", PDF),  # a PDF with a wrong name: its content decides
+        ("virus.pdf", EXE),
+        ("vide.pdf", b""),
+        ("../../etc/passwd", PNG),
+    )
+    assert resp.status_code == 303
+    with app.app_context():
+        docs = list(db.session.scalars(db.select(Document).order_by(Document.id)))
+        names = [(doc.original_name, doc.content_type) for doc in docs]
+        for doc in docs:
+            assert storage.path_of(doc.storage_key).is_file()
+            assert ".." not in doc.storage_key
+    assert names == [("facture.exe", "application/pdf"), ("passwd", "image/png")]
+    page = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert "virus.pdf" in page and "vide.pdf" in page  # each refusal named in a toast
+
+
+def test_an_oversized_file_is_refused_and_nothing_is_kept(app, client, parties, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_MB", 1)
+    d = parties["dossier"]
+    login(client, "client@example.fr")
+    big = PDF + b"0" * (1024 * 1024)
+    resp = _upload(client, d, "eligibility", parties["labels"][1], ("gros.pdf", big))
+    assert resp.status_code == 422
+    assert "1 MB" in resp.get_data(as_text=True) or "1 Mo" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Document.id))) == 0
+
+
+def test_admin_rejects_a_document_then_the_client_replaces_it(app, client, parties):
+    d = parties["dossier"]
+    login(client, "client@example.fr")
+    for label in parties["labels"]:
+        _upload(client, d, "eligibility", label, ("a.pdf", PDF))
+    _act(client, d, "submit_documents")
+    client.post("/logout", data={})
+    login(client, "admin@example.fr")
+    with app.app_context():
+        doc_id = db.session.scalar(db.select(Document.id).order_by(Document.id))
+    resp = post(client, f"/dossiers/documents/{doc_id}/review", {"decision": "reject", "dossier_id": d})
+    assert resp.status_code == 422  # a refusal needs a reason
+    resp = post(
+        client,
+        f"/dossiers/documents/{doc_id}/review",
+        {"decision": "reject", "reason": "Illisible", "dossier_id": d},
+    )
+    assert resp.status_code == 303
+    assert _act(client, d, "validate_eligibility").status_code == 409  # a file is refused
+    assert _act(client, d, "reject_eligibility", reason="Kbis illisible").status_code == 303
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    assert "Illisible" in client.get(f"/dossiers/{d}").get_data(as_text=True)
+    resp = _upload(client, d, "eligibility", "", ("b.pdf", PDF), replaces=str(doc_id))
+    assert resp.status_code == 303
+    with app.app_context():
+        new = db.session.scalar(db.select(Document).where(Document.parent_id == doc_id))
+        assert new.version == 2
+        assert db.session.get(Document, doc_id).superseded_at is not None
+    assert _act(client, d, "submit_documents").status_code == 303
+
+
+def test_an_expert_who_does_not_hold_the_product_is_never_offered(app, client, parties):
+    other = make_user(app, Role.EXPERT, approval_status=ApprovalStatus.APPROVED)
+    d = parties["dossier"]
+    with app.app_context():
+        db.session.get(Dossier, d).status = DossierStatus.ADMIN_VALIDATED
+        db.session.commit()
+    login(client, "client@example.fr")
+    page = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert f'name="expert_id" value="{parties["expert"]}"' in page
+    assert f'name="expert_id" value="{other}"' not in page
+    resp = _act(client, d, "select_expert", expert_id=other)
+    assert resp.status_code == 422
+    assert _dossier(app, d).status == DossierStatus.ADMIN_VALIDATED
+
+
+def test_an_expert_refuses_with_a_reason_and_loses_sight_of_the_dossier(app, client, parties):
+    d = parties["dossier"]
+    with app.app_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.EXPERT_PENDING_ACCEPTANCE
+        dossier.pending_expert_id = parties["expert"]
+        db.session.commit()
+    login(client, "expert@example.fr")
+    assert _act(client, d, "refuse").status_code == 422
+    assert _act(client, d, "refuse", reason="Complet ce mois-ci").status_code == 303
+    assert _dossier(app, d).status == DossierStatus.ADMIN_VALIDATED
+    assert client.get(f"/dossiers/{d}").status_code == 404
+    with app.app_context():
+        assert db.session.scalar(db.select(DocumentAccess.id)) is None
+
+
+def test_without_javascript_the_page_is_plain_forms(app, client, parties):
+    d = parties["dossier"]
+    login(client, "client@example.fr")
+    html = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    forms = re.findall(r"<form [^>]*>", html)
+    assert any('enctype="multipart/form-data"' in f for f in forms)
+    assert 'accept="image/*,application/pdf" capture' in html
+    assert all("method=\"post\"" in f or "method=\"get\"" in f for f in forms)
