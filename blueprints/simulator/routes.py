@@ -5,7 +5,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from app import hx
-from app.services import catalogue, documents, exports, formulas, simulations, storage
+from app.services import catalogue, exports, formulas, reports, simulations, storage
 from app.services.errors import ValidationFailed
 from blueprints.simulator import bp
 
@@ -182,7 +182,7 @@ def export_download(export_id: int):
         abort(404)
     return send_file(
         storage.path_of(item.storage_key),
-        mimetype=documents.MIME[str(item.format)],
+        mimetype=reports.MIME[str(item.format)],
         as_attachment=True,
         download_name=item.filename,
         max_age=0,
