@@ -238,6 +238,22 @@ def seed_demo() -> None:
         object_ref=f"user:{pending.id}",
     )
     db.session.commit()
+    from flask import current_app
+
+    from app import demo
+
+    experts = db.session.scalars(
+        db.select(User).where(User.role == Role.EXPERT, User.email.like(f"%@{DEMO_DOMAIN}"))
+    ).all()
+    for expert in experts:
+        if expert.expert_profile.approval_status == ApprovalStatus.APPROVED:
+            demo.give_products(expert)
+    db.session.commit()
+    client = db.session.scalar(db.select(User).where(User.email == f"client@{DEMO_DOMAIN}"))
+    # transitions notify with links: they need a request context (for url_for and the locale)
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        created = demo.dossiers(client, demo.first_approved_expert(), admin)
+    click.echo(f"demo dossiers: {created} created")
     click.echo(f"demo data ready: logins *@{DEMO_DOMAIN}, password {DEMO_PASSWORD}")
 
 

@@ -33,7 +33,11 @@ def recent_signups(limit: int = 8) -> list[User]:
 
 def admin_overview() -> dict:
     counts = platform_counts()
+    from app.services.dossiers import counts_by_status
+
+    by_status = counts_by_status()
     return {
+        "eligibility_to_check": by_status.get("pending_admin_validation", 0),
         "pending": approvals.pending_counts(),
         "users_by_role": counts["users_by_role"],
         "users_total": sum(counts["users_by_role"].values()),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from app.extensions import db
+from app.extensions import cache, db
 from app.models import (
     DocumentStep,
     Dossier,
@@ -15,6 +16,7 @@ from app.models import (
     ExpertProfile,
     Invoice,
     User,
+    utcnow,
 )
 from app.security import can_view_dossier, require
 from app.services import documents, workflow
@@ -120,7 +122,25 @@ def page(dossier_id: int, viewer: User) -> DossierView:
     )
 
 
-def list_for(viewer: User, status: str | None = None, after_id: int | None = None, limit=30):
+LATE_DAYS = 21  # B §4.7: an active dossier this old without completion is late
+
+
+@cache.memoize(timeout=5)
+def counts_by_status() -> dict[str, int]:
+    """Every dossier counted per status: one aggregate shared by all admins for 5 s."""
+    rows = db.session.execute(
+        db.select(Dossier.status, db.func.count(Dossier.id)).group_by(Dossier.status)
+    ).all()
+    return {status.value: n for status, n in rows}
+
+
+def list_for(
+    viewer: User,
+    status: str | None = None,
+    after_id: int | None = None,
+    limit=30,
+    late: bool = False,
+):
     """The viewer's dossiers, newest first, keyset on the id: a client's own, an expert's
     (assigned or awaiting their answer), every dossier for an admin."""
     query = db.select(Dossier)
@@ -134,6 +154,9 @@ def list_for(viewer: User, status: str | None = None, after_id: int | None = Non
         )
     if status in DossierStatus._value2member_map_:
         query = query.where(Dossier.status == DossierStatus(status))
+    if late:
+        cutoff = utcnow() - timedelta(days=LATE_DAYS)
+        query = query.where(Dossier.status.in_(workflow.ACTIVE), Dossier.created_at < cutoff)
     if after_id:
         query = query.where(Dossier.id < after_id)
     rows = list(
@@ -144,3 +167,42 @@ def list_for(viewer: User, status: str | None = None, after_id: int | None = Non
         )
     )
     return {"rows": rows[:limit], "next": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def for_dashboard(user: User) -> dict:
+    """A client's "waiting for you" list; an expert's acceptances (soonest deadline first) and
+    active dossiers (their turn first, then the longest waiting)."""
+    load = db.joinedload(Dossier.client).joinedload(User.client_profile)
+    if user.role.value == "client":
+        waiting = db.session.scalars(
+            db.select(Dossier)
+            .where(Dossier.client_id == user.id, Dossier.waiting_on == workflow.Party.CLIENT)
+            .where(Dossier.status.in_(workflow.ACTIVE))
+            .order_by(Dossier.waiting_since)
+        ).all()
+        return {"waiting": waiting}
+    if user.role.value == "expert":
+        to_accept = db.session.scalars(
+            db.select(Dossier)
+            .where(
+                Dossier.pending_expert_id == user.id,
+                Dossier.status == DossierStatus.EXPERT_PENDING_ACCEPTANCE,
+            )
+            .options(load)
+            .order_by(Dossier.expert_deadline_at)
+        ).all()
+        active = db.session.scalars(
+            db.select(Dossier)
+            .where(Dossier.expert_id == user.id, Dossier.status.in_(workflow.ACTIVE))
+            .options(load)
+            .order_by((Dossier.waiting_on != workflow.Party.EXPERT), Dossier.waiting_since)
+            .limit(50)
+        ).all()
+        return {"to_accept": to_accept, "active": active}
+    return {}
+
+
+def hours_left(dossier: Dossier) -> int:
+    if dossier.expert_deadline_at is None:
+        return 0
+    return max(0, int((dossier.expert_deadline_at - utcnow()).total_seconds() // 3600))

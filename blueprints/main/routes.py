@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Role
 from app.security import safe_redirect_target
 from app.services import accounts, simulations
+from app.services import dossiers as dossiers_service
 from app.tasks import redis
 from blueprints.main import bp
 
@@ -42,6 +43,8 @@ def dashboard():
         user=current_user,
         simulator_url=url_for("simulator.start"),
         dossiers=dossiers,
+        hours_left=dossiers_service.hours_left,
+        **dossiers_service.for_dashboard(current_user),
     )
 
 

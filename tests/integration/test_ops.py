@@ -103,10 +103,21 @@ def test_sweeps_purge_and_remind(app, run_jobs):
 
 
 def test_seed_demo_is_idempotent(app):
+    from app.models import Dossier, DossierStatus, Invoice
+
     runner = app.test_cli_runner()
+    totals = []
     for _ in range(2):
         result = runner.invoke(args=["seed", "demo"])
         assert result.exit_code == 0, result.output
+        with app.app_context():
+            totals.append(
+                (
+                    db.session.scalar(db.select(db.func.count(Notification.id))),
+                    db.session.scalar(db.select(db.func.count(Dossier.id))),
+                )
+            )
+    assert totals[0] == totals[1]
     with app.app_context():
         counts = dict(
             db.session.execute(
@@ -114,7 +125,17 @@ def test_seed_demo_is_idempotent(app):
             ).all()
         )
         assert counts == {Role.ADMIN: 1, Role.EXPERT: 4, Role.CLIENT: 5, Role.APPORTEUR: 1}
-        assert db.session.scalar(db.select(db.func.count(Notification.id))) == 1
+        # the demo client's dossiers span the workflow, reached through real transitions
+        statuses = set(db.session.scalars(db.select(Dossier.status)))
+        assert {
+            DossierStatus.PENDING_UPLOAD,
+            DossierStatus.PENDING_ADMIN_VALIDATION,
+            DossierStatus.EXPERT_PENDING_ACCEPTANCE,
+            DossierStatus.DOCUMENTS_REQUESTED,
+            DossierStatus.AUDIT_COMPLETED,
+            DossierStatus.COMPLETED,
+        } <= statuses
+        assert db.session.scalar(db.select(db.func.count(Invoice.id))) == 1
 
 
 def test_seed_scale_small(app):

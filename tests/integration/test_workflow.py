@@ -102,7 +102,9 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties):
         resp = _upload(client, d, "eligibility", label, (f"piece{i}.pdf", PDF), ("photo.png", PNG))
         assert resp.status_code == 303, resp.get_data(as_text=True)[:400]
     resp = _act(client, d, "submit_documents")
-    assert resp.status_code == 303, re.findall(r'toast__text">([^<]*)<', resp.get_data(as_text=True))
+    assert resp.status_code == 303, re.findall(
+        r'toast__text">([^<]*)<', resp.get_data(as_text=True)
+    )
     assert _dossier(app, d).status == DossierStatus.PENDING_ADMIN_VALIDATION
     assert _dossier(app, d).waiting_on == Party.ADMIN
 
@@ -164,7 +166,9 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties):
     assert _act(client, d, "start_audit").status_code == 303
     resp = _act(client, d, "complete_audit", final_amount="", report="")
     assert resp.status_code == 422
-    resp = _act(client, d, "complete_audit", final_amount="15 000", report="Rapport", fee_percent="45")
+    resp = _act(
+        client, d, "complete_audit", final_amount="15 000", report="Rapport", fee_percent="45"
+    )
     assert resp.status_code == 422 and 'value="15 000"' in resp.get_data(as_text=True)
     resp = _act(client, d, "complete_audit", final_amount="15 000", report="Rapport complet")
     assert resp.status_code == 303
@@ -178,9 +182,7 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties):
     client.post("/logout", data={})
     login(client, "expert@example.fr")
     today = date.today().isoformat()
-    resp = _act(
-        client, d, "submit", submitted_on=today, reference="AR-1", administration="DGDDI"
-    )
+    resp = _act(client, d, "submit", submitted_on=today, reference="AR-1", administration="DGDDI")
     assert resp.status_code == 303
     resp = _act(client, d, "record_decision", decision="accepted", amount="15000")
     assert resp.status_code == 303
@@ -295,8 +297,13 @@ def test_a_stranger_gets_404_everywhere(app, client, parties):
     assert client.get(f"/dossiers/{d}").status_code == 404
     assert _act(client, d, "submit_documents").status_code == 404
     assert client.get(f"/dossiers/documents/{doc_id}").status_code == 404
-    assert post(client, f"/dossiers/documents/{doc_id}/review", {"decision": "validate"}).status_code == 404
-    assert _upload(client, d, "eligibility", parties["labels"][1], ("x.pdf", PDF)).status_code == 404
+    assert (
+        post(client, f"/dossiers/documents/{doc_id}/review", {"decision": "validate"}).status_code
+        == 404
+    )
+    assert (
+        _upload(client, d, "eligibility", parties["labels"][1], ("x.pdf", PDF)).status_code == 404
+    )
     assert client.get("/dossiers/invoices/1.pdf").status_code == 404
     assert f"/dossiers/{d}" not in client.get("/dossiers/").get_data(as_text=True)
 
@@ -349,7 +356,9 @@ def test_admin_rejects_a_document_then_the_client_replaces_it(app, client, parti
     login(client, "admin@example.fr")
     with app.app_context():
         doc_id = db.session.scalar(db.select(Document.id).order_by(Document.id))
-    resp = post(client, f"/dossiers/documents/{doc_id}/review", {"decision": "reject", "dossier_id": d})
+    resp = post(
+        client, f"/dossiers/documents/{doc_id}/review", {"decision": "reject", "dossier_id": d}
+    )
     assert resp.status_code == 422  # a refusal needs a reason
     resp = post(
         client,
@@ -409,4 +418,73 @@ def test_without_javascript_the_page_is_plain_forms(app, client, parties):
     forms = re.findall(r"<form [^>]*>", html)
     assert any('enctype="multipart/form-data"' in f for f in forms)
     assert 'accept="image/*,application/pdf" capture' in html
-    assert all("method=\"post\"" in f or "method=\"get\"" in f for f in forms)
+    assert all('method="post"' in f or 'method="get"' in f for f in forms)
+
+
+def test_an_expert_sets_their_offer_and_bad_values_come_back(app, client):
+    make_user(app, Role.EXPERT, email="neo@example.fr", approval_status=ApprovalStatus.APPROVED)
+    login(client, "neo@example.fr")
+    with app.app_context():
+        ticpe = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
+    assert client.get("/account/expertise").status_code == 200
+    resp = post(
+        client,
+        "/account/expertise",
+        {
+            "products": [str(ticpe)],
+            f"level-{ticpe}": "advanced",
+            "fee_percent": "45",
+            "capacity": "0",
+        },
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'value="45"' in html and 'id="capacity-error"' in html
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(ExpertProduct.id))) == 0
+    resp = post(
+        client,
+        "/account/expertise",
+        {
+            "products": [str(ticpe)],
+            f"level-{ticpe}": "advanced",
+            "fee_percent": "25,5",
+            "capacity": "8",
+            "available": "on",
+        },
+    )
+    assert resp.status_code == 303
+    with app.app_context():
+        held = db.session.scalar(db.select(ExpertProduct))
+        assert (held.product_id, held.level) == (ticpe, ExpertiseLevel.ADVANCED)
+        assert held.expert.fee_bp == 2550 and held.expert.capacity == 8
+
+
+def test_dashboards_show_what_waits_for_each_party(app, client, parties):
+    d = parties["dossier"]
+    with app.app_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.EXPERT_PENDING_ACCEPTANCE
+        dossier.pending_expert_id = parties["expert"]
+        dossier.waiting_on = Party.EXPERT
+        from datetime import timedelta
+
+        from app.models import utcnow
+
+        dossier.expert_deadline_at = utcnow() + timedelta(hours=47, minutes=30)
+        other = Dossier(client_id=parties["client"], product_id=dossier.product_id + 1)
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    login(client, "expert@example.fr")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert f"/dossiers/{d}#next" in html and "47" in html
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert f"/dossiers/{other_id}#next" in html  # documents to send: the client's turn
+    assert f"/dossiers/{d}#next" not in html
+    client.post("/logout", data={})
+    login(client, "admin@example.fr")
+    html = client.get("/dossiers/?status=expert_pending_acceptance").get_data(as_text=True)
+    assert f'/dossiers/{d}"' in html and f'/dossiers/{other_id}"' not in html
