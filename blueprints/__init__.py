@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.auth import bp as auth_bp
     from blueprints.dossiers import bp as dossiers_bp
     from blueprints.main import bp as main_bp
+    from blueprints.marketplace import bp as marketplace_bp
     from blueprints.notifications import bp as notifications_bp
     from blueprints.simulator import bp as simulator_bp
 
@@ -19,6 +20,7 @@ def register_blueprints(app: Flask) -> None:
         account_bp,
         notifications_bp,
         admin_bp,
+        marketplace_bp,
         simulator_bp,
         api_bp,
         dossiers_bp,

@@ -24,23 +24,35 @@ from app.models.email import Email, EmailStatus
 from app.models.export import Export, ExportFormat, ExportStatus
 from app.models.invoice import Invoice, InvoiceSequence
 from app.models.notification import Notification, Priority
+from app.models.review import Review
 from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
 from app.models.user import (
     SECTORS,
     ApporteurProfile,
     ApporteurStatus,
     ApprovalStatus,
+    Cabinet,
+    CabinetMember,
+    CabinetProduct,
+    CabinetRole,
     ClientProfile,
     CompanyType,
     ExpertiseLevel,
     ExpertProduct,
     ExpertProfile,
+    ExpertSector,
     PasswordResetToken,
     Role,
     User,
 )
 
 __all__ = [
+    "Cabinet",
+    "CabinetMember",
+    "CabinetProduct",
+    "CabinetRole",
+    "ExpertSector",
+    "Review",
     "ESTIMATE_UPDATABLE",
     "Decision",
     "Document",

@@ -191,13 +191,93 @@ class ExpertProfile(_Completeness, Base):
     # maximum active dossiers (B §4.5 max_clients) and whether new ones are welcome now
     capacity: Mapped[int] = mapped_column(default=10)
     available: Mapped[bool] = mapped_column(default=True)
+    department: Mapped[str | None] = mapped_column(String(3), index=True)
+    certifications: Mapped[str | None] = mapped_column(Text)  # one per line
+    # kept up to date by the reviews service: the marketplace sorts and filters on them
+    rating_x100: Mapped[int] = mapped_column(default=0)  # average rating × 100 (0–500)
+    rating_count: Mapped[int] = mapped_column(default=0)
+    completed_count: Mapped[int] = mapped_column(default=0)
+    cabinet_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cabinets.id", ondelete="SET NULL"), index=True
+    )
 
     user: Mapped[User] = relationship(back_populates="expert_profile", foreign_keys=[user_id])
     products: Mapped[list[ExpertProduct]] = relationship(
         back_populates="expert", cascade="all, delete-orphan"
     )
+    sectors: Mapped[list[ExpertSector]] = relationship(cascade="all, delete-orphan")
+    cabinet: Mapped[Cabinet | None] = relationship()
+
+    @property
+    def rating(self) -> float:
+        return self.rating_x100 / 100
 
     __table_args__ = (Index("ix_expert_profiles_approval", "approval_status", "id"),)
+
+
+class ExpertSector(Base):
+    """A sector an expert knows well: a filter, and a bonus when it is the client's."""
+
+    __tablename__ = "expert_sectors"
+    __table_args__ = (
+        UniqueConstraint("expert_id", "sector"),
+        Index("ix_expert_sectors_sector", "sector", "expert_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert_profiles.id", ondelete="CASCADE"))
+    sector: Mapped[str] = mapped_column(String(64))
+
+
+class CabinetRole(enum.StrEnum):
+    OWNER = "owner"
+    MANAGER = "manager"
+    EXPERT = "expert"
+    ASSISTANT = "assistant"
+
+
+class Cabinet(Base):
+    """A firm of experts. Its owner sets, per product, the lowest fee its experts may negotiate
+    (B §4.6: no minimum for a product = no negotiation) and sees the team's dossiers."""
+
+    __tablename__ = "cabinets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    members: Mapped[list[CabinetMember]] = relationship(
+        back_populates="cabinet", cascade="all, delete-orphan"
+    )
+    product_fees: Mapped[list[CabinetProduct]] = relationship(cascade="all, delete-orphan")
+
+    def min_fee_bp(self, product_id: int) -> int | None:
+        return next((p.min_fee_bp for p in self.product_fees if p.product_id == product_id), None)
+
+
+class CabinetMember(Base):
+    __tablename__ = "cabinet_members"
+    __table_args__ = (UniqueConstraint("user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cabinet_id: Mapped[int] = mapped_column(
+        ForeignKey("cabinets.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[CabinetRole] = mapped_column(_enum(CabinetRole, "cabinet_role"))
+
+    cabinet: Mapped[Cabinet] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class CabinetProduct(Base):
+    __tablename__ = "cabinet_products"
+    __table_args__ = (UniqueConstraint("cabinet_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cabinet_id: Mapped[int] = mapped_column(ForeignKey("cabinets.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    min_fee_bp: Mapped[int | None]
 
 
 class ExpertiseLevel(enum.StrEnum):

@@ -11,30 +11,12 @@ from app.models import (
     Dossier,
     DossierEvent,
     DossierStatus,
-    ExpertiseLevel,
-    ExpertProduct,
-    ExpertProfile,
     Invoice,
     User,
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, workflow
-
-LEVEL_POINTS = {
-    ExpertiseLevel.EXPERT: 40,
-    ExpertiseLevel.ADVANCED: 30,
-    ExpertiseLevel.INTERMEDIATE: 20,
-    ExpertiseLevel.BEGINNER: 10,
-}
-
-
-@dataclass
-class ExpertOption:
-    user: User
-    profile: ExpertProfile
-    level: ExpertiseLevel
-    score: int
+from app.services import documents, marketplace, reviews, workflow
 
 
 @dataclass
@@ -52,6 +34,7 @@ class DossierView:
     expert_views: dict
     experts: list
     invoice: Invoice | None
+    review: object = None
 
 
 def get(dossier_id: int, viewer: User) -> Dossier:
@@ -60,26 +43,12 @@ def get(dossier_id: int, viewer: User) -> Dossier:
     return dossier
 
 
-def experts_for(dossier: Dossier, limit: int = 20) -> list[ExpertOption]:
-    """Approved experts holding the product with room for one more, best match first (B §4.5
-    match: expertise level, then experience)."""
-    rows = db.session.execute(
-        workflow.offerable_experts_query(dossier.product_id)
-        .add_columns(ExpertProduct.level)
-        .options(db.joinedload(ExpertProfile.user))
-        .limit(200)
-    ).all()
-    options = [
-        ExpertOption(
-            profile.user,
-            profile,
-            level,
-            LEVEL_POINTS[level] + min(profile.years_experience or 0, 20),
-        )
-        for profile, level in rows
-    ]
-    options.sort(key=lambda o: (-o.score, o.user.id))
-    return options[:limit]
+def experts_for(dossier: Dossier, limit: int = 20) -> list[marketplace.Row]:
+    """Experts who may take the dossier, best match first (the marketplace score with the
+    client's sector bonus); the first three are the recommendations."""
+    sector = dossier.client.client_profile.sector if dossier.client.client_profile else None
+    filters = marketplace.Filters(product_id=dossier.product_id, client_sector=sector)
+    return marketplace.search(filters, limit=limit).rows
 
 
 def page(dossier_id: int, viewer: User) -> DossierView:
@@ -119,6 +88,7 @@ def page(dossier_id: int, viewer: User) -> DossierView:
         expert_views=documents.last_views(every, dossier.expert_id),
         experts=experts_for(dossier) if choosing else [],
         invoice=db.session.scalar(db.select(Invoice).where(Invoice.dossier_id == dossier.id)),
+        review=reviews.for_dossier(dossier.id),
     )
 
 

@@ -390,15 +390,23 @@ def _complete_audit(d: Dossier, actor: User, p: Params):
     fee = str(p.get("fee_percent") or "").strip().replace(",", ".")
     d.negotiated_fee_bp = None
     if fee:
-        default_bp = actor.expert_profile.fee_bp if actor.expert_profile else 0
+        # B §4.6: between the cabinet's minimum for this product and the expert's own fee; a
+        # cabinet that set no minimum (or no cabinet) allows no negotiation
+        profile = actor.expert_profile
+        default_bp = profile.fee_bp if profile else 0
+        floor = profile.cabinet.min_fee_bp(d.product_id) if profile and profile.cabinet else None
+        if floor is None:
+            error = _("Your firm has not set a minimum fee for this product: the fee is fixed.")
+            raise ValidationFailed(error, fee_percent=error)
         try:
             bp = int((Decimal(fee) * 100).quantize(Decimal(1)))
         except InvalidOperation:
             bp = -1
-        if not 0 < bp <= default_bp:
+        if not max(floor, 1) <= bp <= default_bp:
             error = _(
-                "The negotiated fee must be above 0 %% and at most your fee of %(fee)s %%.",
-                fee=f"{default_bp / 100:g}",
+                "The negotiated fee must be between %(min)s %% and %(max)s %%.",
+                min=f"{floor / 100:g}",
+                max=f"{default_bp / 100:g}",
             )
             raise ValidationFailed(error, fee_percent=error)
         d.negotiated_fee_bp = bp
@@ -462,6 +470,13 @@ def _confirm_refund(d: Dossier, actor: User, p: Params):
 
 def _complete(d: Dossier, actor: User, p: Params):
     d.completed_at = utcnow()
+    if d.expert is not None and d.expert.expert_profile is not None:
+        # the marketplace ranks on it; an UPDATE … + 1 so two completions never lose one
+        db.session.execute(
+            db.update(ExpertProfile)
+            .where(ExpertProfile.id == d.expert.expert_profile.id)
+            .values(completed_count=ExpertProfile.completed_count + 1)
+        )
 
 
 def _hold(d: Dossier, actor: User, p: Params):

@@ -10,6 +10,7 @@ from app.security import admin_required, can_read_outbox, require
 from app.services import approvals as approvals_service
 from app.services import audit as audit_service
 from app.services import dashboards, emails
+from app.services import reviews as reviews_service
 from app.services import users as users_service
 from app.services.errors import Conflict, ValidationFailed
 from blueprints.admin import bp
@@ -190,3 +191,11 @@ def resend_email(email_id: int):
     db.session.commit()
     flash(_("The email is queued again."), "success")
     return redirect(url_for("admin.email", email_id=email_id), 303)
+
+
+@bp.post("/reviews/<int:review_id>/hide")
+@admin_required
+def hide_review(review_id: int):
+    review = reviews_service.hide(review_id, current_user, ip=request.remote_addr)
+    flash(_("The review is hidden; the expert's average no longer counts it."), "success")
+    return redirect(url_for("marketplace.show", user_id=review.expert_id), 303)

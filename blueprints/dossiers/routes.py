@@ -8,7 +8,15 @@ from flask_login import current_user, login_required
 
 from app import hx
 from app.models import DocumentStep, DossierStatus
-from app.services import detailed_estimates, documents, dossiers, invoices, storage, workflow
+from app.services import (
+    detailed_estimates,
+    documents,
+    dossiers,
+    invoices,
+    reviews,
+    storage,
+    workflow,
+)
 from app.services.errors import Conflict, ValidationFailed
 from blueprints.dossiers import bp
 from blueprints.dossiers.forms import TicpeForm
@@ -107,6 +115,22 @@ def review(document_id: int):
     except ValidationFailed as exc:
         return _render(dossier_id, 422, errors=exc.fields, action=f"review:{document_id}")
     return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id) + "#documents")
+
+
+@bp.post("/<int:dossier_id>/review")
+@login_required
+def review_expert(dossier_id: int):
+    try:
+        reviews.create(
+            dossier_id, current_user, request.form.get("rating"), request.form.get("text", "")
+        )
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _render(dossier_id, 409)
+    except ValidationFailed as exc:
+        return _render(dossier_id, 422, errors=exc.fields, action="review")
+    flash(_("Thank you: your review is published."), "success")
+    return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id))
 
 
 @bp.get("/documents/<int:document_id>")

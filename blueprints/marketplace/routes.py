@@ -1,0 +1,92 @@
+"""The public expert directory and expert pages; for a client, choosing an expert for a
+dossier from the same list."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app import hx
+from app.models import SECTORS, DossierStatus, Role
+from app.services import dossiers, marketplace, reviews
+from app.services.errors import Conflict, NotFound, ValidationFailed
+from blueprints.marketplace import bp
+
+CHOOSING = (DossierStatus.ADMIN_VALIDATED, DossierStatus.EXPERT_PENDING_ACCEPTANCE)
+
+
+def _dossier_to_fill():
+    """The client's dossier the list is choosing for (`?dossier=`), when it can take one."""
+    dossier_id = request.args.get("dossier", type=int)
+    if not dossier_id or not current_user.is_authenticated or current_user.role != Role.CLIENT:
+        return None
+    try:
+        dossier = dossiers.get(dossier_id, current_user)
+    except NotFound:
+        return None
+    if dossier.client_id != current_user.id or dossier.status not in CHOOSING:
+        return None
+    return dossier
+
+
+@bp.get("/")
+def index():
+    dossier = _dossier_to_fill()
+    client_sector = None
+    if current_user.is_authenticated and current_user.client_profile is not None:
+        client_sector = current_user.client_profile.sector
+    filters = marketplace.Filters.from_args(request.args, client_sector=client_sector)
+    if dossier is not None:
+        filters.product_id = dossier.product_id  # only holders of the dossier's product
+    page = marketplace.search(filters)
+    ctx = {
+        "f": filters,
+        "page": page,
+        "dossier": dossier,
+        "products": marketplace.products(),
+        "sectors": SECTORS,
+    }
+    if hx.wants_fragment(target="expert-results"):
+        return render_template("marketplace/_results.html", **ctx)
+    return render_template("marketplace/index.html", **ctx)
+
+
+@bp.get("/<int:user_id>")
+def show(user_id: int):
+    expert, visible = marketplace.profile(user_id)
+    return render_template(
+        "marketplace/profile.html", expert=expert, reviews=visible, can_answer=_answers(user_id)
+    )
+
+
+def _answers(user_id: int) -> bool:
+    return current_user.is_authenticated and current_user.id == user_id
+
+
+@bp.post("/reviews/<int:review_id>/answer")
+@login_required
+def answer(review_id: int):
+    try:
+        review = reviews.answer(review_id, current_user, request.form.get("answer", ""))
+    except ValidationFailed as exc:
+        expert, visible = marketplace.profile(current_user.id)
+        return render_template(
+            "marketplace/profile.html",
+            expert=expert,
+            reviews=visible,
+            can_answer=True,
+            errors={review_id: exc.message},
+        ), 422
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return redirect(url_for("marketplace.show", user_id=current_user.id), 303)
+    flash(_("Your answer is published."), "success")
+    return hx.redirect_to(
+        url_for("marketplace.show", user_id=review.expert_id) + f"#review-{review.id}"
+    )
+
+
+@bp.app_template_filter("product_name")
+def product_name(product_id: int) -> str:
+    from app.services import catalogue
+
+    return next((p.name for p in catalogue.products() if p.id == product_id), "")

@@ -1,0 +1,195 @@
+"""The expert marketplace (filters, score, keyset pages, htmx and plain) and reviews."""
+
+import re
+
+import pytest
+
+from app.extensions import db
+from app.models import (
+    ApprovalStatus,
+    AuditLog,
+    Dossier,
+    DossierStatus,
+    ExpertiseLevel,
+    ExpertProduct,
+    ExpertSector,
+    Product,
+    Role,
+    User,
+)
+from app.services import marketplace
+from tests.factories import HX, login, make_user, post
+
+
+def _expert(app, product_code="TICPE", level=ExpertiseLevel.INTERMEDIATE, **fields):
+    sectors = fields.pop("sectors", [])
+    approval = fields.pop("approval_status", ApprovalStatus.APPROVED)
+    user_id = make_user(app, Role.EXPERT, approval_status=approval)
+    with app.app_context():
+        profile = db.session.get(User, user_id).expert_profile
+        for name, value in fields.items():
+            setattr(profile, name, value)
+        if product_code:
+            product = db.session.scalar(db.select(Product).where(Product.code == product_code))
+            profile.products.append(ExpertProduct(product_id=product.id, level=level))
+        profile.sectors = [ExpertSector(sector=s) for s in sectors]
+        db.session.commit()
+    return user_id
+
+
+def _ids(html: str) -> list[int]:
+    return [int(i) for i in re.findall(r'id="expert-(\d+)"', html)]
+
+
+def _ticpe(app) -> int:
+    with app.app_context():
+        return db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
+
+
+def test_only_approved_holders_with_capacity_are_listed(app, client):
+    ok = _expert(app)
+    pending = _expert(app, approval_status=ApprovalStatus.PENDING)
+    other_product = _expert(app, product_code="URSSAF")
+    full = _expert(app, capacity=1)
+    client_id = make_user(app, Role.CLIENT)
+    with app.app_context():  # one active dossier fills the one-dossier expert
+        db.session.add(
+            Dossier(
+                client_id=client_id,
+                product_id=_ticpe(app),
+                expert_id=full,
+                status=DossierStatus.AUDIT_IN_PROGRESS,
+            )
+        )
+        db.session.commit()
+    ids = _ids(client.get(f"/experts/?product={_ticpe(app)}").get_data(as_text=True))
+    assert ok in ids
+    assert pending not in ids and other_product not in ids and full not in ids
+    assert client.get(f"/experts/{pending}").status_code == 404
+    assert client.get(f"/experts/{ok}").status_code == 200
+
+
+def test_filters_narrow_the_list(app, client):
+    lyon = _expert(app, city="Lyon", department="69", fee_bp=2000, rating_x100=460)
+    paris = _expert(app, city="Paris", department="75", fee_bp=3000, rating_x100=320)
+    away = _expert(app, city="Nantes", available=False, sectors=["BTP et Construction"])
+    url = f"/experts/?product={_ticpe(app)}"
+
+    def ids(query):
+        return _ids(client.get(url + query).get_data(as_text=True))
+
+    assert ids("&location=lyon") == [lyon]
+    assert ids("&location=75") == [paris]
+    assert ids("&max_fee=25") == [lyon]
+    assert ids("&min_rating=4") == [lyon]
+    assert away not in ids("&available=1")
+    assert ids("&sector=BTP+et+Construction") == [away]
+    assert set(ids("")) == {lyon, paris, away}
+
+
+def test_relevance_follows_level_rating_completions_and_sector(app, client):
+    top = _expert(app, level=ExpertiseLevel.EXPERT, rating_x100=480, completed_count=25)
+    mid = _expert(app, level=ExpertiseLevel.ADVANCED, rating_x100=400, completed_count=6)
+    low = _expert(app, level=ExpertiseLevel.BEGINNER)
+    sector = _expert(app, level=ExpertiseLevel.BEGINNER, sectors=["Transport et Logistique"])
+    with app.test_request_context():
+        rows = marketplace.search(
+            marketplace.Filters(product_id=_ticpe(app), client_sector="Transport et Logistique")
+        ).rows
+    scores = {r.profile.user_id: r.score for r in rows}
+    # 40 + 480/20 + 20 + 15; 30 + 20 + 10 + 12; 10; 10 + 10 (sector bonus)
+    assert scores == {top: 99, mid: 72, low: 10, sector: 20}
+    assert [r.profile.user_id for r in rows] == [top, mid, sector, low]
+    by_fee = _ids(client.get(f"/experts/?product={_ticpe(app)}&sort=fee").get_data(as_text=True))
+    assert len(by_fee) == 4
+
+
+def test_keyset_pages_cover_everyone_once(app, client):
+    made = {_expert(app, years_experience=i % 7, rating_x100=(i * 37) % 500) for i in range(45)}
+    for sort in marketplace.SORTS:
+        seen, url = [], f"/experts/?product={_ticpe(app)}&sort={sort}"
+        while url:
+            html = client.get(url).get_data(as_text=True)
+            seen += _ids(html)
+            more = re.search(r'class="pager"><a href="([^"]+)"', html)
+            url = more.group(1).replace("&amp;", "&") if more else None
+        assert len(seen) == len(set(seen)) == 45, sort
+        assert set(seen) == made
+
+
+def test_live_filtering_returns_the_results_fragment(app, client):
+    _expert(app, city="Lyon")
+    resp = client.get("/experts/?location=lyon", headers={**HX, "HX-Target": "expert-results"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and html.lstrip().startswith('<section id="expert-results"')
+    page = client.get("/experts/").get_data(as_text=True)
+    assert 'method="get"' in page and 'hx-get="/experts/"' in page  # same form, with or without JS
+
+
+@pytest.fixture
+def completed(app):
+    expert = _expert(app)
+    client_id = make_user(app, Role.CLIENT, email="cli@example.fr")
+    with app.app_context():
+        dossier = Dossier(
+            client_id=client_id,
+            product_id=_ticpe(app),
+            expert_id=expert,
+            status=DossierStatus.AUDIT_COMPLETED,
+        )
+        db.session.add(dossier)
+        db.session.commit()
+        return {"expert": expert, "dossier": dossier.id}
+
+
+def _set_status(app, dossier_id, status):
+    with app.app_context():
+        db.session.get(Dossier, dossier_id).status = status
+        db.session.commit()
+
+
+def test_reviews_once_after_completion_then_answer_and_hide(app, client, completed):
+    d = completed["dossier"]
+    login(client, "cli@example.fr")
+    assert post(client, f"/dossiers/{d}/review", {"rating": "5"}).status_code == 409
+    _set_status(app, d, DossierStatus.COMPLETED)
+    resp = post(client, f"/dossiers/{d}/review", {"rating": "9", "text": "Top"})
+    assert resp.status_code == 422 and "Top" in resp.get_data(as_text=True)
+    assert post(client, f"/dossiers/{d}/review", {"rating": "4", "text": "Top"}).status_code == 303
+    assert post(client, f"/dossiers/{d}/review", {"rating": "5"}).status_code == 409
+    with app.app_context():
+        profile = db.session.get(User, completed["expert"]).expert_profile
+        assert (profile.rating_x100, profile.rating_count) == (400, 1)
+        review_id = db.session.scalar(db.select(marketplace.Review.id))
+
+    client.post("/logout", data={})
+    with app.app_context():
+        email = db.session.get(User, completed["expert"]).email
+    login(client, email)
+    url = f"/experts/reviews/{review_id}/answer"
+    assert post(client, url, {"answer": ""}).status_code == 422
+    assert post(client, url, {"answer": "Merci !"}).status_code == 303
+    assert post(client, url, {"answer": "Encore"}).status_code == 303  # refused, flashed
+    with app.app_context():
+        assert db.session.get(marketplace.Review, review_id).answer == "Merci !"
+
+    client.post("/logout", data={})
+    make_user(app, Role.ADMIN, email="boss@example.fr")
+    login(client, "boss@example.fr")
+    assert post(client, f"/admin/reviews/{review_id}/hide").status_code == 303
+    with app.app_context():
+        profile = db.session.get(User, completed["expert"]).expert_profile
+        assert (profile.rating_x100, profile.rating_count) == (0, 0)
+        assert db.session.scalar(db.select(AuditLog.action).where(AuditLog.action == "review.hide"))
+    html = client.get(f"/experts/{completed['expert']}").get_data(as_text=True)
+    assert "Merci !" not in html
+
+
+def test_a_stranger_cannot_review_or_answer(app, client, completed):
+    _set_status(app, completed["dossier"], DossierStatus.COMPLETED)
+    make_user(app, Role.CLIENT, email="nosy@example.fr")
+    login(client, "nosy@example.fr")
+    assert (
+        post(client, f"/dossiers/{completed['dossier']}/review", {"rating": "1"}).status_code == 404
+    )
+    assert post(client, "/experts/reviews/1/answer", {"answer": "x"}).status_code == 404
