@@ -35,6 +35,11 @@ class DossierStatus(enum.StrEnum):
     REFUND_CONFIRMED = "refund_confirmed"
     FEE_PAYMENT_PENDING = "fee_payment_pending"
     COMPLETED = "completed"
+    # the quote flow of partner products (B §4.3: CHRONO, SOLID, ELEC, GAZ)
+    QUOTE_REQUESTED = "quote_requested"
+    QUOTE_PROPOSED = "quote_proposed"
+    QUOTE_REJECTED = "quote_rejected"
+    QUOTE_ACCEPTED = "quote_accepted"
     ON_HOLD = "on_hold"
     CANCELLED = "cancelled"
     ARCHIVED = "archived"
@@ -51,6 +56,10 @@ ESTIMATE_UPDATABLE = frozenset(
         DossierStatus.EXPERT_PENDING_ACCEPTANCE,
     }
 )
+
+
+# B §4.3: partner products follow a five-step quote flow instead of the six financial steps
+QUOTE_PRODUCTS = frozenset({"CHRONO", "SOLID", "ELEC", "GAZ"})
 
 
 class Party(enum.StrEnum):
@@ -137,6 +146,10 @@ class Dossier(Base):
     refund_reference: Mapped[str | None] = mapped_column(String(80))
     refunded_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    # quote flow: the answers to the product's specific questions, then the partner's quote
+    quote_answers: Mapped[dict | None] = mapped_column(JSON)
+    quote_cents: Mapped[int | None]
+    quote_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -148,6 +161,10 @@ class Dossier(Base):
     expert: Mapped[User | None] = relationship(foreign_keys=[expert_id])
     pending_expert: Mapped[User | None] = relationship(foreign_keys=[pending_expert_id])
     proposed_expert: Mapped[User | None] = relationship(foreign_keys=[proposed_expert_id])
+
+    @property
+    def is_quote_flow(self) -> bool:
+        return self.product.code in QUOTE_PRODUCTS
 
     def is_party(self, user: User) -> bool:
         """The client, the assigned expert or the expert asked to accept it."""

@@ -305,6 +305,8 @@ class ExpertProduct(Base):
         _enum(ExpertiseLevel, "expertise_level"), default=ExpertiseLevel.INTERMEDIATE
     )
     active: Mapped[bool] = mapped_column(default=True)
+    # the partner quote requests for this product are routed to (B §4.5 "automatic")
+    distributor: Mapped[bool] = mapped_column(default=False)
 
     expert: Mapped[ExpertProfile] = relationship(back_populates="products")
 

@@ -11,7 +11,7 @@ parties after commit.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -83,10 +83,37 @@ STEPS = (
     _l("Your approval"),
     _l("Refund"),
 )
+# B §4.3: the five steps of a partner product
+QUOTE_STEPS = (
+    _l("Initial checks"),
+    _l("Your needs"),
+    _l("Partner proposal"),
+    _l("Quote"),
+    _l("Billing and installation"),
+)
+QUOTE_STEP = {
+    S.PENDING_UPLOAD: (1, 0),
+    S.QUOTE_REQUESTED: (3, 40),
+    S.QUOTE_PROPOSED: (4, 60),
+    S.QUOTE_REJECTED: (4, 60),
+    S.QUOTE_ACCEPTED: (5, 80),
+    S.COMPLETED: (5, 100),
+}
+
+
+def steps_for(dossier: Dossier) -> tuple:
+    return QUOTE_STEPS if dossier.is_quote_flow else STEPS
 
 
 def step_of(dossier: Dossier) -> tuple[int, int]:
     status = dossier.held_status if dossier.status == S.ON_HOLD else dossier.status
+    if dossier.is_quote_flow:
+        if (
+            status == S.PENDING_UPLOAD
+            and documents.missing(documents.checklist(dossier, DocumentStep.ELIGIBILITY)) == []
+        ):
+            return (2, 20)  # the document is there: the specific questions come next
+        return QUOTE_STEP.get(status, (5, 100))
     return STEP.get(status, (6, 100))
 
 
@@ -125,6 +152,12 @@ class Params(dict):
 
 
 Guard = Callable[[Dossier, User], str | None]
+FINANCIAL, QUOTE = "financial", "quote"
+BOTH = frozenset({FINANCIAL, QUOTE})
+
+
+def flow_of(dossier: Dossier) -> str:
+    return QUOTE if dossier.is_quote_flow else FINANCIAL
 
 
 @dataclass(frozen=True)
@@ -140,7 +173,8 @@ class Action:
     # a form is needed (reason, amounts…); otherwise a single button
     form: bool = False
     danger: bool = False
-    notify: tuple[str, ...] = field(default=())
+    # which products' flow it belongs to: the six financial steps, the quote flow, or both
+    flows: frozenset[str] = BOTH
 
 
 # -- guards: None when satisfied, else the sentence saying why not and what to do ---------------
@@ -495,7 +529,96 @@ def _cancel(d: Dossier, actor: User, p: Params):
     d.pending_expert_id = d.expert_deadline_at = None
 
 
+# B §4.3 step 2: what each partner needs to know, pre-filled from the simulation's answers
+QUOTE_QUESTIONS = {
+    "CHRONO": (
+        ("fleet", _l("How many vehicles over 7.5 tonnes?"), None),
+        ("equipped", _l("How many already have a smart tachograph?"), None),
+        ("installations", _l("How many installations do you want?"), None),
+    ),
+    "SOLID": (
+        ("employees", _l("How many employees are paid each month?"), "GENERAL_003"),
+        ("drivers", _l("How many of them are drivers?"), None),
+    ),
+    "ELEC": (
+        ("sites", _l("How many sites are supplied?"), None),
+        ("yearly_bill", _l("Yearly electricity bill (€)"), "ENERGIE_ELEC_MONTANT"),
+    ),
+    "GAZ": (
+        ("sites", _l("How many sites are supplied?"), None),
+        ("yearly_bill", _l("Yearly gas bill (€)"), "ENERGIE_GAZ_MONTANT"),
+    ),
+}
+
+
+def quote_questions(dossier: Dossier) -> list[tuple[str, str, str]]:
+    """(name, question, pre-filled value): earlier answers first, then the simulation's."""
+    given = dossier.quote_answers or {}
+    answers = dossier.simulation.answers if dossier.simulation is not None else {}
+    found = []
+    for name, label, source in QUOTE_QUESTIONS.get(dossier.product.code, ()):
+        value = given.get(name)
+        if value is None and source:
+            value = answers.get(source)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        found.append((name, str(label), "" if value is None else str(value)))
+    return found
+
+
+def _distributor_for(dossier: Dossier) -> User | None:
+    """B §4.5 "automatic": the product's distributor expert, else the best holder available."""
+    from app.services import marketplace
+
+    query = offerable_experts_query(dossier.product_id).where(ExpertProduct.distributor.is_(True))
+    profile = db.session.scalar(query.order_by(ExpertProfile.id).limit(1))
+    if profile is not None:
+        return profile.user
+    rows = marketplace.search(marketplace.Filters(product_id=dossier.product_id), limit=1).rows
+    return rows[0].user if rows else None
+
+
+def _partner_available(dossier: Dossier, actor: User) -> str | None:
+    if _distributor_for(dossier) is None:
+        return _("No partner takes this product right now. Please try again in a few days.")
+    return None
+
+
+def _request_quote(d: Dossier, actor: User, p: Params):
+    answers = {}
+    for name, _label, _value in quote_questions(d):
+        raw = str(p.get(name) or "").strip().replace(" ", "").replace("\u202f", "")
+        if not raw.isdigit() or int(raw) > 10**9:
+            error = _("Enter a whole number, 0 or more.")
+            raise ValidationFailed(error, **{name: error})
+        answers[name] = int(raw)
+    d.quote_answers = answers
+    partner = _distributor_for(d)
+    d.expert_id, d.expert_accepted_at = partner.id, utcnow()
+    p["data"] = {"answers": answers, "partner": partner.full_name}
+    _notify(
+        partner,
+        d,
+        "quote_request",
+        _l("A client asks you for a quote"),
+        _l("Their needs are in the dossier."),
+        Priority.HIGH,
+    )
+
+
+def _propose_quote(d: Dossier, actor: User, p: Params):
+    d.quote_cents = p.cents("amount")
+    d.quote_text = p.text("details", _("Describe what the quote includes."), 5000)
+    p["data"] = {"amount_cents": d.quote_cents}
+
+
+def _comment(d: Dossier, actor: User, p: Params):
+    p["note"] = p.text("comment", _("Write your comment for the partner."))
+
+
 A = Action
+FIN = frozenset({FINANCIAL})
+QUO = frozenset({QUOTE})
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
@@ -507,6 +630,7 @@ ACTIONS: dict[str, Action] = {
             S.PENDING_ADMIN_VALIDATION,
             Party.ADMIN,
             (_eligibility_documents,),
+            flows=FIN,
         ),
         A(
             "validate_eligibility",
@@ -517,6 +641,7 @@ ACTIONS: dict[str, Action] = {
             Party.CLIENT,
             (_no_rejected_eligibility,),
             _validate_eligibility,
+            flows=FIN,
         ),
         A(
             "reject_eligibility",
@@ -529,6 +654,7 @@ ACTIONS: dict[str, Action] = {
             _reason,
             form=True,
             danger=True,
+            flows=FIN,
         ),
         A(
             "select_expert",
@@ -540,6 +666,7 @@ ACTIONS: dict[str, Action] = {
             (),
             _select_expert,
             form=True,
+            flows=FIN,
         ),
         A(
             "propose_expert",
@@ -551,6 +678,7 @@ ACTIONS: dict[str, Action] = {
             (),
             _propose_expert,
             form=True,
+            flows=FIN,
         ),
         A(
             "accept_proposal",
@@ -561,6 +689,7 @@ ACTIONS: dict[str, Action] = {
             Party.EXPERT,
             (_has_proposal,),
             _accept_proposal,
+            flows=FIN,
         ),
         A(
             "assign_expert",
@@ -572,6 +701,7 @@ ACTIONS: dict[str, Action] = {
             (),
             _assign_expert,
             form=True,
+            flows=FIN,
         ),
         A(
             "accept",
@@ -582,6 +712,7 @@ ACTIONS: dict[str, Action] = {
             Party.EXPERT,
             (_within_deadline,),
             _accept,
+            flows=FIN,
         ),
         A(
             "refuse",
@@ -594,6 +725,7 @@ ACTIONS: dict[str, Action] = {
             _refuse,
             form=True,
             danger=True,
+            flows=FIN,
         ),
         A(
             "request_documents",
@@ -607,6 +739,7 @@ ACTIONS: dict[str, Action] = {
             (),
             _request_documents,
             form=True,
+            flows=FIN,
         ),
         A(
             "send_documents",
@@ -616,6 +749,7 @@ ACTIONS: dict[str, Action] = {
             S.DOCUMENTS_SENT,
             Party.EXPERT,
             (_requested_documents,),
+            flows=FIN,
         ),
         A(
             "validate_documents",
@@ -626,6 +760,7 @@ ACTIONS: dict[str, Action] = {
             Party.EXPERT,
             (_complementary_reviewed,),
             _validate_documents,
+            flows=FIN,
         ),
         A(
             "refuse_documents",
@@ -638,6 +773,7 @@ ACTIONS: dict[str, Action] = {
             _reason,
             form=True,
             danger=True,
+            flows=FIN,
         ),
         A(
             "start_audit",
@@ -646,6 +782,7 @@ ACTIONS: dict[str, Action] = {
             frozenset({S.DOCUMENTS_VALIDATED}),
             S.AUDIT_IN_PROGRESS,
             Party.EXPERT,
+            flows=FIN,
         ),
         A(
             "complete_audit",
@@ -657,6 +794,7 @@ ACTIONS: dict[str, Action] = {
             (),
             _complete_audit,
             form=True,
+            flows=FIN,
         ),
         A(
             "validate_audit",
@@ -667,6 +805,7 @@ ACTIONS: dict[str, Action] = {
             Party.EXPERT,
             (),
             _validate_audit,
+            flows=FIN,
         ),
         A(
             "reject_audit",
@@ -679,6 +818,7 @@ ACTIONS: dict[str, Action] = {
             _reason,
             form=True,
             danger=True,
+            flows=FIN,
         ),
         A(
             "submit",
@@ -690,6 +830,7 @@ ACTIONS: dict[str, Action] = {
             (),
             _submit,
             form=True,
+            flows=FIN,
         ),
         A(
             "record_decision",
@@ -701,6 +842,7 @@ ACTIONS: dict[str, Action] = {
             (),
             _record_decision,
             form=True,
+            flows=FIN,
         ),
         A(
             "confirm_refund",
@@ -712,6 +854,7 @@ ACTIONS: dict[str, Action] = {
             (_decision_granted,),
             _confirm_refund,
             form=True,
+            flows=FIN,
         ),
         A(
             "declare_fee_paid",
@@ -720,6 +863,7 @@ ACTIONS: dict[str, Action] = {
             frozenset({S.REFUND_CONFIRMED}),
             S.FEE_PAYMENT_PENDING,
             Party.EXPERT,
+            flows=FIN,
         ),
         A(
             "confirm_fee_received",
@@ -730,6 +874,7 @@ ACTIONS: dict[str, Action] = {
             Party.NOBODY,
             (),
             _complete,
+            flows=FIN,
         ),
         A(
             "close_refused",
@@ -740,6 +885,76 @@ ACTIONS: dict[str, Action] = {
             Party.NOBODY,
             (_decision_refused,),
             _complete,
+            flows=FIN,
+        ),
+        A(
+            "request_quote",
+            _l("Send my needs to the partner"),
+            frozenset({CLIENT}),
+            frozenset({S.PENDING_UPLOAD}),
+            S.QUOTE_REQUESTED,
+            Party.EXPERT,
+            (_eligibility_documents, _partner_available),
+            _request_quote,
+            form=True,
+            flows=QUO,
+        ),
+        A(
+            "propose_quote",
+            _l("Send the quote"),
+            frozenset({EXPERT}),
+            frozenset({S.QUOTE_REQUESTED, S.QUOTE_REJECTED}),
+            S.QUOTE_PROPOSED,
+            Party.CLIENT,
+            (),
+            _propose_quote,
+            form=True,
+            flows=QUO,
+        ),
+        A(
+            "accept_quote",
+            _l("Accept the quote"),
+            frozenset({CLIENT}),
+            frozenset({S.QUOTE_PROPOSED}),
+            S.QUOTE_ACCEPTED,
+            Party.EXPERT,
+            flows=QUO,
+        ),
+        A(
+            "reject_quote",
+            _l("Refuse the quote"),
+            frozenset({CLIENT}),
+            frozenset({S.QUOTE_PROPOSED}),
+            S.QUOTE_REJECTED,
+            Party.EXPERT,
+            (),
+            _reason,
+            form=True,
+            danger=True,
+            flows=QUO,
+        ),
+        A(
+            "comment_quote",
+            _l("Ask a question about the quote"),
+            frozenset({CLIENT}),
+            frozenset({S.QUOTE_PROPOSED}),
+            S.QUOTE_PROPOSED,
+            Party.EXPERT,
+            (),
+            _comment,
+            form=True,
+            flows=QUO,
+        ),
+        A(
+            "complete_installation",
+            _l("Confirm billing and installation"),
+            frozenset({EXPERT}),
+            frozenset({S.QUOTE_ACCEPTED}),
+            S.COMPLETED,
+            Party.NOBODY,
+            (),
+            _complete,
+            flows=QUO,
         ),
         A(
             "hold",
@@ -807,6 +1022,8 @@ def relations(dossier: Dossier, user: User) -> set[str]:
 
 def refusal(dossier: Dossier, action: Action, actor: User) -> str | None:
     """Why `actor` may not take `action` now, as a sentence (None: they may)."""
+    if flow_of(dossier) not in action.flows:
+        return _("This step does not exist for this product.")
     if not relations(dossier, actor) & action.who:
         return _("This action is not yours to take on this dossier.")
     if dossier.status not in action.sources:
@@ -825,9 +1042,10 @@ def available(dossier: Dossier, actor: User) -> list[tuple[Action, str | None]]:
     """The actions this person could take in this status, each with the reason it is blocked
     (None when it is not): the dossier page shows them as the next thing to do."""
     mine = relations(dossier, actor)
+    flow = flow_of(dossier)
     found = []
     for action in ACTIONS.values():
-        if mine & action.who and dossier.status in action.sources:
+        if flow in action.flows and mine & action.who and dossier.status in action.sources:
             reason = None
             for guard in action.guards:
                 reason = guard(dossier, actor)

@@ -190,4 +190,9 @@ def _workflow_words():
             return str(workflow.ACTIONS[action].label)
         return str(EVENT_LABELS.get(action, action))
 
-    return {"steps": workflow.STEPS, "timeline_label": timeline_label, "statuses": DossierStatus}
+    return {
+        "steps_for": workflow.steps_for,
+        "quote_questions": workflow.quote_questions,
+        "timeline_label": timeline_label,
+        "statuses": DossierStatus,
+    }

@@ -252,35 +252,42 @@ def test_concurrent_writers_one_wins(app, parties):
 RELATIONS = ("client", "expert", "pending_expert", "admin", "stranger")
 
 
+@pytest.mark.parametrize("code", ["TICPE", "CHRONO"])
 @pytest.mark.parametrize("action", sorted(workflow.ACTIONS))
-def test_every_status_action_role_triple(app, parties, action):
-    """Allowed exactly when the actor's relation and the status are in the table; a refusal is
-    a sentence (guards may still refuse an allowed triple, with their own sentence)."""
+def test_every_status_action_role_triple(app, parties, action, code):
+    """Allowed exactly when the product's flow, the actor's relation and the status are in the
+    table; a refusal is a sentence (guards may still refuse an allowed triple, with their own)."""
     spec = workflow.ACTIONS[action]
     with app.test_request_context():
         role_msg = workflow._("This action is not yours to take on this dossier.")
-        dossier = db.session.get(Dossier, parties["dossier"])
-        stranger = db.session.get(User, make_user(app, Role.EXPERT))
+        flow_msg = workflow._("This step does not exist for this product.")
+        # users first: make_user commits on its own connection (SQLite allows one writer)
+        stranger_id, pending_id = make_user(app, Role.EXPERT), make_user(app, Role.EXPERT)
         people = {
             "client": db.session.get(User, parties["client"]),
             "expert": db.session.get(User, parties["expert"]),
-            "pending_expert": db.session.get(User, make_user(app, Role.EXPERT)),
+            "pending_expert": db.session.get(User, pending_id),
             "admin": db.session.get(User, parties["admin"]),
-            "stranger": stranger,
+            "stranger": db.session.get(User, stranger_id),
         }
+        dossier = db.session.get(Dossier, parties["dossier"])
+        dossier.product = db.session.scalar(db.select(Product).where(Product.code == code))
+        flow = workflow.flow_of(dossier)
         dossier.expert_id = people["expert"].id
         dossier.pending_expert_id = people["pending_expert"].id
         for status in DossierStatus:
             dossier.status = status
             for relation in RELATIONS:
                 why = workflow.refusal(dossier, spec, people[relation])
-                allowed = relation in spec.who and status in spec.sources
-                if relation not in spec.who:
+                allowed = flow in spec.flows and relation in spec.who and status in spec.sources
+                if flow not in spec.flows:
+                    assert why == flow_msg, (action, status, relation)
+                elif relation not in spec.who:
                     assert why == role_msg, (action, status, relation)
                 elif status not in spec.sources:
-                    assert why and why != role_msg, (action, status, relation)
+                    assert why and why not in (role_msg, flow_msg), (action, status, relation)
                 else:  # allowed by the table; a guard may still say what is missing
-                    assert why is None or status.value not in why, (action, status, relation)
+                    assert why is None or why not in (role_msg, flow_msg), (action, status)
                 assert (why is None) <= allowed
         db.session.rollback()
 
@@ -488,3 +495,58 @@ def test_dashboards_show_what_waits_for_each_party(app, client, parties):
     login(client, "admin@example.fr")
     html = client.get("/dossiers/?status=expert_pending_acceptance").get_data(as_text=True)
     assert f'/dossiers/{d}"' in html and f'/dossiers/{other_id}"' not in html
+
+
+def test_a_partner_product_follows_the_quote_flow(app, client, parties):
+    """B §4.3: one document, the specific questions, routed to the distributor, a quote the
+    client questions, refuses, then accepts, and the installation closes the dossier."""
+    distributor = make_user(
+        app, Role.EXPERT, email="chrono@example.fr", approval_status=ApprovalStatus.APPROVED
+    )
+    with app.app_context():
+        chrono = db.session.scalar(db.select(Product).where(Product.code == "CHRONO"))
+        profile = db.session.get(User, distributor).expert_profile
+        profile.products.append(ExpertProduct(product_id=chrono.id, distributor=True))
+        dossier = Dossier(client_id=parties["client"], product_id=chrono.id)
+        db.session.add(dossier)
+        db.session.commit()
+        d, label = dossier.id, chrono.documents["eligibility"][0]
+    login(client, "client@example.fr")
+    assert _act(client, d, "submit_documents").status_code == 409  # not this product's flow
+    assert (
+        _act(client, d, "request_quote", fleet="3", equipped="0", installations="3").status_code
+        == 409
+    )
+    assert _upload(client, d, "eligibility", label, ("carte-grise.pdf", PDF)).status_code == 303
+    html = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert 'name="fleet"' in html and "Vérifications initiales" in html
+    resp = _act(client, d, "request_quote", fleet="3", equipped="x", installations="3")
+    assert resp.status_code == 422 and 'value="x"' in resp.get_data(as_text=True)
+    assert (
+        _act(client, d, "request_quote", fleet="3", equipped="0", installations="3").status_code
+        == 303
+    )
+    snap = _dossier(app, d)
+    assert snap.status == DossierStatus.QUOTE_REQUESTED and snap.expert_id == distributor
+    assert snap.quote_answers == {"fleet": 3, "equipped": 0, "installations": 3}
+
+    client.post("/logout", data={})
+    login(client, "chrono@example.fr")
+    assert _act(client, d, "propose_quote", amount="2 400", details="3 boîtiers").status_code == 303
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    assert _act(client, d, "comment_quote", comment="Pose incluse ?").status_code == 303
+    assert _act(client, d, "reject_quote", reason="Trop cher").status_code == 303
+    client.post("/logout", data={})
+    login(client, "chrono@example.fr")
+    assert (
+        _act(client, d, "propose_quote", amount="2 100", details="Pose incluse").status_code == 303
+    )
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    assert _act(client, d, "accept_quote").status_code == 303
+    client.post("/logout", data={})
+    login(client, "chrono@example.fr")
+    assert _act(client, d, "complete_installation").status_code == 303
+    snap = _dossier(app, d)
+    assert snap.status == DossierStatus.COMPLETED and snap.quote_cents == 210_000
