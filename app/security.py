@@ -47,7 +47,13 @@ def can_view_dossier(viewer: User | None, dossier) -> bool:
     admins'. A refused or replaced expert loses sight of it."""
     if viewer is None or not viewer.is_authenticated:
         return False
-    return viewer.is_admin or dossier.is_party(viewer)
+    if viewer.is_admin or dossier.is_party(viewer):
+        return True
+    if viewer.role == Role.EXPERT and dossier.expert_id is not None:
+        from app.services.cabinets import runs_cabinet_of
+
+        return runs_cabinet_of(viewer, dossier.expert_id)  # a firm's owner sees its team's
+    return False
 
 
 def can_view_document(viewer: User | None, document) -> bool:

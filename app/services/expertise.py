@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app.extensions import db
-from app.models import ExpertiseLevel, ExpertProduct, Product, Role, User
+from app.models import SECTORS, ExpertiseLevel, ExpertProduct, ExpertSector, Product, Role, User
 from app.services import audit
 from app.services.errors import NotAllowed, ValidationFailed
 
@@ -30,10 +30,22 @@ def current(user: User) -> dict:
         "fee_percent": f"{profile.fee_bp / 100:g}",
         "capacity": str(profile.capacity),
         "available": profile.available,
+        "department": profile.department or "",
+        "sectors": [s.sector for s in profile.sectors],
+        "certifications": profile.certifications or "",
     }
 
 
-def update(user: User, levels: dict[int, str], fee_percent: str, capacity: str, available: bool):
+def update(
+    user: User,
+    levels: dict[int, str],
+    fee_percent: str,
+    capacity: str,
+    available: bool,
+    department: str = "",
+    sectors: list[str] | None = None,
+    certifications: str = "",
+):
     """Replace the expert's offer. Every field is checked before anything is saved.
 
     :raises ValidationFailed: per field (fee above the platform default, capacity out of range,
@@ -63,9 +75,22 @@ def update(user: User, levels: dict[int, str], fee_percent: str, capacity: str, 
             errors["products"] = _("Choose products from the list, each with a level.")
             break
         chosen[product_id] = ExpertiseLevel(level)
+    department = (department or "").strip().upper()
+    if department and not (len(department) in (2, 3) and department.isalnum()):
+        errors["department"] = _("Enter a department number such as 69, 2A or 974.")
+    sectors = sorted(set(sectors or []))
+    if any(sector not in SECTORS for sector in sectors):
+        errors["sectors"] = _("Choose sectors from the list.")
+    certifications = (certifications or "").strip()
+    if len(certifications) > 2000:
+        errors["certifications"] = _("At most %(n)d characters.", n=2000)
     if errors:
         raise ValidationFailed(next(iter(errors.values())), **errors)
     profile = user.expert_profile
+    profile.department = department or None
+    profile.certifications = certifications or None
+    known_sectors = {s.sector: s for s in profile.sectors}
+    profile.sectors = [known_sectors.get(s) or ExpertSector(sector=s) for s in sectors]
     profile.fee_bp, profile.capacity, profile.available = fee_bp, int(cap), bool(available)
     existing = {p.product_id: p for p in profile.products}
     for product_id, row in existing.items():

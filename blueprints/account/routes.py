@@ -3,10 +3,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from app.forms import apply_errors
-from app.models import Role
-from app.services import accounts
+from app.models import SECTORS, Role
+from app.services import accounts, cabinets
 from app.services import expertise as expertise_service
-from app.services.errors import ValidationFailed
+from app.services.errors import Conflict, NotAllowed, ValidationFailed
 from blueprints.account import bp
 from blueprints.account.forms import PROFILE_FORMS, ChangePasswordForm
 
@@ -93,21 +93,102 @@ def expertise():
         if raw.isdigit():
             levels[int(raw)] = form.get(f"level-{raw}", "")
     values = {
-        "levels": {k: v for k, v in levels.items()},
+        "levels": dict(levels),
         "fee_percent": form.get("fee_percent", ""),
         "capacity": form.get("capacity", ""),
         "available": form.get("available") == "on",
+        "department": form.get("department", ""),
+        "sectors": form.getlist("sectors"),
+        "certifications": form.get("certifications", ""),
     }
     try:
-        expertise_service.update(
-            current_user, levels, values["fee_percent"], values["capacity"], values["available"]
-        )
+        expertise_service.update(current_user, **values)
     except ValidationFailed as exc:
         return render_template(
             "account/expertise.html",
             values=values,
             errors=exc.fields,
             products=expertise_service.products(),
+            sectors=SECTORS,
         ), 422
     flash(_("Your offer is saved."), "success")
     return redirect(url_for("account.expertise"), 303)
+
+
+def _cabinet_page(status: int = 200, errors: dict | None = None, values=None):
+    member = cabinets.membership(current_user)
+    return render_template(
+        "account/cabinet.html",
+        member=member,
+        products=cabinets.products(),
+        dossiers=cabinets.team_dossiers(current_user),
+        errors=errors or {},
+        values=values or {},
+    ), status
+
+
+@bp.get("/cabinet")
+@login_required
+def cabinet():
+    if current_user.role != Role.EXPERT:
+        abort(404)
+    return _cabinet_page()
+
+
+@bp.post("/cabinet")
+@login_required
+def cabinet_create():
+    if current_user.role != Role.EXPERT:
+        abort(404)
+    try:
+        cabinets.create(current_user, request.form.get("name", ""))
+    except ValidationFailed as exc:
+        return _cabinet_page(422, exc.fields, request.form)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _cabinet_page(409)
+    flash(_("Your firm is created: you are its owner."), "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
+@bp.post("/cabinet/members")
+@login_required
+def cabinet_add_member():
+    try:
+        cabinets.add_member(
+            current_user, request.form.get("email", ""), request.form.get("role", "")
+        )
+    except NotAllowed:
+        abort(404)
+    except ValidationFailed as exc:
+        return _cabinet_page(422, exc.fields, request.form)
+    flash(_("The expert has joined your firm."), "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
+@bp.post("/cabinet/members/<int:member_id>/remove")
+@login_required
+def cabinet_remove_member(member_id: int):
+    try:
+        cabinets.remove_member(current_user, member_id)
+    except NotAllowed:
+        abort(404)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _cabinet_page(409)
+    flash(_("The member has left the firm."), "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
+@bp.post("/cabinet/fees")
+@login_required
+def cabinet_fees():
+    raw = {p.id: request.form.get(f"min-{p.id}", "") for p in cabinets.products()}
+    try:
+        cabinets.set_min_fees(current_user, raw)
+    except NotAllowed:
+        abort(404)
+    except ValidationFailed as exc:
+        return _cabinet_page(422, exc.fields, request.form)
+    flash(_("The minimum fees are saved."), "success")
+    return redirect(url_for("account.cabinet"), 303)
