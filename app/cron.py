@@ -6,6 +6,7 @@ Cron fields are read in the process's local time: the Procfile sets TZ=Europe/Pa
 from rq import cron
 
 from app.tasks.sweeps import (
+    expire_expert_acceptances,
     purge_expired_exports,
     purge_reset_tokens,
     purge_visitor_simulations,
@@ -16,3 +17,4 @@ cron.register(purge_reset_tokens, "default", cron="7 * * * *", job_timeout=120)
 cron.register(remind_unverified_emails, "default", cron="*/15 * * * *", job_timeout=120)
 cron.register(purge_visitor_simulations, "default", cron="*/10 * * * *", job_timeout=300)
 cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_timeout=300)
+cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)

@@ -38,6 +38,31 @@ from app.services.errors import InvalidTransition, NotFound, ValidationFailed
 ACCEPTED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 COMPANY_LABELS = ("Extrait Kbis de moins de 3 mois", "RIB de l'entreprise")
 MAX_FILES = 5
+# B §4.4: the largest file per kind of document, in MB (by a word of its checklist label);
+# anything else gets UPLOAD_MAX_MB
+SIZE_LIMITS_MB = (
+    ("rib", 5),
+    ("taxe foncière", 5),
+    ("kbis", 10),
+    ("cartes grises", 10),
+    ("carte grise", 10),
+    ("relevés de cotisations", 15),
+    ("dsn", 20),
+    ("factures de carburant", 20),
+    ("bulletins de paie", 30),
+    ("factures d'électricité", 30),
+    ("factures de travaux", 50),
+)
+
+
+def size_limit_mb(label: str) -> int:
+    """The limit for a checklist entry, never above the platform's UPLOAD_MAX_MB."""
+    ceiling = current_app.config["UPLOAD_MAX_MB"]
+    lowered = label.lower()
+    for word, mb in SIZE_LIMITS_MB:
+        if word in lowered:
+            return min(mb, ceiling)
+    return ceiling
 
 
 @dataclass
@@ -211,7 +236,8 @@ def upload(
         message = _("Describe the file in a few words.")
         raise ValidationFailed(message, label=message)
     company = step == DocumentStep.ELIGIBILITY and label in COMPANY_LABELS
-    max_bytes = current_app.config["UPLOAD_MAX_MB"] * 1024 * 1024
+    limit_mb = size_limit_mb(label)
+    max_bytes = limit_mb * 1024 * 1024
     result = UploadResult()
     now = utcnow()
     for file in files:
@@ -224,9 +250,7 @@ def upload(
         try:
             key, size = storage.save_stream("documents", head, file.stream, suffix, max_bytes)
         except storage.TooLarge:
-            result.refused[name] = _(
-                "The file is larger than %(n)d MB.", n=current_app.config["UPLOAD_MAX_MB"]
-            )
+            result.refused[name] = _("The file is larger than %(n)d MB.", n=limit_mb)
             continue
         doc = Document(
             client_id=dossier.client_id,

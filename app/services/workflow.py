@@ -1168,3 +1168,54 @@ def status_label(status) -> str:
     from app.i18n import status_label as label
 
     return label(status)
+
+
+def expire_acceptances(limit: int = 500) -> int:
+    """The 48 hours are up: the dossier goes back to the client, who chooses again (both
+    parties told). Run by the cron sweep; a dossier answered meanwhile is left alone."""
+    due = db.session.scalars(
+        db.select(Dossier)
+        .where(
+            Dossier.status == S.EXPERT_PENDING_ACCEPTANCE,
+            Dossier.expert_deadline_at < utcnow(),
+        )
+        .order_by(Dossier.expert_deadline_at)
+        .limit(limit)
+    ).all()
+    done = 0
+    for dossier in due:
+        expert = dossier.pending_expert
+        dossier.status = S.ADMIN_VALIDATED
+        dossier.pending_expert_id = dossier.expert_deadline_at = dossier.expert_selected_at = None
+        dossier.waiting_on, dossier.waiting_since = Party.CLIENT, utcnow()
+        db.session.add(
+            DossierEvent(
+                dossier_id=dossier.id,
+                action="acceptance_expired",
+                before=S.EXPERT_PENDING_ACCEPTANCE.value,
+                after=S.ADMIN_VALIDATED.value,
+                data={"expert_id": expert.id if expert else None},
+            )
+        )
+        _notify(
+            dossier.client,
+            dossier,
+            "expert_acceptance_expired",
+            _l("The expert did not answer in time"),
+            _l("Choose another expert for your dossier."),
+            Priority.HIGH,
+        )
+        _notify(
+            expert,
+            dossier,
+            "expert_acceptance_expired",
+            _l("A dossier you did not answer has gone back to the client"),
+            _l("Answer within 48 hours to keep the dossiers you are offered."),
+            Priority.MEDIUM,
+        )
+        try:
+            db.session.commit()
+            done += 1
+        except StaleDataError:  # the expert answered at the last second: their answer stands
+            db.session.rollback()
+    return done

@@ -54,3 +54,14 @@ def remind_unverified_emails() -> int:
         )
     db.session.commit()
     return len(users)
+
+
+def expire_expert_acceptances() -> int:
+    """Dossiers an expert left unanswered for 48 hours go back to their client."""
+    from flask import current_app
+
+    from app.services import workflow
+
+    # notifications carry links: build them against the public address
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        return workflow.expire_acceptances(BATCH)

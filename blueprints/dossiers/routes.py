@@ -180,6 +180,7 @@ EVENT_LABELS = {
     "document_replaced": _l("replaced a document"),
     "document_validated": _l("validated a document"),
     "document_rejected": _l("refused a document"),
+    "acceptance_expired": _l("the expert did not answer within 48 hours"),
 }
 
 

@@ -550,3 +550,46 @@ def test_a_partner_product_follows_the_quote_flow(app, client, parties):
     assert _act(client, d, "complete_installation").status_code == 303
     snap = _dossier(app, d)
     assert snap.status == DossierStatus.COMPLETED and snap.quote_cents == 210_000
+
+
+def test_an_unanswered_selection_expires_after_48_hours(app, parties, run_jobs):
+    from datetime import timedelta
+
+    from app.models import Notification, utcnow
+    from app.tasks import enqueue
+
+    d = parties["dossier"]
+    with app.app_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.EXPERT_PENDING_ACCEPTANCE
+        dossier.pending_expert_id = parties["expert"]
+        dossier.expert_deadline_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+        enqueue("default", "app.tasks.sweeps.expire_expert_acceptances")
+    run_jobs()
+    snap = _dossier(app, d)
+    assert snap.status == DossierStatus.ADMIN_VALIDATED and snap.pending_expert_id is None
+    assert snap.waiting_on == Party.CLIENT
+    with app.app_context():
+        told = set(
+            db.session.scalars(
+                db.select(Notification.user_id).where(
+                    Notification.type == "expert_acceptance_expired"
+                )
+            )
+        )
+        assert told == {parties["client"], parties["expert"]}
+        assert db.session.scalar(
+            db.select(DossierEvent.action).where(DossierEvent.action == "acceptance_expired")
+        )
+
+
+def test_each_kind_of_document_has_its_size_limit(app, client, parties):
+    d = parties["dossier"]
+    rib = next(label for label in parties["labels"] if label.startswith("RIB"))
+    login(client, "client@example.fr")
+    six_mb = PDF + b"0" * (6 * 1024 * 1024)
+    resp = _upload(client, d, "eligibility", rib, ("rib.pdf", six_mb))
+    assert resp.status_code == 422 and "5 Mo" in resp.get_data(as_text=True)
+    fuel = next(label for label in parties["labels"] if label.startswith("Factures"))
+    assert _upload(client, d, "eligibility", fuel, ("carburant.pdf", six_mb)).status_code == 303
