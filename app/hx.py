@@ -69,7 +69,10 @@ def init_app(app: Flask) -> None:
     def _htmx_headers(resp: Response) -> Response:
         resp.vary.add("HX-Request")  # a page and its fragment share URLs
         navigating = "HX-Location" in resp.headers or "HX-Redirect" in resp.headers
-        if wants_fragment() and resp.status_code < 300 and not navigating:
+        # a fragment refreshed by a live signal must not eat the flash the user's own action
+        # left for the page it is navigating to (the two requests race)
+        live = request.headers.get("X-Live-Refresh") == "1"
+        if wants_fragment() and resp.status_code < 300 and not navigating and not live:
             # full pages render flashes themselves; fragments carry them as toast events
             toasts = [
                 {"level": c, "text": m} for c, m in get_flashed_messages(with_categories=True)

@@ -1,0 +1,173 @@
+"""A dossier from the first upload to the review, in Debian's Chromium, JavaScript on and off:
+each party in their own browser, clicking what they see."""
+
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.models import (
+    ApprovalStatus,
+    Dossier,
+    DossierStatus,
+    ExpertiseLevel,
+    ExpertProduct,
+    Invoice,
+    Product,
+    Review,
+    Role,
+    User,
+)
+from tests.factories import PASSWORD, make_user
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _setup(app, tag: str) -> dict:
+    emails = {r: f"{r}-{tag}@journey.fr" for r in ("client", "expert", "admin")}
+    make_user(app, Role.ADMIN, email=emails["admin"])
+    client_id = make_user(app, Role.CLIENT, email=emails["client"])
+    expert_id = make_user(
+        app,
+        Role.EXPERT,
+        email=emails["expert"],
+        approval_status=ApprovalStatus.APPROVED,
+        first_name="Paul",
+        last_name=f"Expert{tag}",
+    )
+    with app.app_context():
+        product = db.session.scalar(db.select(Product).where(Product.code == "TICPE"))
+        profile = db.session.get(User, expert_id).expert_profile
+        profile.products.append(ExpertProduct(product_id=product.id, level=ExpertiseLevel.EXPERT))
+        dossier = Dossier(client_id=client_id, product_id=product.id, estimated_cents=2_000_000)
+        db.session.add(dossier)
+        db.session.commit()
+        return {
+            **emails,
+            "dossier": dossier.id,
+            "labels": list(product.documents["eligibility"]),
+            "expert_name": f"Paul Expert{tag}",
+        }
+
+
+def _login(browser, base: str, email: str, js: bool):
+    context = browser.new_context(java_script_enabled=js, locale="fr-FR", accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    return page
+
+
+def _open(page, base: str, dossier_id: int) -> None:
+    page.goto(f"{base}/dossiers/{dossier_id}")
+    expect(page.locator("#dossier h1")).to_be_visible()
+
+
+def _submit(page, button, toast: str) -> None:
+    """Click and wait for the next page (a full load, or htmx's swap of the body) before
+    looking for its toast: the old page may still show the previous one."""
+    page.evaluate("document.querySelector('main').dataset.old = '1'")
+    button.click()
+    expect(page.locator("main[data-old]")).to_have_count(0)
+    expect(page.locator("#toasts")).to_contain_text(toast)
+
+
+def _click(page, name: str) -> None:
+    _submit(page, page.get_by_role("button", name=name, exact=True), "C'est fait")
+
+
+def _upload(page, input_id: str, name: str) -> None:
+    form = page.locator("form.inline-upload", has=page.locator(f"#{input_id}"))
+    form.locator(f"#{input_id}").set_input_files(
+        [{"name": name, "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    _submit(page, form.get_by_role("button", name="Envoyer"), "fichier(s) ajouté(s)")
+
+
+def _status(app, dossier_id) -> DossierStatus:
+    with app.app_context():
+        return db.session.get(Dossier, dossier_id).status
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
+def test_a_dossier_from_upload_to_review(app, live_server, browser, js):
+    s = _setup(app, "js" if js else "nojs")
+    base, d = live_server, s["dossier"]
+    today = date.today().isoformat()
+
+    client = _login(browser, base, s["client"], js)
+    _open(client, base, d)
+    for i in range(1, len(s["labels"]) + 1):
+        _upload(client, f"upload-eligibility-{i}", f"piece-{i}.pdf")
+    _click(client, "Envoyer mes documents pour vérification")
+    assert _status(app, d) == DossierStatus.PENDING_ADMIN_VALIDATION
+
+    admin = _login(browser, base, s["admin"], js)
+    _open(admin, base, d)
+    _click(admin, "Confirmer l'éligibilité")
+
+    _open(client, base, d)
+    expect(client.locator("#experts")).to_contain_text("Recommandé")
+    _click(client, f"Choisir {s['expert_name']}")
+    assert _status(app, d) == DossierStatus.EXPERT_PENDING_ACCEPTANCE
+
+    expert = _login(browser, base, s["expert"], js)
+    expect(expert.locator("#to-accept")).to_contain_text("Remboursement TICPE")
+    _open(expert, base, d)
+    _click(expert, "Accepter le dossier")
+    expert.fill("#item-0", "Contrats de location")
+    expert.fill("#item-1", "Relevé de flotte")
+    _click(expert, "Demander des documents")
+
+    _open(client, base, d)
+    expect(client.locator("#documents")).to_contain_text("Contrats de location")
+    _upload(client, "upload-complementary-1", "contrats.pdf")
+    _upload(client, "upload-complementary-2", "flotte.pdf")
+    _click(client, "Envoyer les documents demandés")
+
+    _open(expert, base, d)
+    _click(expert, "Valider les documents")
+    _click(expert, "Commencer l'audit")
+    expert.fill("#final-amount", "15 000")
+    expert.fill("#audit-report", "Trois ans de gazole professionnel, 15 000 € récupérables.")
+    _click(expert, "Envoyer l'audit au client")
+
+    _open(client, base, d)
+    expect(client.locator("#next")).to_contain_text("15 000")
+    _click(client, "Accepter l'audit et ses honoraires")
+
+    _open(expert, base, d)
+    expert.fill("#submitted-on", today)
+    expert.fill("#submission-reference", "AR-77")
+    expert.fill("#administration", "DGDDI")
+    _click(expert, "Enregistrer le dépôt auprès de l'administration")
+    expert.get_by_label("Accepté", exact=True).check()
+    expert.fill("#decision-amount", "15 000")
+    _click(expert, "Enregistrer la décision de l'administration")
+    expert.fill("#refund-amount", "15 000")
+    expert.fill("#refunded-on", today)
+    _click(expert, "Confirmer le versement du remboursement")
+
+    _open(client, base, d)
+    expect(client.locator("#next")).to_contain_text(re.compile(r"Facture FT-\d{4}-\d{5}"))
+    _click(client, "J'ai payé les honoraires de l'expert")
+    _open(expert, base, d)
+    _click(expert, "Confirmer la réception des honoraires")
+
+    _open(client, base, d)
+    client.locator("#review").get_by_label("5 sur 5").check()
+    client.fill("#review-text", "Réactif et précis.")
+    _submit(client, client.get_by_role("button", name="Publier mon avis"), "Merci")
+    expect(client.locator("#review")).to_contain_text("Réactif et précis.")
+
+    assert _status(app, d) == DossierStatus.COMPLETED
+    with app.app_context():
+        assert db.session.scalar(db.select(Invoice.number).where(Invoice.dossier_id == d))
+        assert db.session.scalar(db.select(Review.rating).where(Review.dossier_id == d)) == 5
+    for page in (client, admin, expert):
+        page.context.close()
