@@ -287,12 +287,134 @@ def _existing(prefix: str) -> int:
     )
 
 
+SCALE_CITIES = (
+    ("Paris", "75"),
+    ("Lyon", "69"),
+    ("Lille", "59"),
+    ("Nantes", "44"),
+    ("Rennes", "35"),
+    ("Marseille", "13"),
+    ("Toulouse", "31"),
+    ("Bordeaux", "33"),
+)
+# B §4.2 in a living platform: most dossiers early, a long tail down to completion
+SCALE_STATUSES = (
+    ("pending_upload", 30),
+    ("pending_admin_validation", 8),
+    ("admin_validated", 8),
+    ("expert_pending_acceptance", 4),
+    ("expert_assigned", 4),
+    ("documents_requested", 6),
+    ("documents_sent", 3),
+    ("documents_validated", 3),
+    ("audit_in_progress", 6),
+    ("audit_completed", 3),
+    ("audit_validated", 3),
+    ("submitted_to_administration", 8),
+    ("administration_decided", 2),
+    ("refund_confirmed", 1),
+    ("fee_payment_pending", 1),
+    ("completed", 7),
+    ("cancelled", 3),
+)
+
+
+def _scale_offers(expert_user_ids: list[int]) -> None:
+    """Each scale expert holds one to four financial products and knows up to three sectors."""
+    from app.models import ExpertiseLevel, ExpertProduct, ExpertSector, Product, ProductKind
+
+    products = db.session.scalars(
+        db.select(Product.id).where(Product.kind == ProductKind.FINANCIAL, Product.active)
+    ).all()
+    profiles = (
+        db.session.execute(
+            db.select(ExpertProfile.id).where(ExpertProfile.user_id.in_(expert_user_ids))
+        )
+        .scalars()
+        .all()
+    )
+    levels = list(ExpertiseLevel)
+    offers, sectors = [], []
+    for profile_id in profiles:
+        for product_id in random.sample(products, random.randint(1, min(4, len(products)))):
+            offers.append(
+                {"expert_id": profile_id, "product_id": product_id, "level": random.choice(levels)}
+            )
+        for sector in random.sample(SECTORS, random.randint(0, 3)):
+            sectors.append({"expert_id": profile_id, "sector": sector})
+    db.session.execute(insert(ExpertProduct), offers)
+    if sectors:
+        db.session.execute(insert(ExpertSector), sectors)
+
+
+def _scale_dossiers(target: int, chunk: int) -> None:
+    """`target` dossiers over the scale clients (five products each at most), statuses drawn
+    from SCALE_STATUSES, experts on those past acceptance."""
+    from app.models import Dossier, DossierStatus, Product
+    from app.services.workflow import WAITING_AFTER
+
+    done = db.session.scalar(db.select(db.func.count(Dossier.id)).where(Dossier.source == "scale"))
+    if done >= target:
+        return
+    products = db.session.scalars(db.select(Product.id).where(Product.active)).all()
+    clients = db.session.scalars(
+        db.select(User.id).where(User.email.like("scale-client%")).order_by(User.id)
+    ).all()
+    experts = db.session.scalars(
+        db.select(ExpertProfile.user_id).where(
+            ExpertProfile.approval_status == ApprovalStatus.APPROVED,
+            ExpertProfile.user_id.in_(db.select(User.id).where(User.email.like("scale-%"))),
+        )
+    ).all()
+    names, weights = zip(*SCALE_STATUSES, strict=True)
+    before = {"pending_upload", "pending_admin_validation", "admin_validated"}
+    per_client = max(1, min(len(products), -(-target // max(1, len(clients)))))
+    now = utcnow()
+    rows = []
+    start = done // per_client
+    for client_id in clients[start:]:
+        for product_id in random.sample(products, per_client):
+            status = random.choices(names, weights)[0]
+            age = timedelta(days=random.randint(0, 400), minutes=random.randint(0, 1440))
+            row = {
+                "client_id": client_id,
+                "product_id": product_id,
+                "status": DossierStatus(status),
+                "estimated_cents": random.randint(1_000, 80_000) * 100,
+                "calculation": {},
+                "source": "scale",
+                "version": 1,
+                "waiting_on": WAITING_AFTER.get(DossierStatus(status), "client"),
+                "waiting_since": now - age / 4,
+                "created_at": now - age,
+                "updated_at": now - age / 4,
+                "expert_id": None,
+                "pending_expert_id": None,
+                "expert_deadline_at": None,
+            }
+            if status == "expert_pending_acceptance":
+                row["pending_expert_id"] = random.choice(experts)
+                row["expert_deadline_at"] = now + timedelta(hours=random.randint(1, 47))
+            elif status not in before and status != "cancelled":
+                row["expert_id"] = random.choice(experts)
+            rows.append(row)
+            done += 1
+            if len(rows) >= chunk or done >= target:
+                db.session.execute(insert(Dossier), rows)
+                db.session.commit()
+                rows = []
+                click.echo(f"dossiers: {done}/{target}")
+            if done >= target:
+                return
+
+
 @seed.command("scale")
 @click.option("--clients", default=100_000, show_default=True)
 @click.option("--experts", default=10_000, show_default=True)
 @click.option("--apporteurs", default=1_000, show_default=True)
+@click.option("--dossiers", default=500_000, show_default=True)
 @click.option("--chunk", default=5_000, show_default=True)
-def seed_scale(clients: int, experts: int, apporteurs: int, chunk: int) -> None:
+def seed_scale(clients: int, experts: int, apporteurs: int, dossiers: int, chunk: int) -> None:
     """Large dataset for `make bench`, by bulk inserts; re-running tops it up."""
     random.seed(2026)
     pw = accounts.hash_password("scale-password-2026")
@@ -330,16 +452,24 @@ def seed_scale(clients: int, experts: int, apporteurs: int, chunk: int) -> None:
                         {
                             "user_id": uid,
                             "cabinet_name": f"Cabinet {uid % 900}",
-                            "city": "Paris",
+                            "city": (city := random.choice(SCALE_CITIES))[0],
+                            "department": city[1],
                             "languages": "fr",
                             "years_experience": random.randint(1, 30),
                             "approval_status": ApprovalStatus.PENDING
                             if random.random() < 0.03
                             else ApprovalStatus.APPROVED,
+                            "fee_bp": random.choice((2000, 2500, 3000)),
+                            "capacity": random.randint(20, 60),
+                            "available": random.random() < 0.85,
+                            "rating_x100": (rating := random.choice((0, 320, 380, 420, 460, 490))),
+                            "rating_count": 0 if not rating else random.randint(1, 80),
+                            "completed_count": random.randint(0, 40),
                         }
                         for uid in ids
                     ],
                 )
+                _scale_offers(ids)
             else:
                 db.session.execute(
                     insert(ApporteurProfile),
@@ -358,6 +488,7 @@ def seed_scale(clients: int, experts: int, apporteurs: int, chunk: int) -> None:
             db.session.commit()
             done += n
             click.echo(f"{prefix}s: {done}/{target}")
+    _scale_dossiers(dossiers, chunk)
     click.echo("scale data ready")
 
 

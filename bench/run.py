@@ -11,6 +11,8 @@
 3. Page weight: bytes transferred (compressed, headers included) on a first load in Chromium.
 4. Simulator: 10 000 computations in a loop, the step fragment, an answer and the public API
    at 16 concurrent users, and each export's build time in the exports worker (bench/simulator.py).
+5. Dossiers: the marketplace search, a dossier page, the client dashboard and a transition at
+   16 concurrent users, and the web workers' memory during a 20 MB upload (bench/dossiers.py).
 
 Environment: APP_URL, HELLO_URL, REALTIME_URL, REDIS_URL, DATABASE_URL (set by bench.sh).
 """
@@ -239,7 +241,7 @@ def page_weight() -> dict:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["throughput", "signals", "weight", "simulator"]
+    parts = sys.argv[1:] or ["throughput", "signals", "weight", "simulator", "dossiers"]
     if "throughput" in parts:
         throughput()
     if "signals" in parts:
@@ -252,6 +254,11 @@ def main() -> None:
         simulator.compute_loop()
         simulator.requests_bench(APP, wrk_script)
         simulator.export_times(APP)
+    if "dossiers" in parts:
+        from bench import dossiers
+
+        dossiers.requests_bench(APP, wrk_script)
+        dossiers.upload_memory(APP)
 
 
 if __name__ == "__main__":

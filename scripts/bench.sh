@@ -20,8 +20,9 @@ export RATELIMIT_ENABLED=false PYTHONPATH=$PWD STORAGE_DIR="$WORK/storage"
 FLASK=".venv/bin/flask --app wsgi:app"
 $FLASK db upgrade >/dev/null 2>&1
 $FLASK seed demo >/dev/null
-echo "seeding the scale dataset (${BENCH_CLIENTS:-100000} clients, ${BENCH_EXPERTS:-10000} experts)"
-time $FLASK seed scale --clients "${BENCH_CLIENTS:-100000}" --experts "${BENCH_EXPERTS:-10000}" | tail -1
+echo "seeding the scale dataset (${BENCH_CLIENTS:-100000} clients, ${BENCH_EXPERTS:-10000} experts, ${BENCH_DOSSIERS:-500000} dossiers)"
+time $FLASK seed scale --clients "${BENCH_CLIENTS:-100000}" --experts "${BENCH_EXPERTS:-10000}" \
+  --dossiers "${BENCH_DOSSIERS:-500000}" | tail -1
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "vacuum analyze" ft_bench
 
 # the web configuration of the Procfile (DESIGN §2), for the app and for hello alike
@@ -35,5 +36,5 @@ for port in $APP_PORT $HELLO_PORT $RT_PORT; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" -o /dev/null && break; sleep 0.2; done
 done
 
-APP_URL="http://127.0.0.1:$APP_PORT" HELLO_URL="http://127.0.0.1:$HELLO_PORT" \
+APP_PID=${PIDS[0]} APP_URL="http://127.0.0.1:$APP_PORT" HELLO_URL="http://127.0.0.1:$HELLO_PORT" \
 REALTIME_URL="http://127.0.0.1:$RT_PORT" .venv/bin/python -m bench.run "$@"

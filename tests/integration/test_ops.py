@@ -149,13 +149,21 @@ def test_seed_scale_small(app):
             "7",
             "--apporteurs",
             "3",
+            "--dossiers",
+            "95",
             "--chunk",
             "10",
         ]
     )
     assert result.exit_code == 0, result.output
+    from app.models import Dossier, ExpertProduct
+
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(User.id))) == 40
+        assert db.session.scalar(db.select(db.func.count(Dossier.id))) == 95
+        assert db.session.scalar(db.select(db.func.count(ExpertProduct.id))) >= 7
+        pairs = db.session.execute(db.select(Dossier.client_id, Dossier.product_id)).all()
+        assert len(set(pairs)) == 95
         assert all(
             re.fullmatch(r"\d{9}", u.client_profile.siren)
             for u in db.session.scalars(db.select(User).where(User.role == Role.CLIENT))

@@ -1,0 +1,167 @@
+"""Dossier measurements for `make bench` (issue 4 targets), called from bench/run.py, on the
+scale dataset (10 000 experts, 500 000 dossiers):
+
+- the marketplace search with filters, anonymous, at 16 concurrent users (wrk);
+- a dossier page and the client dashboard, as the dossier's client (wrk, session cookie);
+- a transition (`request_documents` by the dossier's expert: guards, a version bump, the
+  timeline, notifications) repeated at 16 concurrent connections;
+- the growth of the web workers' memory while a 20 MB file is uploaded.
+"""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import requests
+
+from bench.simulator import lua_request
+
+SIZE_20MB = 20_000_000
+
+
+def _signed_session(user_id: int) -> str:
+    from app import create_app
+    from app.extensions import db
+    from app.models import User
+
+    app = create_app()
+    with app.app_context(), app.test_request_context():
+        user = db.session.get(User, user_id)
+        serializer = app.session_interface.get_signing_serializer(app)
+        return serializer.dumps({"_user_id": user.get_id(), "_fresh": False})
+
+
+def _http_as(app_url: str, user_id: int) -> tuple[requests.Session, str, str]:
+    """A logged-in session (signed cookie, as a browser would hold it), its CSRF token and the
+    cookie header once the token is in the session."""
+    http = requests.Session()
+    host = app_url.split("//", 1)[1].split(":")[0]
+    http.cookies.set("session", _signed_session(user_id), domain=host)
+    page = http.get(f"{app_url}/help").text
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    return http, token, cookie
+
+
+def _pick(status: str, with_expert: bool = True) -> tuple[int, int, int | None]:
+    """A scale dossier in `status`: (dossier id, client id, expert id)."""
+    from app import create_app
+    from app.extensions import db
+    from app.models import Dossier, DossierStatus
+
+    app = create_app()
+    with app.app_context():
+        query = db.select(Dossier.id, Dossier.client_id, Dossier.expert_id).where(
+            Dossier.status == DossierStatus(status), Dossier.source == "scale"
+        )
+        if with_expert:
+            query = query.where(Dossier.expert_id.is_not(None))
+        return db.session.execute(query.order_by(Dossier.id).limit(1)).one()
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _workers(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return [int(c) for c in children]
+
+
+def requests_bench(app_url: str, wrk_script) -> dict:
+    from app import create_app
+    from app.extensions import db
+    from app.models import Product
+
+    app = create_app()
+    with app.app_context():
+        ticpe = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
+    dossier_id, client_id, _ = _pick("audit_in_progress")
+    _, _, client_cookie = _http_as(app_url, client_id)
+    request_id, _client, expert_id = _pick("documents_requested")
+    _, expert_token, expert_cookie = _http_as(app_url, expert_id)
+    search = (
+        f"{app_url}/experts/?product={ticpe}&sector=Transport+et+Logistique"
+        "&min_rating=3.5&max_fee=30&available=1"
+    )
+    body = f"csrf_token={expert_token}&items=Relev%C3%A9+de+flotte&required=0&message=Merci"
+    cases = {
+        "marketplace search (filters)": (search, lua_request("GET", {}, None)),
+        "dossier page (client)": (
+            f"{app_url}/dossiers/{dossier_id}",
+            lua_request("GET", {"Cookie": client_cookie}, None),
+        ),
+        "client dashboard": (
+            f"{app_url}/dashboard",
+            lua_request("GET", {"Cookie": client_cookie}, None),
+        ),
+        "transition request_documents": (
+            f"{app_url}/dossiers/{request_id}/actions/request_documents",
+            lua_request(
+                "POST",
+                {
+                    "Cookie": expert_cookie,
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                body,
+            ),
+        ),
+    }
+    # each request answers as a user would see it before it is measured (a 4xx looks fast)
+    checks = {
+        "marketplace search (filters)": (search, None, 200, 'id="expert-'),
+        "dossier page (client)": (cases["dossier page (client)"][0], client_cookie, 200, "/logout"),
+        "client dashboard": (f"{app_url}/dashboard", client_cookie, 200, "/logout"),
+    }
+    for name, (url, cookie, status, needle) in checks.items():
+        resp = requests.get(url, headers={"Cookie": cookie} if cookie else {})
+        assert resp.status_code == status and needle in resp.text, (name, resp.status_code)
+    resp = requests.post(
+        cases["transition request_documents"][0],
+        data=body,
+        headers={"Cookie": expert_cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 303, f"transition: {resp.status_code}"
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (url, script) in cases.items():
+            results[name] = wrk_script(url, script, Path(tmp))
+    print("\n## Dossiers: wrk -t2 -c16 (16 concurrent users), scale dataset")
+    for name, r in results.items():
+        print(
+            f"{name:30} {r['rps']:7.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
+            f"p99 {r['p99']:6.1f} ms"
+        )
+    return results
+
+
+def upload_memory(app_url: str) -> dict:
+    """RSS of every web worker before and after a 20 MB upload; the largest growth counts."""
+    master = int(os.environ["APP_PID"])
+    dossier_id, client_id, _ = _pick("pending_upload", with_expert=False)
+    http, token, _cookie = _http_as(app_url, client_id)
+    before = {pid: _rss_kb(pid) for pid in _workers(master)}
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(b"%PDF-1.4\n" + b"0" * (SIZE_20MB - 9))
+        f.flush()
+        f.seek(0)
+        resp = http.post(
+            f"{app_url}/dossiers/{dossier_id}/documents",
+            data={
+                "csrf_token": token,
+                "step": "eligibility",
+                "label": "Factures de carburant des 12 derniers mois",
+            },
+            files={"files": ("carburant.pdf", f, "application/pdf")},
+            allow_redirects=False,
+        )
+    assert resp.status_code == 303, f"upload: {resp.status_code}"
+    after = {pid: _rss_kb(pid) for pid in _workers(master)}
+    growth = max(after.get(pid, 0) - kb for pid, kb in before.items()) / 1024
+    print(f"\n## Upload of a 20 MB file: largest web worker growth {growth:.1f} MB")
+    return {"growth_mb": growth}
