@@ -165,10 +165,10 @@ def for_dashboard(user: User) -> dict:
             db.select(Dossier)
             .where(Dossier.expert_id == user.id, Dossier.status.in_(workflow.ACTIVE))
             .options(load)
-            .order_by((Dossier.waiting_on != workflow.Party.EXPERT), Dossier.waiting_since)
-            .limit(50)
+            .limit(500)
         ).all()
-        return {"to_accept": to_accept, "active": active}
+        scored = sorted(((closing_score(d), d) for d in active), key=lambda x: (-x[0], x[1].id))
+        return {"to_accept": to_accept, "active": scored[:50]}
     return {}
 
 
@@ -176,3 +176,30 @@ def hours_left(dossier: Dossier) -> int:
     if dossier.expert_deadline_at is None:
         return 0
     return max(0, int((dossier.expert_deadline_at - utcnow()).total_seconds() // 3600))
+
+
+def closing_score(dossier: Dossier) -> int:
+    """B §7.1, 0–100: which of an expert's dossiers to push first.
+
+    urgency 40 (days since the dossier last moved: ≤1 → 10, ≤3 → 20, ≤7 → 30, more → 40),
+    value 30 (≥50 k€ 30, ≥30 k€ 25, ≥15 k€ 20, ≥5 k€ 15, else 10), probability 20 (how far
+    the workflow is), ease 10 (the expert holds the next move).
+    """
+    days = (utcnow() - dossier.waiting_since).total_seconds() / 86400
+    urgency = 10 if days <= 1 else 20 if days <= 3 else 30 if days <= 7 else 40
+    euros = (dossier.final_cents or dossier.estimated_cents or 0) / 100
+    value = (
+        30
+        if euros >= 50_000
+        else 25
+        if euros >= 30_000
+        else 20
+        if euros >= 15_000
+        else 15
+        if euros >= 5_000
+        else 10
+    )
+    _step, progress = workflow.step_of(dossier)
+    probability = round(20 * progress / 100)
+    ease = 10 if dossier.waiting_on == workflow.Party.EXPERT else 0
+    return urgency + value + probability + ease

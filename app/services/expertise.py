@@ -84,6 +84,15 @@ def update(
     certifications = (certifications or "").strip()
     if len(certifications) > 2000:
         errors["certifications"] = _("At most %(n)d characters.", n=2000)
+    cabinet = user.expert_profile.cabinet
+    if cabinet is not None and "fee_percent" not in errors:
+        # the expert's fee may not undercut their firm's minimum for a product they hold
+        floors = [cabinet.min_fee_bp(pid) for pid in chosen if cabinet.min_fee_bp(pid)]
+        if floors and fee_bp < max(floors):
+            errors["fee_percent"] = _(
+                "Your firm asks at least %(min)s %% for the products you hold.",
+                min=f"{max(floors) / 100:g}",
+            )
     if errors:
         raise ValidationFailed(next(iter(errors.values())), **errors)
     profile = user.expert_profile

@@ -332,6 +332,16 @@ def _ask_expert(d: Dossier, expert: User, actor: User) -> None:
 def _select_expert(d: Dossier, actor: User, p: Params):
     previous = d.pending_expert
     expert = _offerable(d, p.get("expert_id"))
+    proposed = d.proposed_expert
+    if proposed is not None and proposed.id != expert.id:  # B §4.5: the declined proposal
+        _notify(
+            proposed,
+            d,
+            "expert_proposal_declined",
+            _l("The client chose another expert"),
+            _l("The dossier we proposed to you went to another expert."),
+            Priority.LOW,
+        )
     if previous is not None and previous.id != expert.id:
         _notify(
             previous,

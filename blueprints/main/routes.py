@@ -14,7 +14,7 @@ from app import hx
 from app.extensions import db
 from app.models import Role
 from app.security import safe_redirect_target
-from app.services import accounts, simulations
+from app.services import accounts, simulations, workflow
 from app.services import dossiers as dossiers_service
 from app.tasks import redis
 from blueprints.main import bp
@@ -44,6 +44,7 @@ def dashboard():
         simulator_url=url_for("simulator.start"),
         dossiers=dossiers,
         hours_left=dossiers_service.hours_left,
+        progress_of=lambda d: workflow.step_of(d)[1],
         **dossiers_service.for_dashboard(current_user),
     )
 

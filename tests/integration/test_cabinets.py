@@ -143,3 +143,20 @@ def test_the_offer_keeps_sectors_department_and_certifications(app, client):
             db.select(User).where(User.email == "offer@example.fr")
         ).expert_profile
         assert (profile.department, profile.certifications) == ("2A", "Expert-comptable")
+
+
+def test_an_experts_fee_cannot_undercut_the_firms_minimum(app, client):
+    _expert(app, "boss@example.fr")
+    _expert(app, "junior@example.fr")
+    login(client, "boss@example.fr")
+    post(client, "/account/cabinet", {"name": "Cabinet Nord"})
+    post(client, "/account/cabinet/members", {"email": "junior@example.fr", "role": "expert"})
+    with app.app_context():
+        ticpe = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
+    post(client, "/account/cabinet/fees", {f"min-{ticpe}": "25"})
+    client.post("/logout", data={})
+    login(client, "junior@example.fr")
+    offer = {"products": [str(ticpe)], f"level-{ticpe}": "expert", "capacity": "5"}
+    resp = post(client, "/account/expertise", {**offer, "fee_percent": "20"})
+    assert resp.status_code == 422 and "25" in resp.get_data(as_text=True)
+    assert post(client, "/account/expertise", {**offer, "fee_percent": "27"}).status_code == 303

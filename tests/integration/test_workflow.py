@@ -593,3 +593,58 @@ def test_each_kind_of_document_has_its_size_limit(app, client, parties):
     assert resp.status_code == 422 and "5 Mo" in resp.get_data(as_text=True)
     fuel = next(label for label in parties["labels"] if label.startswith("Factures"))
     assert _upload(client, d, "eligibility", fuel, ("carburant.pdf", six_mb)).status_code == 303
+
+
+def test_the_expert_attaches_the_audit_report_and_the_client_can_read_it(app, client, parties):
+    d = parties["dossier"]
+    with app.app_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
+        dossier.expert_id = parties["expert"]
+        db.session.commit()
+    login(client, "client@example.fr")
+    assert _upload(client, d, "audit", "Rapport", ("rapport.pdf", PDF)).status_code == 409
+    client.post("/logout", data={})
+    login(client, "expert@example.fr")
+    resp = _upload(client, d, "audit", "", ("rapport.pdf", PDF))
+    assert resp.status_code == 422  # the files need a description
+    assert _upload(client, d, "audit", "Rapport d'audit", ("rapport.pdf", PDF)).status_code == 303
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    html = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert "rapport.pdf" in html and "Rapport d&#39;audit" in html
+
+
+def test_the_expert_dashboard_orders_active_dossiers_by_closing_score(app, client, parties):
+    from datetime import timedelta
+
+    from app.models import utcnow
+    from app.services.dossiers import closing_score
+
+    with app.app_context():
+        product_ids = db.session.scalars(db.select(Product.id).order_by(Product.id)).all()
+        fresh = Dossier(
+            client_id=parties["client"],
+            product_id=product_ids[1],
+            expert_id=parties["expert"],
+            status=DossierStatus.DOCUMENTS_REQUESTED,
+            waiting_on=Party.CLIENT,
+            estimated_cents=100_000,
+        )
+        stale = Dossier(
+            client_id=parties["client"],
+            product_id=product_ids[2],
+            expert_id=parties["expert"],
+            status=DossierStatus.AUDIT_IN_PROGRESS,
+            waiting_on=Party.EXPERT,
+            waiting_since=utcnow() - timedelta(days=9),
+            estimated_cents=6_000_000,
+        )
+        db.session.add_all([fresh, stale])
+        db.session.commit()
+        # urgency 40 + value 30 + probability 11 + ease 10; 10 + 10 + 8 + 0
+        assert (closing_score(stale), closing_score(fresh)) == (91, 28)
+        ids = (stale.id, fresh.id)
+    login(client, "expert@example.fr")
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert html.index(f'/dossiers/{ids[0]}"') < html.index(f'/dossiers/{ids[1]}"')
