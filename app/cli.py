@@ -317,6 +317,14 @@ SCALE_STATUSES = (
     ("completed", 7),
     ("cancelled", 3),
 )
+SCALE_QUOTE_STATUSES = (
+    ("pending_upload", 40),
+    ("quote_requested", 15),
+    ("quote_proposed", 15),
+    ("quote_rejected", 5),
+    ("quote_accepted", 10),
+    ("completed", 15),
+)
 
 
 def _scale_offers(expert_user_ids: list[int]) -> None:
@@ -351,12 +359,17 @@ def _scale_dossiers(target: int, chunk: int) -> None:
     """`target` dossiers over the scale clients (five products each at most), statuses drawn
     from SCALE_STATUSES, experts on those past acceptance."""
     from app.models import Dossier, DossierStatus, Product
+    from app.models.dossier import QUOTE_PRODUCTS
     from app.services.workflow import WAITING_AFTER
 
     done = db.session.scalar(db.select(db.func.count(Dossier.id)).where(Dossier.source == "scale"))
     if done >= target:
         return
     products = db.session.scalars(db.select(Product.id).where(Product.active)).all()
+    quote_products = set(
+        db.session.scalars(db.select(Product.id).where(Product.code.in_(QUOTE_PRODUCTS)))
+    )
+    quote_names, quote_weights = zip(*SCALE_QUOTE_STATUSES, strict=True)
     clients = db.session.scalars(
         db.select(User.id).where(User.email.like("scale-client%")).order_by(User.id)
     ).all()
@@ -367,14 +380,17 @@ def _scale_dossiers(target: int, chunk: int) -> None:
         )
     ).all()
     names, weights = zip(*SCALE_STATUSES, strict=True)
-    before = {"pending_upload", "pending_admin_validation", "admin_validated"}
+    before = {"pending_upload", "pending_admin_validation", "admin_validated"}  # no expert yet
     per_client = max(1, min(len(products), -(-target // max(1, len(clients)))))
     now = utcnow()
     rows = []
     start = done // per_client
     for client_id in clients[start:]:
         for product_id in random.sample(products, per_client):
-            status = random.choices(names, weights)[0]
+            if product_id in quote_products:  # partner products follow the quote flow
+                status = random.choices(quote_names, quote_weights)[0]
+            else:
+                status = random.choices(names, weights)[0]
             age = timedelta(days=random.randint(0, 400), minutes=random.randint(0, 1440))
             row = {
                 "client_id": client_id,

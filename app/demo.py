@@ -18,7 +18,7 @@ from app.models import (
     Role,
     User,
 )
-from app.services import documents, workflow
+from app.services import documents, invoices, workflow
 
 # product code -> the last action to take on the demo client's dossier
 TARGETS = {
@@ -165,6 +165,7 @@ def _step(dossier: Dossier, action: str, client: User, expert: User, admin: User
         workflow.transition(
             dossier.id, action, expert, amount="15 000", refunded_on=today, reference="VIR-8841"
         )
+        invoices.issue_for(dossier)  # at once, so the demo shows it before a worker runs
     else:  # accept, validate_documents, start_audit, confirm_fee_received
         workflow.transition(dossier.id, action, expert)
 

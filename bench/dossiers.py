@@ -48,12 +48,19 @@ def _pick(status: str, with_expert: bool = True) -> tuple[int, int, int | None]:
     """A scale dossier in `status`: (dossier id, client id, expert id)."""
     from app import create_app
     from app.extensions import db
-    from app.models import Dossier, DossierStatus
+    from app.models import Dossier, DossierStatus, Product, ProductKind
+    from app.models.dossier import QUOTE_PRODUCTS
 
     app = create_app()
     with app.app_context():
+        financial = db.select(Product.id).where(Product.kind == ProductKind.FINANCIAL)
         query = db.select(Dossier.id, Dossier.client_id, Dossier.expert_id).where(
-            Dossier.status == DossierStatus(status), Dossier.source == "scale"
+            Dossier.status == DossierStatus(status),
+            Dossier.source == "scale",
+            Dossier.product_id.in_(financial),
+            Dossier.product_id.not_in(
+                db.select(Product.id).where(Product.code.in_(QUOTE_PRODUCTS))
+            ),
         )
         if with_expert:
             query = query.where(Dossier.expert_id.is_not(None))

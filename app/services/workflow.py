@@ -1116,10 +1116,17 @@ def transition(
             _("Someone else updated this dossier meanwhile; here is its current state.")
         ) from None
     if p.get("after_commit_invoice"):
-        from app.services import invoices
-
-        invoices.issue_for(dossier)
+        request_invoice(dossier.id)
     return dossier
+
+
+def request_invoice(dossier_id: int) -> None:
+    """The invoice PDF is built by a worker (one job per dossier, so a retry never doubles)."""
+    from app.tasks import enqueue
+
+    enqueue(
+        "default", "app.tasks.invoices.issue_invoice", dossier_id, job_id=f"invoice-{dossier_id}"
+    )
 
 
 # -- notifications (B §6.2): the party who must act next, and the client for outcomes -----------

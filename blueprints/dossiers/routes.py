@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from app import hx
 from app.models import DocumentStep, DossierStatus
+from app.security import admin_required
 from app.services import (
     detailed_estimates,
     documents,
@@ -115,6 +116,19 @@ def review(document_id: int):
     except ValidationFailed as exc:
         return _render(dossier_id, 422, errors=exc.fields, action=f"review:{document_id}")
     return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id) + "#documents")
+
+
+@bp.post("/<int:dossier_id>/invoice")
+@admin_required
+def issue_invoice(dossier_id: int):
+    """After an admin fixed a missing rate: build the invoice again (a worker does it)."""
+    dossier = dossiers.get(dossier_id, current_user)
+    if dossier.obtained_cents is None:
+        flash(_("The refund has not been confirmed yet: there is nothing to invoice."), "warning")
+        return _render(dossier_id, 409)
+    workflow.request_invoice(dossier.id)
+    flash(_("The invoice is being prepared; it appears here in a few seconds."), "success")
+    return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id))
 
 
 @bp.post("/<int:dossier_id>/review")

@@ -95,7 +95,7 @@ def _status(app, dossier_id) -> DossierStatus:
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
-def test_a_dossier_from_upload_to_review(app, live_server, browser, js):
+def test_a_dossier_from_upload_to_review(app, live_server, run_jobs, browser, js):
     s = _setup(app, "js" if js else "nojs")
     base, d = live_server, s["dossier"]
     today = date.today().isoformat()
@@ -152,6 +152,7 @@ def test_a_dossier_from_upload_to_review(app, live_server, browser, js):
     expert.fill("#refund-amount", "15 000")
     expert.fill("#refunded-on", today)
     _click(expert, "Confirmer le versement du remboursement")
+    run_jobs()  # the invoice PDF is built by a worker
 
     _open(client, base, d)
     expect(client.locator("#next")).to_contain_text(re.compile(r"Facture FT-\d{4}-\d{5}"))

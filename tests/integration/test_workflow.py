@@ -87,7 +87,7 @@ def _upload(client, dossier_id, step, label, *files, **extra):
     )
 
 
-def test_the_whole_journey_from_upload_to_invoice(app, client, parties):
+def test_the_whole_journey_from_upload_to_invoice(app, client, parties, run_jobs):
     d = parties["dossier"]
     login(client, "client@example.fr")
     page = client.get(f"/dossiers/{d}").get_data(as_text=True)
@@ -188,6 +188,9 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties):
     assert resp.status_code == 303
     resp = _act(client, d, "confirm_refund", amount="15 000", refunded_on=today, reference="VIR")
     assert resp.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(db.select(Invoice)) is None  # the worker builds it
+    run_jobs()
     with app.app_context():
         invoice = db.session.scalar(db.select(Invoice))
         assert invoice.number == f"FT-{date.today().year}-00001"
@@ -648,3 +651,35 @@ def test_the_expert_dashboard_orders_active_dossiers_by_closing_score(app, clien
     login(client, "expert@example.fr")
     html = client.get("/dashboard").get_data(as_text=True)
     assert html.index(f'/dossiers/{ids[0]}"') < html.index(f'/dossiers/{ids[1]}"')
+
+
+def test_a_missing_rate_alerts_admins_instead_of_a_zero_invoice(app, client, parties, run_jobs):
+    from app.models import Notification
+
+    d = parties["dossier"]
+    with app.app_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.REFUND_CONFIRMED
+        dossier.expert_id = parties["expert"]
+        dossier.obtained_cents = 1_000_000
+        dossier.client_fee_bp, dossier.platform_fee_bp, dossier.referrer_share_bp = 3000, None, 1000
+        db.session.commit()
+    login(client, "admin@example.fr")
+    assert post(client, f"/dossiers/{d}/invoice").status_code == 303
+    run_jobs()
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Invoice.id))) == 0
+        alert = db.session.scalar(
+            db.select(Notification).where(Notification.type == "invoice_error")
+        )
+        assert alert.user_id == parties["admin"] and alert.priority.value == "urgent"
+        db.session.get(Dossier, d).platform_fee_bp = 3000  # an admin fixes the rate
+        db.session.commit()
+    assert post(client, f"/dossiers/{d}/invoice").status_code == 303
+    run_jobs()
+    with app.app_context():
+        invoice = db.session.scalar(db.select(Invoice))
+        assert (invoice.client_fee_cents, invoice.platform_fee_cents) == (300_000, 90_000)
+    client.post("/logout", data={})
+    login(client, "client@example.fr")
+    assert post(client, f"/dossiers/{d}/invoice").status_code == 403  # admins only
