@@ -505,6 +505,9 @@ def seed_scale(clients: int, experts: int, apporteurs: int, dossiers: int, chunk
             done += n
             click.echo(f"{prefix}s: {done}/{target}")
     _scale_dossiers(dossiers, chunk)
+    from app.services.workflow import recount_loads
+
+    recount_loads()  # bulk inserts bypass the workflow's counter
     click.echo("scale data ready")
 
 

@@ -10,6 +10,7 @@ from app.tasks.sweeps import (
     purge_expired_exports,
     purge_reset_tokens,
     purge_visitor_simulations,
+    recount_expert_loads,
     remind_unverified_emails,
 )
 
@@ -18,3 +19,4 @@ cron.register(remind_unverified_emails, "default", cron="*/15 * * * *", job_time
 cron.register(purge_visitor_simulations, "default", cron="*/10 * * * *", job_timeout=300)
 cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_timeout=300)
 cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)
+cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)

@@ -72,7 +72,7 @@ def wrk_script(url: str, setup: str, script_dir: Path) -> dict:
     if not script.exists():
         script.write_text(setup + WRK_REPORT)
     out = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "-s", str(script), url],
+        ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,

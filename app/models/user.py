@@ -197,6 +197,9 @@ class ExpertProfile(_Completeness, Base):
     rating_x100: Mapped[int] = mapped_column(default=0)  # average rating × 100 (0–500)
     rating_count: Mapped[int] = mapped_column(default=0)
     completed_count: Mapped[int] = mapped_column(default=0)
+    # dossiers taken and not finished, kept by workflow.transition (and recounted nightly):
+    # "has capacity" is then a column comparison, not a count over every dossier
+    active_dossiers: Mapped[int] = mapped_column(default=0)
     cabinet_id: Mapped[int | None] = mapped_column(
         ForeignKey("cabinets.id", ondelete="SET NULL"), index=True
     )

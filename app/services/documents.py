@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 import filetype
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -99,26 +99,43 @@ def _current(query):
     return query.where(Document.superseded_at.is_(None)).order_by(Document.id)
 
 
+def _all_current(dossier: Dossier) -> list[Document]:
+    """Every newest version the dossier sees (its own and the client's company documents),
+    read once per request: a dossier page and its guards ask for them several times."""
+    cache = g.setdefault("current_documents", {}) if has_request_context() else {}
+    if dossier.id not in cache:
+        query = db.select(Document).where(
+            db.or_(
+                Document.dossier_id == dossier.id,
+                db.and_(Document.client_id == dossier.client_id, Document.dossier_id.is_(None)),
+            )
+        )
+        cache[dossier.id] = list(db.session.scalars(_current(query)))
+    return cache[dossier.id]
+
+
+def _forget(dossier: Dossier) -> None:
+    if has_request_context():
+        g.get("current_documents", {}).pop(dossier.id, None)
+        g.get("latest_requests", {}).pop(dossier.id, None)
+
+
 def current_documents(dossier: Dossier, step: DocumentStep | None = None) -> list[Document]:
     """The dossier's newest versions, its client's company documents included."""
-    query = db.select(Document).where(
-        db.or_(
-            Document.dossier_id == dossier.id,
-            db.and_(Document.client_id == dossier.client_id, Document.dossier_id.is_(None)),
-        )
-    )
-    if step is not None:
-        query = query.where(Document.step == step)
-    return list(db.session.scalars(_current(query)))
+    return [d for d in _all_current(dossier) if step is None or d.step == step]
 
 
 def latest_request(dossier: Dossier) -> DocumentRequest | None:
-    return db.session.scalar(
-        db.select(DocumentRequest)
-        .where(DocumentRequest.dossier_id == dossier.id)
-        .order_by(DocumentRequest.id.desc())
-        .limit(1)
-    )
+    cache = g.setdefault("latest_requests", {}) if has_request_context() else {}
+    if dossier.id not in cache:
+        cache[dossier.id] = db.session.scalar(
+            db.select(DocumentRequest)
+            .where(DocumentRequest.dossier_id == dossier.id)
+            .options(db.selectinload(DocumentRequest.items))
+            .order_by(DocumentRequest.id.desc())
+            .limit(1)
+        )
+    return cache[dossier.id]
 
 
 def checklist(dossier: Dossier, step: DocumentStep) -> list[ChecklistItem]:
@@ -270,6 +287,7 @@ def upload(
         db.session.add(doc)
         result.saved.append(doc)
     if result.saved:
+        _forget(dossier)
         db.session.flush()
         db.session.add(
             DossierEvent(
@@ -299,6 +317,7 @@ def review(document_id: int, actor: User, approve: bool, reason: str = "") -> Do
         raise ValidationFailed(message, reason=message)
     if doc.superseded_at is not None:
         raise InvalidTransition(_("This file has been replaced meanwhile; review the new one."))
+    _forget(dossier)
     doc.status = DocumentStatus.VALIDATED if approve else DocumentStatus.REJECTED
     doc.reviewed_by_id, doc.reviewed_at = actor.id, utcnow()
     doc.rejection_reason = None if approve else reason

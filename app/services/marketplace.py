@@ -15,7 +15,6 @@ from sqlalchemy import case, exists, func, literal, or_
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
-    Dossier,
     ExpertiseLevel,
     ExpertProduct,
     ExpertProfile,
@@ -24,7 +23,6 @@ from app.models import (
     Review,
     User,
 )
-from app.services import workflow
 from app.services.errors import NotFound
 
 SORTS = ("relevance", "rating", "experience", "fee")
@@ -105,15 +103,6 @@ class Page:
     next_cursor: str | None = None
 
 
-def _load():
-    return (
-        db.select(func.count(Dossier.id))
-        .where(Dossier.expert_id == ExpertProfile.user_id, Dossier.status.in_(workflow.EXPERT_LOAD))
-        .correlate(ExpertProfile)
-        .scalar_subquery()
-    )
-
-
 def _score(level_col, bonus_sector: str | None):
     specialty = (
         case(*((level_col == v, p) for v, p in LEVEL_POINTS.items()), else_=0)
@@ -153,7 +142,7 @@ def search(f: Filters, limit: int = PAGE) -> Page:
         .where(
             ExpertProfile.approval_status == ApprovalStatus.APPROVED,
             User.active.is_(True),
-            _load() < ExpertProfile.capacity,
+            ExpertProfile.active_dossiers < ExpertProfile.capacity,
         )
         .options(db.contains_eager(ExpertProfile.user))
     )

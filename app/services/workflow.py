@@ -256,11 +256,6 @@ def _client_before_expert(dossier: Dossier, actor: User) -> str | None:
 
 
 def offerable_experts_query(product_id: int):
-    load = (
-        db.select(db.func.count(Dossier.id))
-        .where(Dossier.expert_id == ExpertProfile.user_id, Dossier.status.in_(EXPERT_LOAD))
-        .scalar_subquery()
-    )
     return (
         db.select(ExpertProfile)
         .join(ExpertProduct, ExpertProduct.expert_id == ExpertProfile.id)
@@ -271,9 +266,36 @@ def offerable_experts_query(product_id: int):
             ExpertProfile.approval_status == ApprovalStatus.APPROVED,
             ExpertProfile.available.is_(True),
             User.active.is_(True),
-            load < ExpertProfile.capacity,
+            ExpertProfile.active_dossiers < ExpertProfile.capacity,
         )
     )
+
+
+def _shift_load(expert_user_id: int | None, delta: int) -> None:
+    if expert_user_id is not None and delta:
+        db.session.execute(
+            db.update(ExpertProfile)
+            .where(ExpertProfile.user_id == expert_user_id)
+            .values(active_dossiers=ExpertProfile.active_dossiers + delta)
+        )
+
+
+def recount_loads() -> int:
+    """Every expert's active dossiers counted again from the dossiers (the nightly safety net
+    behind the counter `transition()` keeps, and the only count after bulk imports)."""
+    count = (
+        db.select(db.func.count(Dossier.id))
+        .where(Dossier.expert_id == ExpertProfile.user_id, Dossier.status.in_(EXPERT_LOAD))
+        .scalar_subquery()
+    )
+    changed = db.session.execute(
+        db.update(ExpertProfile)
+        .where(ExpertProfile.active_dossiers != count)
+        .values(active_dossiers=count)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return changed
 
 
 def _offerable(dossier: Dossier, expert_user_id) -> User:
@@ -408,6 +430,7 @@ def _request_documents(d: Dossier, actor: User, p: Params):
         error = _("At most 20 documents of 200 characters each.")
         raise ValidationFailed(error, items=error)
     message = p.text("message", "", max_len=2000, required=False)
+    documents._forget(d)
     request = DocumentRequest(dossier_id=d.id, expert_id=actor.id, message=message)
     request.items = [
         DocumentRequestItem(label=label, required=str(i) in required or not required, position=i)
@@ -1091,9 +1114,14 @@ def transition(
     if reason:
         raise InvalidTransition(reason)
     before = dossier.status
+    expert_before = dossier.expert_id if before in EXPERT_LOAD else None
     p = Params(params)
     target = action.apply(dossier, actor, p) if action.apply else None
     dossier.status = target or action.target
+    expert_after = dossier.expert_id if dossier.status in EXPERT_LOAD else None
+    if expert_before != expert_after:  # an expert took it, or let it go (done, held, cancelled)
+        _shift_load(expert_before, -1)
+        _shift_load(expert_after, +1)
     dossier.waiting_on = p.get("waiting_on") or action.waiting_on or Party.NOBODY
     dossier.waiting_since = utcnow()
     db.session.add(

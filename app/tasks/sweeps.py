@@ -65,3 +65,10 @@ def expire_expert_acceptances() -> int:
     # notifications carry links: build them against the public address
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         return workflow.expire_acceptances(BATCH)
+
+
+def recount_expert_loads() -> int:
+    """Nightly: each expert's active dossiers counted again (the counter's safety net)."""
+    from app.services import workflow
+
+    return workflow.recount_loads()

@@ -62,6 +62,9 @@ def test_only_approved_holders_with_capacity_are_listed(app, client):
             )
         )
         db.session.commit()
+        from app.services import workflow
+
+        assert workflow.recount_loads() == 1  # inserted behind the workflow's back
     ids = _ids(client.get(f"/experts/?product={_ticpe(app)}").get_data(as_text=True))
     assert ok in ids
     assert pending not in ids and other_product not in ids and full not in ids

@@ -683,3 +683,29 @@ def test_a_missing_rate_alerts_admins_instead_of_a_zero_invoice(app, client, par
     client.post("/logout", data={})
     login(client, "client@example.fr")
     assert post(client, f"/dossiers/{d}/invoice").status_code == 403  # admins only
+
+
+def test_the_experts_load_follows_transitions(app, parties):
+    def load():
+        with app.app_context():
+            return db.session.get(User, parties["expert"]).expert_profile.active_dossiers
+
+    d = parties["dossier"]
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.EXPERT_PENDING_ACCEPTANCE
+        dossier.pending_expert_id = parties["expert"]
+        db.session.commit()
+        workflow.transition(d, "accept", db.session.get(User, parties["expert"]))
+    assert load() == 1
+    with app.test_request_context():
+        workflow.transition(d, "hold", db.session.get(User, parties["admin"]), reason="Pause")
+    assert load() == 0
+    with app.test_request_context():
+        workflow.transition(d, "resume", db.session.get(User, parties["admin"]))
+    assert load() == 1
+    with app.test_request_context():
+        workflow.transition(d, "cancel", db.session.get(User, parties["admin"]), reason="Fin")
+    assert load() == 0
+    with app.app_context():
+        assert workflow.recount_loads() == 0  # the counter never drifted
