@@ -338,6 +338,9 @@ class ApporteurProfile(_Completeness, Base):
     # AFF + 6 digits, given on approval
     affiliation_code: Mapped[str | None] = mapped_column(String(9), unique=True)
     target_monthly: Mapped[int | None]
+    # the CV sent with the application (B §7.4 cv_file_path): a storage key, read by admins
+    cv_key: Mapped[str | None] = mapped_column(String(200))
+    cv_name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[ApporteurStatus] = mapped_column(
         _enum(ApporteurStatus, "apporteur_status"),
         default=ApporteurStatus.PENDING_APPROVAL,

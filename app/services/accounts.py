@@ -163,6 +163,9 @@ def apply_expert(
     return user
 
 
+CV_MAX_BYTES = 5 * 2**20
+
+
 def apply_apporteur(
     *,
     email: str,
@@ -177,10 +180,21 @@ def apply_apporteur(
     motivation_letter: str | None = None,
     sponsor_code: str | None = None,
     target_monthly: int | None = None,
+    cv=None,
     locale: str = "fr",
 ) -> User:
-    """Apporteur application (DOMAIN B §7.4): pending until an admin decides."""
+    """Apporteur application (DOMAIN B §7.4): pending until an admin decides. `cv` is an
+    optional uploaded PDF (checked by content, 5 MB at most)."""
     errors = {}
+    cv_head = None
+    if cv is not None and cv.filename:
+        from app.services import documents
+
+        checked = documents.sniff(cv, {"application/pdf": "pdf"})
+        if isinstance(checked, str):
+            errors["cv"] = checked
+        else:
+            cv_head = checked[1]
     if siren and (problem := siren_problem(siren)):
         errors["siren"] = problem
     if sector and (problem := sector_problem(sector)):
@@ -199,8 +213,20 @@ def apply_apporteur(
             errors["sponsor_code"] = _("This sponsor code does not match any active referrer.")
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), **errors)
+    cv_key = cv_name = None
+    if cv_head is not None:
+        from app.services import documents, storage
+
+        try:
+            cv_key, _size = storage.save_stream("cvs", cv_head, cv.stream, "pdf", CV_MAX_BYTES)
+        except storage.TooLarge:
+            message = _("The file is larger than %(n)d MB.", n=CV_MAX_BYTES // 2**20)
+            raise ValidationFailed(message, cv=message) from None
+        cv_name = documents.display_name(cv.filename)
     user = _new_user(Role.APPORTEUR, email, password, first_name, last_name, phone, locale)
     user.apporteur_profile = ApporteurProfile(
+        cv_key=cv_key,
+        cv_name=cv_name,
         company_name=company_name or None,
         company_type=CompanyType(company_type),
         sector=sector or None,

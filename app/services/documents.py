@@ -195,15 +195,19 @@ def _check_can_upload(dossier: Dossier, actor: User, step: DocumentStep) -> None
         )
 
 
-def _one(file: FileStorage, max_bytes: int) -> tuple[str, bytes] | str:
-    """(suffix, first bytes) if the file may be stored, else the message saying why not."""
+def sniff(file: FileStorage, accepted: dict | None = None) -> tuple[str, bytes] | str:
+    """(suffix, first bytes) if the file's content is of an accepted type, else the message
+    saying why not. The name and the browser's claimed type are never trusted."""
+    accepted = accepted or ACCEPTED
     head = file.stream.read(8192)
     if not head:
         return _("The file is empty.")
     kind = filetype.guess(head)
-    if kind is None or kind.mime not in ACCEPTED:
-        return _("Only PDF, JPEG and PNG files are accepted; this file is not one of them.")
-    return ACCEPTED[kind.mime], head
+    if kind is None or kind.mime not in accepted:
+        if accepted is ACCEPTED:
+            return _("Only PDF, JPEG and PNG files are accepted; this file is not one of them.")
+        return _("Only PDF files are accepted; this file is not one.")
+    return accepted[kind.mime], head
 
 
 def upload(
@@ -259,7 +263,7 @@ def upload(
     now = utcnow()
     for file in files:
         name = display_name(file.filename)
-        checked = _one(file, max_bytes)
+        checked = sniff(file)
         if isinstance(checked, str):
             result.refused[name] = checked
             continue

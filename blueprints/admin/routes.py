@@ -1,15 +1,15 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import hx
 from app.extensions import db, talisman
 from app.forms import apply_errors
-from app.models import Email
+from app.models import Email, User
 from app.security import admin_required, can_read_outbox, require
 from app.services import approvals as approvals_service
 from app.services import audit as audit_service
-from app.services import dashboards, emails
+from app.services import dashboards, emails, storage
 from app.services import reviews as reviews_service
 from app.services import users as users_service
 from app.services.errors import Conflict, ValidationFailed
@@ -199,3 +199,22 @@ def hide_review(review_id: int):
     review = reviews_service.hide(review_id, current_user, ip=request.remote_addr)
     flash(_("The review is hidden; the expert's average no longer counts it."), "success")
     return redirect(url_for("marketplace.show", user_id=review.expert_id), 303)
+
+
+@bp.get("/applications/<int:user_id>/cv")
+@admin_required
+def application_cv(user_id: int):
+    """A referrer's CV, for admins only (every read audited)."""
+    user = db.session.get(User, user_id)
+    profile = user.apporteur_profile if user is not None else None
+    if profile is None or not profile.cv_key:
+        abort(404)
+    audit_service.record(current_user, "apporteur.read_cv", "user", user.id, request.remote_addr)
+    db.session.commit()
+    return send_file(
+        storage.path_of(profile.cv_key),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=profile.cv_name or "cv.pdf",
+        max_age=0,
+    )

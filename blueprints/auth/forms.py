@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -152,6 +153,8 @@ class ApporteurApplicationForm(_AccountFields):
         validators=[Optional(), NumberRange(min=0, max=10000, message=NON_NEGATIVE)],
     )
 
+    cv = FileField(_l("Your CV (PDF, 5 MB at most, optional)"))
+
     PROFILE_FIELDS = (
         "company_type",
         "company_name",
@@ -160,6 +163,7 @@ class ApporteurApplicationForm(_AccountFields):
         "motivation_letter",
         "sponsor_code",
         "target_monthly",
+        "cv",
     )
 
     def to_service_kwargs(self) -> dict:

@@ -279,3 +279,55 @@ def test_emails_rendered_in_recipient_language(app, client, run_jobs, smtp):
     assert message["Subject"] == "Confirm your email address"
     with app.app_context():
         assert db.session.scalar(db.select(Email.locale)) == "en"
+
+
+def test_a_referrer_sends_a_cv_that_only_admins_read(app, client):
+    import io
+
+    from app.models import ApporteurProfile, AuditLog
+
+    make_user(app, Role.ADMIN, email="cvboss@example.fr")
+    fields = {
+        "first_name": "Léa",
+        "last_name": "Roux",
+        "email": "lea@courtage.fr",
+        "password": "apporteur-2026",
+        "confirm": "apporteur-2026",
+        "accept": "y",
+        "company_type": "independant",
+        "company_name": "Roux Conseil",
+    }
+    exe = b"MZ\x90\x00" + b"\x00" * 300
+    resp = post(
+        client,
+        "/apply/referrer",
+        {**fields, "cv": (io.BytesIO(exe), "cv.pdf")},
+        content_type="multipart/form-data",
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "PDF" in html and 'value="Roux Conseil"' in html
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    resp = post(
+        client,
+        "/apply/referrer",
+        {**fields, "cv": (io.BytesIO(pdf), "../../Léa Roux CV.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303
+    with app.app_context():
+        profile = db.session.scalar(db.select(ApporteurProfile))
+        user_id, name = profile.user_id, profile.cv_name
+    assert name == "Léa Roux CV.pdf"
+    assert client.get(f"/admin/applications/{user_id}/cv").status_code == 403
+    boss = app.test_client()
+    login(boss, "cvboss@example.fr")
+    assert f"/admin/applications/{user_id}/cv" in boss.get("/admin/approvals").get_data(
+        as_text=True
+    )
+    resp = boss.get(f"/admin/applications/{user_id}/cv")
+    assert resp.status_code == 200 and resp.data == pdf
+    with app.app_context():
+        assert db.session.scalar(
+            db.select(AuditLog.id).where(AuditLog.action == "apporteur.read_cv")
+        )
+    assert boss.get(f"/admin/applications/{user_id + 99}/cv").status_code == 404
