@@ -175,6 +175,8 @@ class Action:
     danger: bool = False
     # which products' flow it belongs to: the six financial steps, the quote flow, or both
     flows: frozenset[str] = BOTH
+    # an exception (hold, cancel, archive): offered apart, never as "the next thing to do"
+    secondary: bool = False
 
 
 # -- guards: None when satisfied, else the sentence saying why not and what to do ---------------
@@ -1000,6 +1002,7 @@ ACTIONS: dict[str, Action] = {
             _hold,
             form=True,
             danger=True,
+            secondary=True,
         ),
         A(
             "resume",
@@ -1022,6 +1025,7 @@ ACTIONS: dict[str, Action] = {
             _cancel,
             form=True,
             danger=True,
+            secondary=True,
         ),
         A(
             "archive",
@@ -1030,6 +1034,7 @@ ACTIONS: dict[str, Action] = {
             frozenset({S.COMPLETED, S.CANCELLED}),
             S.ARCHIVED,
             Party.NOBODY,
+            secondary=True,
         ),
     )
 }
