@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import current_app, Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -32,6 +32,13 @@ def _titles() -> dict[int, tuple[str, str]]:
         409: (
             _("Changed in the meantime"),
             _("Someone changed this at the same time. Reload the page to see the current state."),
+        ),
+        413: (
+            _("Files too large"),
+            _(
+                "What you sent is too large. Send fewer files at a time, each of %(n)d MB at most.",
+                n=current_app.config["UPLOAD_MAX_MB"],
+            ),
         ),
         422: (_("Invalid data"), _("Some of the information given is not valid.")),
         429: (

@@ -709,3 +709,12 @@ def test_the_experts_load_follows_transitions(app, parties):
     assert load() == 0
     with app.app_context():
         assert workflow.recount_loads() == 0  # the counter never drifted
+
+
+def test_a_request_too_large_for_the_server_gets_a_clear_page(app, client, parties, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    login(client, "client@example.fr")
+    resp = _upload(
+        client, parties["dossier"], "eligibility", parties["labels"][1], ("a.pdf", PDF * 40)
+    )
+    assert resp.status_code == 413 and "Fichiers trop volumineux" in resp.get_data(as_text=True)
