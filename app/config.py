@@ -82,6 +82,7 @@ class Config:
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
     # the public simulation API, per IP: partner sites embed it, scrapers must not hammer it
     RATELIMIT_API = os.environ.get("RATELIMIT_API", "60 per minute;1000 per day")
+    RATELIMIT_MESSAGES = os.environ.get("RATELIMIT_MESSAGES", "30 per minute;300 per hour")
 
     # pages and static files compressed for cheap phones on poor networks (nginx does it in front
     # of the web process too; this covers `make run` and direct access)

@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from blueprints.dossiers import bp as dossiers_bp
     from blueprints.main import bp as main_bp
     from blueprints.marketplace import bp as marketplace_bp
+    from blueprints.messages import bp as messages_bp
     from blueprints.notifications import bp as notifications_bp
     from blueprints.simulator import bp as simulator_bp
 
@@ -21,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_bp,
         admin_bp,
         marketplace_bp,
+        messages_bp,
         simulator_bp,
         api_bp,
         dossiers_bp,

@@ -23,6 +23,14 @@ from app.models.dossier import (
 from app.models.email import Email, EmailStatus
 from app.models.export import Export, ExportFormat, ExportStatus
 from app.models.invoice import Invoice, InvoiceSequence
+from app.models.messaging import (
+    Message,
+    MessageAttachment,
+    MessageKind,
+    Thread,
+    ThreadKind,
+    ThreadParticipant,
+)
 from app.models.notification import Notification, Priority
 from app.models.review import Review
 from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
@@ -47,6 +55,12 @@ from app.models.user import (
 )
 
 __all__ = [
+    "Message",
+    "MessageAttachment",
+    "MessageKind",
+    "Thread",
+    "ThreadKind",
+    "ThreadParticipant",
     "Cabinet",
     "CabinetMember",
     "CabinetProduct",

@@ -39,7 +39,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, notifications
+from app.services import documents, messaging, notifications
 from app.services.errors import Conflict, InvalidTransition, ValidationFailed
 
 S = DossierStatus
@@ -1140,6 +1140,7 @@ def transition(
             data=p.get("data") or {},
         )
     )
+    messaging.system_message(dossier, action.name)  # the dossier's thread tells the story too
     _notify_parties(dossier, action, actor)
     try:
         db.session.commit()
@@ -1247,6 +1248,7 @@ def expire_acceptances(limit: int = 500) -> int:
                 data={"expert_id": expert.id if expert else None},
             )
         )
+        messaging.system_message(dossier, "acceptance_expired")
         _notify(
             dossier.client,
             dossier,
@@ -1269,3 +1271,20 @@ def expire_acceptances(limit: int = 500) -> int:
         except StaleDataError:  # the expert answered at the last second: their answer stands
             db.session.rollback()
     return done
+
+
+# timeline entries that are not transitions
+EVENT_LABELS = {
+    "documents_uploaded": _l("added documents"),
+    "document_replaced": _l("replaced a document"),
+    "document_validated": _l("validated a document"),
+    "document_rejected": _l("refused a document"),
+    "acceptance_expired": _l("the expert did not answer within 48 hours"),
+}
+
+
+def event_label(code: str) -> str:
+    """What a timeline entry (or a system message in the dossier's thread) says."""
+    if code in ACTIONS:
+        return str(ACTIONS[code].label)
+    return str(EVENT_LABELS.get(code, code))

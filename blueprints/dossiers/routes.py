@@ -3,7 +3,6 @@ TICPE estimate, document downloads and invoices."""
 
 from flask import abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app import hx
@@ -189,25 +188,11 @@ def ticpe_estimate(dossier_id: int):
     return render_template("dossiers/ticpe.html", dossier=dossier, form=form, run=run)
 
 
-EVENT_LABELS = {
-    "documents_uploaded": _l("added documents"),
-    "document_replaced": _l("replaced a document"),
-    "document_validated": _l("validated a document"),
-    "document_rejected": _l("refused a document"),
-    "acceptance_expired": _l("the expert did not answer within 48 hours"),
-}
-
-
 @bp.context_processor
 def _workflow_words():
-    def timeline_label(action: str) -> str:
-        if action in workflow.ACTIONS:
-            return str(workflow.ACTIONS[action].label)
-        return str(EVENT_LABELS.get(action, action))
-
     return {
         "steps_for": workflow.steps_for,
         "quote_questions": workflow.quote_questions,
-        "timeline_label": timeline_label,
+        "timeline_label": workflow.event_label,
         "statuses": DossierStatus,
     }

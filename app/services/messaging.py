@@ -1,0 +1,318 @@
+"""Conversations (DOMAIN A6, B §5): who may talk to whom, threads, messages, reads.
+
+A dossier has one thread (its client, its expert, the admins); every user has one support
+thread with the admins. Participants are rows, each with the last message they have read, so
+unread counts are one query. New messages reach the other participants as a signal after
+commit (`message:new`); their pages fetch the HTML through the same authorised views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import (
+    Dossier,
+    Message,
+    MessageKind,
+    Role,
+    Thread,
+    ThreadKind,
+    ThreadParticipant,
+    User,
+)
+from app.realtime import notify
+from app.security import can_view_dossier, require
+from app.services import audit
+from app.services.errors import ValidationFailed
+
+MAX_LENGTH = 5000
+PAGE = 30
+
+
+# -- who may talk to whom (B §5) -----------------------------------------------------------------
+
+
+def may_contact(sender: User, recipient: User) -> bool:
+    """The contact rules: admins reach anyone and everyone reaches the admins; clients and
+    experts reach each other through a dossier they share; a referrer never reaches an expert
+    (referrer ↔ client threads arrive with the referral programme, which links them)."""
+    if not (sender.active and recipient.active) or sender.id == recipient.id:
+        return False
+    if sender.is_admin or recipient.is_admin:
+        return True
+    roles = {sender.role, recipient.role}
+    if Role.APPORTEUR in roles:
+        return False
+    if roles == {Role.CLIENT, Role.EXPERT}:
+        client, expert = (sender, recipient) if sender.role == Role.CLIENT else (recipient, sender)
+        shared = db.select(Dossier.id).where(
+            Dossier.client_id == client.id, Dossier.expert_id == expert.id
+        )
+        return db.session.scalar(shared.limit(1)) is not None
+    return False
+
+
+# -- threads -------------------------------------------------------------------------------------
+
+
+def _get_or_create(key: str, **fields) -> Thread:
+    thread = db.session.scalar(db.select(Thread).where(Thread.key == key))
+    if thread is not None:
+        return thread
+    try:
+        with db.session.begin_nested():  # a concurrent twin loses on the unique key
+            thread = Thread(key=key, **fields)
+            db.session.add(thread)
+    except IntegrityError:
+        thread = db.session.scalar(db.select(Thread).where(Thread.key == key))
+    return thread
+
+
+def _join(thread: Thread, user: User) -> ThreadParticipant:
+    row = db.session.scalar(
+        db.select(ThreadParticipant).where(
+            ThreadParticipant.thread_id == thread.id, ThreadParticipant.user_id == user.id
+        )
+    )
+    if row is None:
+        row = ThreadParticipant(thread_id=thread.id, user_id=user.id)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def dossier_thread(dossier: Dossier) -> Thread:
+    thread = _get_or_create(
+        f"dossier:{dossier.id}",
+        kind=ThreadKind.DOSSIER,
+        dossier_id=dossier.id,
+        title=dossier.product.name,
+    )
+    _join(thread, dossier.client)
+    if dossier.expert is not None:
+        _join(thread, dossier.expert)
+    return thread
+
+
+def support_thread(user: User) -> Thread:
+    thread = _get_or_create(f"support:{user.id}", kind=ThreadKind.SUPPORT, title="")
+    _join(thread, user)
+    return thread
+
+
+def open_dossier_thread(dossier_id: int, viewer: User) -> Thread:
+    dossier = db.session.get(Dossier, dossier_id)
+    require(dossier is not None and can_view_dossier(viewer, dossier))
+    thread = dossier_thread(dossier)
+    db.session.commit()
+    return thread
+
+
+def open_support_thread(user: User) -> Thread:
+    thread = support_thread(user)
+    db.session.commit()
+    return thread
+
+
+def may_read(user: User, thread: Thread) -> bool:
+    if user.is_admin:
+        return True
+    if thread.kind == ThreadKind.SUPPORT:
+        return thread.key == f"support:{user.id}"
+    if thread.kind == ThreadKind.DOSSIER:
+        dossier = db.session.get(Dossier, thread.dossier_id)
+        # the client and the dossier's current expert (a replaced expert loses the thread)
+        return dossier is not None and user.id in (dossier.client_id, dossier.expert_id)
+    return (
+        db.session.scalar(
+            db.select(ThreadParticipant.id).where(
+                ThreadParticipant.thread_id == thread.id, ThreadParticipant.user_id == user.id
+            )
+        )
+        is not None
+    )
+
+
+def get_thread(thread_id: int, user: User, ip: str | None = None) -> Thread:
+    """A thread the user may read (404 otherwise). An admin reading a thread they are not
+    part of is audited."""
+    thread = db.session.get(Thread, thread_id)
+    require(thread is not None and may_read(user, thread))
+    if user.is_admin and thread.kind != ThreadKind.SUPPORT:
+        audit.record(user, "thread.read", "thread", thread.id, ip)
+    _join(thread, user)
+    db.session.commit()
+    return thread
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+
+def post(thread_id: int, sender: User, body: str) -> Message:
+    """Add a text message. :raises NotFound: not the sender's thread.
+    :raises ValidationFailed: empty or longer than 5 000 characters (the text is kept)."""
+    thread = db.session.get(Thread, thread_id)
+    require(thread is not None and may_read(sender, thread))
+    body = (body or "").strip()
+    if not body:
+        message = _("Write a message before sending.")
+        raise ValidationFailed(message, body=message)
+    if len(body) > MAX_LENGTH:
+        message = _("A message is %(n)d characters at most.", n=MAX_LENGTH)
+        raise ValidationFailed(message, body=message)
+    me = _join(thread, sender)
+    msg = Message(thread_id=thread.id, sender_id=sender.id, body=body)
+    db.session.add(msg)
+    db.session.flush()
+    me.last_read_message_id = msg.id  # your own message is read
+    thread.last_message_at = msg.created_at
+    _announce(thread, msg, sender.id)
+    db.session.commit()
+    return msg
+
+
+def system_message(dossier: Dossier, action: str) -> None:
+    """A dossier event in the dossier thread, rendered in each reader's language (the body is
+    the event's code). Part of the caller's transaction."""
+    thread = dossier_thread(dossier)
+    msg = Message(thread_id=thread.id, kind=MessageKind.SYSTEM, body=action)
+    db.session.add(msg)
+    db.session.flush()
+    thread.last_message_at = msg.created_at
+    _announce(thread, msg, None)
+
+
+def _announce(thread: Thread, msg: Message, sender_id: int | None) -> None:
+    others = db.session.scalars(
+        db.select(ThreadParticipant.user_id).where(ThreadParticipant.thread_id == thread.id)
+    ).all()
+    for user_id in others:
+        if user_id != sender_id:
+            notify.to_user(user_id, "message:new", thread_id=thread.id, message_id=msg.id)
+    if thread.kind == ThreadKind.SUPPORT:
+        notify.to_admins("message:new", thread_id=thread.id, message_id=msg.id)
+
+
+def history(thread: Thread, before_id: int | None = None, limit: int = PAGE):
+    """The latest `limit` messages before `before_id`, oldest first, and whether older ones
+    exist (keyset on the id)."""
+    query = (
+        db.select(Message)
+        .where(Message.thread_id == thread.id)
+        .options(db.joinedload(Message.sender))
+        .order_by(Message.id.desc())
+        .limit(limit + 1)
+    )
+    if before_id:
+        query = query.where(Message.id < before_id)
+    rows = list(db.session.scalars(query))
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+def newer(thread: Thread, after_id: int, limit: int = 100) -> list[Message]:
+    return list(
+        db.session.scalars(
+            db.select(Message)
+            .where(Message.thread_id == thread.id, Message.id > after_id)
+            .options(db.joinedload(Message.sender))
+            .order_by(Message.id)
+            .limit(limit)
+        )
+    )
+
+
+def mark_read(thread: Thread, user: User, message_id: int | None) -> None:
+    """Reads only move forward; the others see "seen" through a signal."""
+    if not message_id:
+        return
+    row = _join(thread, user)
+    if row.last_read_message_id is None or row.last_read_message_id < message_id:
+        row.last_read_message_id = message_id
+        for other in thread.participants:
+            if other.user_id != user.id:
+                notify.to_user(other.user_id, "message:read", thread_id=thread.id)
+    db.session.commit()
+
+
+def seen_by_others(thread: Thread, user: User) -> int | None:
+    """The newest message every other participant has read (for "seen")."""
+    return db.session.scalar(
+        db.select(func.min(ThreadParticipant.last_read_message_id)).where(
+            ThreadParticipant.thread_id == thread.id, ThreadParticipant.user_id != user.id
+        )
+    )
+
+
+@dataclass
+class ThreadRow:
+    thread: Thread
+    last: Message | None
+    unread: int
+    pinned: bool
+
+
+def threads_for(user: User, limit: int = 50) -> list[ThreadRow]:
+    """The user's threads, support first, then the most recent; each with its last message
+    and unread count. Threads without messages are hidden, except support."""
+    mine = db.select(ThreadParticipant).where(ThreadParticipant.user_id == user.id).subquery()
+    unread = (
+        db.select(func.count(Message.id))
+        .where(
+            Message.thread_id == Thread.id,
+            Message.id > func.coalesce(mine.c.last_read_message_id, 0),
+            func.coalesce(Message.sender_id, 0) != user.id,
+        )
+        .correlate(Thread, mine)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        db.select(Thread, unread)
+        .join(mine, mine.c.thread_id == Thread.id)
+        .where(db.or_(Thread.last_message_at.is_not(None), Thread.kind == ThreadKind.SUPPORT))
+        .order_by((Thread.kind != ThreadKind.SUPPORT), Thread.last_message_at.desc())
+        .limit(limit)
+    ).all()
+    lasts = {}
+    ids = [t.id for t, _n in rows]
+    if ids:
+        latest = (
+            db.select(func.max(Message.id))
+            .where(Message.thread_id.in_(ids))
+            .group_by(Message.thread_id)
+        )
+        for msg in db.session.scalars(
+            db.select(Message).where(Message.id.in_(latest)).options(db.joinedload(Message.sender))
+        ):
+            lasts[msg.thread_id] = msg
+    return [ThreadRow(t, lasts.get(t.id), n, t.kind == ThreadKind.SUPPORT) for t, n in rows]
+
+
+def unread_total(user: User) -> int:
+    return sum(row.unread for row in threads_for(user, limit=200))
+
+
+def support_threads_for_admins(limit: int = 50) -> list[Thread]:
+    return list(
+        db.session.scalars(
+            db.select(Thread)
+            .where(Thread.kind == ThreadKind.SUPPORT, Thread.last_message_at.is_not(None))
+            .order_by(Thread.last_message_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def thread_title(thread: Thread, viewer: User) -> str:
+    if thread.kind == ThreadKind.SUPPORT:
+        if viewer.is_admin:
+            owner = db.session.get(User, int(thread.key.split(":")[1]))
+            return _("Support: %(name)s", name=owner.full_name if owner else "?")
+        return _("FinancialTracker support")
+    if thread.kind == ThreadKind.DOSSIER:
+        return _("Dossier %(product)s", product=thread.title)
+    return thread.title

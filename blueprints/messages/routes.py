@@ -1,0 +1,126 @@
+"""Conversations: the list, a thread (history, send, live updates), support, a dossier's."""
+
+from flask import current_app, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app import hx
+from app.extensions import limiter
+from app.services import messaging, workflow
+from app.services.errors import ValidationFailed
+from blueprints.messages import bp
+from blueprints.messages.filters import linkify
+
+
+@bp.get("/")
+@login_required
+def index():
+    rows = messaging.threads_for(current_user)
+    support = messaging.support_threads_for_admins() if current_user.is_admin else []
+    return render_template("messages/index.html", rows=rows, support=support)
+
+
+@bp.get("/support")
+@login_required
+def support():
+    thread = messaging.open_support_thread(current_user)
+    return redirect(url_for("messages.show", thread_id=thread.id))
+
+
+@bp.get("/dossier/<int:dossier_id>")
+@login_required
+def dossier(dossier_id: int):
+    thread = messaging.open_dossier_thread(dossier_id, current_user)
+    return redirect(url_for("messages.show", thread_id=thread.id))
+
+
+def _page(thread, status=200, error=None, text=""):
+    before = request.args.get("before", type=int)
+    items, older = messaging.history(thread, before_id=before)
+    if items and not before:
+        messaging.mark_read(thread, current_user, items[-1].id)
+    ctx = {
+        "thread": thread,
+        "title": messaging.thread_title(thread, current_user),
+        "items": items,
+        "older": older,
+        "seen": messaging.seen_by_others(thread, current_user),
+        "error": error,
+        "text": text,
+        "last_id": items[-1].id if items else 0,
+    }
+    if hx.wants_fragment(target="older-messages"):
+        return render_template("messages/_older.html", **ctx), status
+    return render_template("messages/show.html", **ctx), status
+
+
+@bp.get("/<int:thread_id>")
+@login_required
+def show(thread_id: int):
+    thread = messaging.get_thread(thread_id, current_user, ip=request.remote_addr)
+    return _page(thread)
+
+
+@bp.post("/<int:thread_id>")
+@login_required
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_MESSAGES"], key_func=lambda: f"user:{current_user.id}"
+)
+def send(thread_id: int):
+    text = request.form.get("body", "")
+    try:
+        msg = messaging.post(thread_id, current_user, text)
+    except ValidationFailed as exc:
+        thread = messaging.get_thread(thread_id, current_user)
+        if hx.wants_fragment(target="message-form"):
+            ctx = {"thread": thread, "error": exc.message, "text": text}
+            return render_template("messages/_form.html", **ctx), 422
+        return _page(thread, 422, exc.message, text)
+    if hx.wants_fragment(target="message-form"):
+        # the form comes back empty and the new message is appended at once (out of band)
+        thread = messaging.get_thread(thread_id, current_user)
+        after = request.form.get("after", type=int) or 0
+        ctx = {
+            "thread": thread,
+            "error": None,
+            "text": "",
+            "items": messaging.newer(thread, after),
+            "seen": messaging.seen_by_others(thread, current_user),
+        }
+        return render_template("messages/_sent.html", **ctx)
+    return redirect(url_for("messages.show", thread_id=thread_id, _anchor=f"m-{msg.id}"), 303)
+
+
+@bp.get("/<int:thread_id>/new")
+@login_required
+def new(thread_id: int):
+    """Messages after `after`, fetched when a `message:new` signal arrives (or on polling)."""
+    thread = messaging.get_thread(thread_id, current_user)
+    items = messaging.newer(thread, request.args.get("after", type=int) or 0)
+    if items:
+        messaging.mark_read(thread, current_user, items[-1].id)
+    last_id = items[-1].id if items else request.args.get("after", type=int) or 0
+    ctx = {
+        "thread": thread,
+        "items": items,
+        "last_id": last_id,
+        "seen": messaging.seen_by_others(thread, current_user),
+    }
+    return render_template("messages/_new.html", **ctx)
+
+
+@bp.app_template_filter("linkify")
+def _linkify(text: str):
+    return linkify(text)
+
+
+@bp.app_template_filter("event_label")
+def _event_label(code: str) -> str:
+    return workflow.event_label(code)
+
+
+@bp.app_context_processor
+def _titles():
+    def thread_title(thread) -> str:
+        return messaging.thread_title(thread, current_user)
+
+    return {"thread_title": thread_title}

@@ -1,0 +1,211 @@
+"""Conversations: contact rules, dossier and support threads, sending with and without htmx,
+history pages, reads, system messages from the workflow, signals, authorisation."""
+
+import re
+
+import pytest
+
+from app.extensions import db
+from app.models import (
+    ApprovalStatus,
+    AuditLog,
+    Dossier,
+    DossierStatus,
+    Message,
+    MessageKind,
+    Product,
+    Role,
+    Thread,
+    User,
+)
+from app.services import messaging, workflow
+from tests.factories import HX, login, make_user, post
+
+
+@pytest.fixture
+def people(app):
+    client_id = make_user(app, Role.CLIENT, email="cli@example.fr", first_name="Claire")
+    expert_id = make_user(
+        app,
+        Role.EXPERT,
+        email="exp@example.fr",
+        first_name="Paul",
+        approval_status=ApprovalStatus.APPROVED,
+    )
+    other_expert = make_user(
+        app, Role.EXPERT, email="other@example.fr", approval_status=ApprovalStatus.APPROVED
+    )
+    apporteur = make_user(app, Role.APPORTEUR, email="app@example.fr")
+    admin = make_user(app, Role.ADMIN, email="adm@example.fr")
+    stranger = make_user(app, Role.CLIENT, email="nosy@example.fr")
+    with app.app_context():
+        product = db.session.scalar(db.select(Product).where(Product.code == "TICPE"))
+        dossier = Dossier(
+            client_id=client_id,
+            product_id=product.id,
+            expert_id=expert_id,
+            status=DossierStatus.AUDIT_IN_PROGRESS,
+        )
+        db.session.add(dossier)
+        db.session.commit()
+        return {
+            "client": client_id,
+            "expert": expert_id,
+            "other_expert": other_expert,
+            "apporteur": apporteur,
+            "admin": admin,
+            "stranger": stranger,
+            "dossier": dossier.id,
+        }
+
+
+def test_the_contact_rules_matrix(app, people):
+    expected = {
+        ("client", "expert"): True,  # they share a dossier
+        ("expert", "client"): True,
+        ("client", "other_expert"): False,
+        ("client", "admin"): True,
+        ("admin", "stranger"): True,
+        ("apporteur", "expert"): False,  # never
+        ("expert", "apporteur"): False,
+        ("apporteur", "admin"): True,
+        ("stranger", "expert"): False,
+        ("client", "client"): False,
+    }
+    with app.app_context():
+        users = {k: db.session.get(User, v) for k, v in people.items() if k != "dossier"}
+        for (a, b), allowed in expected.items():
+            assert messaging.may_contact(users[a], users[b]) is allowed, (a, b)
+
+
+def _thread_url(client, dossier_id) -> str:
+    resp = client.get(f"/messages/dossier/{dossier_id}")
+    assert resp.status_code == 302, resp.status_code
+    return resp.headers["Location"]
+
+
+def test_client_and_expert_talk_in_the_dossier_thread(app, client, people):
+    login(client, "cli@example.fr")
+    url = _thread_url(client, people["dossier"])
+    resp = post(client, url, {"body": "Bonjour, voici https://exemple.fr/doc. <b>merci</b>"})
+    assert resp.status_code == 303 and re.search(r"#m-\d+$", resp.headers["Location"])
+    html = client.get(url).get_data(as_text=True)
+    assert '<a href="https://exemple.fr/doc"' in html and "&lt;b&gt;merci&lt;/b&gt;" in html
+
+    client.post("/logout", data={})
+    login(client, "exp@example.fr")
+
+    def threads():
+        html = client.get("/messages/").get_data(as_text=True)
+        return html[html.index('id="threads"') : html.index("</ul>", html.index('id="threads"'))]
+
+    assert "1 non lu" in threads()
+    assert client.get(url).status_code == 200  # reading marks it read
+    assert "non lu" not in threads()
+    # htmx: the form comes back empty and the new message is appended out of band
+    with app.app_context():
+        last = db.session.scalar(db.select(Message.id).order_by(Message.id.desc()))
+    resp = post(
+        client,
+        url,
+        {"body": "Bien reçu", "after": str(last)},
+        headers={**HX, "HX-Target": "message-form"},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'id="message-form"' in html
+    assert 'hx-swap-oob="beforeend"' in html and "Bien reçu" in html
+    assert re.search(r'<textarea[^>]*name="body"[^>]*>\s*</textarea>', html)
+
+    client.post("/logout", data={})
+    login(client, "cli@example.fr")
+    resp = client.get(f"{url}/new?after={last}")
+    assert "Bien reçu" in resp.get_data(as_text=True)
+
+
+def test_bad_messages_keep_the_text(app, client, people):
+    login(client, "cli@example.fr")
+    url = _thread_url(client, people["dossier"])
+    assert post(client, url, {"body": "   "}).status_code == 422
+    long = "x" * 5001
+    resp = post(client, url, {"body": long})
+    assert resp.status_code == 422 and long in resp.get_data(as_text=True)
+    resp = post(client, url, {"body": long}, headers={**HX, "HX-Target": "message-form"})
+    assert resp.status_code == 422 and long in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_strangers_get_404_and_admin_reads_are_audited(app, client, people):
+    login(client, "cli@example.fr")
+    url = _thread_url(client, people["dossier"])
+    post(client, url, {"body": "Privé"})
+    client.post("/logout", data={})
+    for email in ("nosy@example.fr", "other@example.fr", "app@example.fr"):
+        login(client, email)
+        assert client.get(url).status_code == 404
+        assert post(client, url, {"body": "Intrus"}).status_code == 404
+        assert client.get(f"/messages/dossier/{people['dossier']}").status_code == 404
+        client.post("/logout", data={})
+    login(client, "adm@example.fr")
+    assert "Privé" in client.get(url).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(AuditLog.id).where(AuditLog.action == "thread.read"))
+        assert db.session.scalar(db.select(Message.body).where(Message.body == "Intrus")) is None
+
+
+def test_support_thread_is_pinned_and_admins_answer(app, client, people):
+    login(client, "app@example.fr")
+    resp = client.get("/messages/support")
+    url = resp.headers["Location"]
+    assert post(client, url, {"body": "Comment inviter un client ?"}).status_code == 303
+    assert "Support" in client.get("/messages/").get_data(as_text=True)
+    client.post("/logout", data={})
+    login(client, "adm@example.fr")
+    page = client.get("/messages/").get_data(as_text=True)
+    assert url in page  # listed among support requests
+    assert post(client, url, {"body": "Par votre lien"}).status_code == 303
+    client.post("/logout", data={})
+    login(client, "nosy@example.fr")
+    assert client.get(url).status_code == 404
+
+
+def test_history_pages_by_thirty(app, client, people):
+    with app.test_request_context():
+        user = db.session.get(User, people["client"])
+        thread = messaging.open_dossier_thread(people["dossier"], user)
+        for i in range(65):
+            messaging.post(thread.id, user, f"message {i:02d}")
+        url = f"/messages/{thread.id}"
+    login(client, "cli@example.fr")
+    html = client.get(url).get_data(as_text=True)
+    assert "message 64" in html and "message 35" in html and "message 34" not in html
+    older = re.search(r'href="([^"]+before=\d+)"', html).group(1).replace("&amp;", "&")
+    html = client.get(older).get_data(as_text=True)
+    assert "message 34" in html and "message 05" in html and "message 04" not in html
+    frag = client.get(older, headers={**HX, "HX-Target": "older-messages"}).get_data(as_text=True)
+    assert frag.lstrip().startswith('<div id="older-messages">')
+
+
+def test_transitions_write_system_messages_and_signal(app, people, monkeypatch):
+    sent = []
+    from app.realtime import notify
+
+    monkeypatch.setattr(notify, "signal", lambda room, event, **ids: sent.append((room, event)))
+    with app.test_request_context():
+        expert = db.session.get(User, people["expert"])
+        workflow.transition(
+            people["dossier"], "complete_audit", expert, final_amount="9000", report="Rapport"
+        )
+        thread = db.session.scalar(db.select(Thread).where(Thread.dossier_id == people["dossier"]))
+        msg = db.session.scalar(db.select(Message).where(Message.thread_id == thread.id))
+        assert (msg.kind, msg.body) == (MessageKind.SYSTEM, "complete_audit")
+    assert (f"user:{people['client']}", "message:new") in sent
+    assert (f"user:{people['expert']}", "message:new") in sent  # system: everyone is told
+
+
+def test_a_flood_of_messages_is_rate_limited(app, client, people, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_MESSAGES", "3 per minute")
+    login(client, "cli@example.fr")
+    url = _thread_url(client, people["dossier"])
+    codes = [post(client, url, {"body": f"spam {i}"}).status_code for i in range(4)]
+    assert codes == [303, 303, 303, 429]
