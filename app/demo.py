@@ -100,7 +100,37 @@ def dossiers(client: User, expert: User, admin: User) -> int:
             _step(dossier, action, client, expert, admin, pdf)
             if action == last:
                 break
+        _talk(code, dossier, client, expert, admin)
     return created
+
+
+# a few real exchanges, the last ones left unread so the badges have something to show
+CONVERSATIONS = {
+    "URSSAF": [
+        ("expert", "Bonjour Madame Martin, l'audit est prêt : 15 000 € récupérables sur 3 ans."),
+        ("client", "Merci ! Le détail des cotisations 2023 est-il inclus ?"),
+        ("expert", "Oui, page 4 du rapport. Vous pouvez le valider depuis le dossier."),
+    ],
+    "DFS": [
+        ("expert", "Il me manque les contrats de location et le relevé kilométrique."),
+        ("expert", "Un scan par smartphone suffit : https://financialtracker.fr/aide"),
+    ],
+}
+
+
+def _talk(code: str, dossier: Dossier, client: User, expert: User, admin: User) -> None:
+    from app.services import messaging
+
+    lines = CONVERSATIONS.get(code)
+    if not lines:
+        return
+    thread = messaging.open_dossier_thread(dossier.id, client)
+    for who, text in lines:
+        messaging.post(thread.id, {"client": client, "expert": expert}[who], text)
+    if code == "URSSAF":  # and a question to support, answered
+        support = messaging.open_support_thread(client)
+        messaging.post(support.id, client, "Comment ajouter un second établissement ?")
+        messaging.post(support.id, admin, "Depuis votre profil, rubrique Entreprise.")
 
 
 def _step(dossier: Dossier, action: str, client: User, expert: User, admin: User, pdf: bytes):
