@@ -115,11 +115,19 @@ def can_download_export(viewer: User | None, export, session_tokens: list[str]) 
 
 
 def can_join_room(viewer: User, room: str) -> bool:
-    """Socket.IO rooms: `user:<id>` for oneself, `admins` for admins; object rooms come later."""
+    """Socket.IO rooms: `user:<id>` for oneself, `admins` for admins, `thread:<id>` for the
+    people who may read that conversation (typing indicators)."""
     if room == f"user:{viewer.id}":
         return True
     if room == "admins":
         return viewer.is_admin
+    if room.startswith("thread:") and room[7:].isdigit():
+        from app.extensions import db
+        from app.models import Thread
+        from app.services.messaging import may_read
+
+        thread = db.session.get(Thread, int(room[7:]))
+        return thread is not None and may_read(viewer, thread)
     return False
 
 

@@ -3,9 +3,10 @@
 import logging
 
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
 
 from app.extensions import socketio
+from app.realtime import presence
 from app.security import can_join_room
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,40 @@ def on_connect(auth=None):
     join_room(f"user:{current_user.id}")
     if current_user.is_admin:
         join_room("admins")
+    presence.seen(current_user.id)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    if current_user.is_authenticated:
+        presence.left(current_user.id)
+
+
+@socketio.on("presence")
+def on_presence(_data=None):
+    """The page's heartbeat (every 30 s): online means seen within the last 60 s."""
+    if current_user.is_authenticated:
+        presence.seen(current_user.id)
+    return {"ok": True}
+
+
+@socketio.on("typing")
+def on_typing(data):
+    """Someone is typing in a thread: the others in its room are told, at most every 3 s."""
+    thread_id = (data or {}).get("thread_id") if isinstance(data, dict) else None
+    if not isinstance(thread_id, int) or not current_user.is_authenticated:
+        return {"ok": False}
+    room = f"thread:{thread_id}"
+    if not can_join_room(current_user, room):
+        return {"ok": False}
+    if presence.typing_allowed(thread_id, current_user.id):
+        emit(
+            "notify",
+            {"event": "thread:typing", "thread_id": thread_id, "user_id": current_user.id},
+            to=room,
+            include_self=False,
+        )
+    return {"ok": True}
 
 
 @socketio.on("subscribe")

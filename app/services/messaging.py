@@ -316,3 +316,19 @@ def thread_title(thread: Thread, viewer: User) -> str:
     if thread.kind == ThreadKind.DOSSIER:
         return _("Dossier %(product)s", product=thread.title)
     return thread.title
+
+
+def others_with_presence(thread: Thread, viewer: User) -> list[tuple[User, bool, object]]:
+    """The other participants with (online now, last seen as an aware datetime or None)."""
+    from datetime import UTC, datetime
+
+    from app.realtime import presence
+
+    others = [p.user for p in thread.participants if p.user_id != viewer.id]
+    status = presence.status([u.id for u in others])
+    found = []
+    for user in others:
+        online, last = status.get(user.id, (False, None))
+        when = datetime.fromtimestamp(last, UTC) if last else None
+        found.append((user, online, when))
+    return found

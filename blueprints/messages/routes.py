@@ -41,6 +41,7 @@ def _page(thread, status=200, error=None, text=""):
     ctx = {
         "thread": thread,
         "title": messaging.thread_title(thread, current_user),
+        "people": messaging.others_with_presence(thread, current_user),
         "items": items,
         "older": older,
         "seen": messaging.seen_by_others(thread, current_user),
@@ -123,4 +124,7 @@ def _titles():
     def thread_title(thread) -> str:
         return messaging.thread_title(thread, current_user)
 
-    return {"thread_title": thread_title}
+    def people_names(people) -> dict[str, str]:
+        return {str(user.id): user.first_name for user, _online, _last in people}
+
+    return {"thread_title": thread_title, "people_names": people_names}

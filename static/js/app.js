@@ -54,8 +54,42 @@
           { target: "#toasts", swap: "beforeend" });
       }
     });
-    socket.on("connect", function () { document.documentElement.dataset.live = "on"; });
+    socket.on("connect", function () {
+      document.documentElement.dataset.live = "on";
+      joined = {};  // a reconnection starts with no room: join the open thread again
+      joinThread();
+    });
     socket.on("disconnect", function () { document.documentElement.dataset.live = "off"; });
+
+    // Conversations: join the open thread's room (permission-checked by the server), say when
+    // we type (at most every 3 s) and show who else types (for 6 s).
+    var joined = {}, lastTyping = 0, typingTimer = null;
+    var joinThread = function () {
+      var box = document.getElementById("typing");
+      if (!box || !socket.connected || joined[box.dataset.thread]) return;
+      joined[box.dataset.thread] = true;
+      socket.emit("subscribe", { room: "thread:" + box.dataset.thread });
+    };
+    body.addEventListener("htmx:load", joinThread);
+    body.addEventListener("input", function (e) {
+      var box = document.getElementById("typing");
+      if (!box || !e.target || e.target.id !== "message-body") return;
+      var now = Date.now();
+      if (now - lastTyping < 3000) return;
+      lastTyping = now;
+      socket.emit("typing", { thread_id: parseInt(box.dataset.thread, 10) });
+    });
+    socket.on("notify", function (m) {
+      var box = document.getElementById("typing");
+      if (!m || m.event !== "thread:typing" || !box || String(m.thread_id) !== box.dataset.thread) return;
+      var names = {};
+      try { names = JSON.parse(box.dataset.names || "{}"); } catch (err) { names = {}; }
+      box.textContent = (box.dataset.text || "").replace("{name}", names[String(m.user_id)] || "");
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { box.textContent = ""; }, 6000);
+    });
+    // presence: seen within the last 60 s means online
+    setInterval(function () { if (socket.connected) socket.emit("presence"); }, 30000);
   }
 
   // Fallback while the socket is down (or absent): live fragments refresh every 30 s.
