@@ -75,6 +75,7 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sender: Mapped[User | None] = relationship()
+    thread: Mapped[Thread] = relationship()
     attachments: Mapped[list[MessageAttachment]] = relationship(
         cascade="all, delete-orphan", order_by="MessageAttachment.id"
     )

@@ -8,10 +8,13 @@ commit (`message:new`); their pages fetch the HTML through the same authorised v
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func
+from markupsafe import Markup, escape
+from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -332,3 +335,76 @@ def others_with_presence(thread: Thread, viewer: User) -> list[tuple[User, bool,
         when = datetime.fromtimestamp(last, UTC) if last else None
         found.append((user, online, when))
     return found
+
+
+# -- search --------------------------------------------------------------------------------------
+
+SEARCH_PAGE = 20
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: how the search indexes compare words."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def search_terms(query: str) -> list[str]:
+    return [_fold(w) for w in re.findall(r"\w+", (query or "")[:200])][:8]
+
+
+def search(user: User, query: str, before_id: int | None = None, limit: int = SEARCH_PAGE):
+    """Messages matching every word of `query` (as word prefixes, accents ignored) in the
+    threads the user may read, newest first, keyset on the id; returns (messages, next id)."""
+    terms = search_terms(query)
+    if not terms:
+        return [], None
+    stmt = (
+        db.select(Message)
+        .join(Thread, Thread.id == Message.thread_id)
+        .where(Message.kind == MessageKind.TEXT)
+        .options(db.joinedload(Message.sender))
+        .order_by(Message.id.desc())
+        .limit(limit + 1)
+    )
+    if db.engine.dialect.name == "postgresql":
+        expr = " & ".join(f"{t}:*" for t in terms)
+        stmt = stmt.where(
+            text(
+                "to_tsvector('french', ft_unaccent(messages.body)) "
+                "@@ to_tsquery('french', ft_unaccent(:tsquery))"
+            ).bindparams(tsquery=expr)
+        )
+    else:
+        expr = " ".join(f'"{t}"*' for t in terms)
+        stmt = stmt.where(
+            Message.id.in_(
+                text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :match").bindparams(
+                    match=expr
+                )
+            )
+        )
+    if not user.is_admin:
+        mine = db.select(ThreadParticipant.thread_id).where(ThreadParticipant.user_id == user.id)
+        # a replaced expert keeps a participant row but no longer reads the dossier's thread
+        current = db.select(Dossier.id).where(
+            db.or_(Dossier.client_id == user.id, Dossier.expert_id == user.id)
+        )
+        stmt = stmt.where(
+            Thread.id.in_(mine),
+            db.or_(Thread.kind != ThreadKind.DOSSIER, Thread.dossier_id.in_(current)),
+        )
+    if before_id:
+        stmt = stmt.where(Message.id < before_id)
+    rows = list(db.session.scalars(stmt))
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def highlight(body: str, terms: list[str]) -> Markup:
+    """The message escaped, each word starting with a searched term wrapped in <mark>."""
+    out = []
+    for part in re.split(r"(\w+)", body):
+        if part and re.fullmatch(r"\w+", part) and any(_fold(part).startswith(t) for t in terms):
+            out.append(Markup("<mark>%s</mark>") % part)
+        else:
+            out.append(escape(part))
+    return Markup("").join(out)

@@ -128,3 +128,20 @@ def _titles():
         return {str(user.id): user.first_name for user, _online, _last in people}
 
     return {"thread_title": thread_title, "people_names": people_names}
+
+
+@bp.get("/search")
+@login_required
+def search():
+    query = (request.args.get("q") or "").strip()[:200]
+    results, next_id = messaging.search(
+        current_user, query, before_id=request.args.get("before", type=int)
+    )
+    return render_template(
+        "messages/search.html",
+        q=query,
+        results=results,
+        next_id=next_id,
+        terms=messaging.search_terms(query),
+        highlight=messaging.highlight,
+    )

@@ -209,3 +209,32 @@ def test_a_flood_of_messages_is_rate_limited(app, client, people, monkeypatch):
     url = _thread_url(client, people["dossier"])
     codes = [post(client, url, {"body": f"spam {i}"}).status_code for i in range(4)]
     assert codes == [303, 303, 303, 429]
+
+
+def test_search_ignores_accents_highlights_and_stays_in_ones_threads(app, client, people):
+    with app.test_request_context():
+        cli = db.session.get(User, people["client"])
+        thread = messaging.open_dossier_thread(people["dossier"], cli)
+        messaging.post(thread.id, cli, "Le montant sera remboursé en mars <script>x</script>")
+        messaging.post(thread.id, cli, "Rien à voir")
+        nosy = db.session.get(User, people["stranger"])
+        own = messaging.open_support_thread(nosy)
+        messaging.post(own.id, nosy, "Quand suis-je rembourse ?")
+        for i in range(25):
+            messaging.post(thread.id, cli, f"Remboursement partiel numéro {i}")
+    login(client, "cli@example.fr")
+    html = client.get("/messages/search?q=rembourse").get_data(as_text=True)
+    assert "<mark>Remboursement</mark> partiel numéro 24" in html  # newest first
+    assert "Quand suis-je" not in html  # another user's thread
+    assert "Rien à voir" not in html
+    more = re.search(r'href="([^"]*before=\d+)"', html).group(1).replace("&amp;", "&")
+    html2 = client.get(more).get_data(as_text=True)
+    assert "<mark>remboursé</mark> en mars" in html2  # the oldest match is on page 2
+    assert "&lt;script&gt;" in html2 and "<script>x" not in html2
+    both = html.count("<mark>") + html2.count("<mark>")
+    assert both == 26
+    assert "Aucun message" in client.get("/messages/search?q=introuvable").get_data(as_text=True)
+    client.post("/logout", data={})
+    login(client, "nosy@example.fr")
+    html = client.get("/messages/search?q=REMBOURSÉ").get_data(as_text=True)
+    assert "<mark>rembourse</mark>" in html and "en mars" not in html
