@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, text
@@ -21,6 +22,7 @@ from app.extensions import db
 from app.models import (
     Dossier,
     Message,
+    MessageAttachment,
     MessageKind,
     Role,
     Thread,
@@ -30,7 +32,7 @@ from app.models import (
 )
 from app.realtime import notify
 from app.security import can_view_dossier, require
-from app.services import audit
+from app.services import audit, documents, storage
 from app.services.errors import ValidationFailed
 
 MAX_LENGTH = 5000
@@ -156,20 +158,62 @@ def get_thread(thread_id: int, user: User, ip: str | None = None) -> Thread:
 # -- messages ------------------------------------------------------------------------------------
 
 
-def post(thread_id: int, sender: User, body: str) -> Message:
-    """Add a text message. :raises NotFound: not the sender's thread.
-    :raises ValidationFailed: empty or longer than 5 000 characters (the text is kept)."""
+MAX_ATTACHMENTS = 3
+
+
+def post(thread_id: int, sender: User, body: str, files=()) -> Message:
+    """Add a text message, with up to three files checked like dossier documents.
+
+    :raises NotFound: not the sender's thread.
+    :raises ValidationFailed: empty or longer than 5 000 characters, or a refused file; nothing
+        is stored and the caller shows the text again.
+    """
     thread = db.session.get(Thread, thread_id)
     require(thread is not None and may_read(sender, thread))
     body = (body or "").strip()
-    if not body:
+    files = [f for f in files if f and f.filename]
+    if not body and not files:
         message = _("Write a message before sending.")
         raise ValidationFailed(message, body=message)
     if len(body) > MAX_LENGTH:
         message = _("A message is %(n)d characters at most.", n=MAX_LENGTH)
         raise ValidationFailed(message, body=message)
+    if len(files) > MAX_ATTACHMENTS:
+        message = _("At most %(n)d files at a time.", n=MAX_ATTACHMENTS)
+        raise ValidationFailed(message, files=message)
+    checked = []
+    for file in files:  # every file is checked before any is stored
+        result = documents.sniff(file)
+        if isinstance(result, str):
+            message = _(
+                "%(name)s was not added: %(why)s",
+                name=documents.display_name(file.filename),
+                why=result,
+            )
+            raise ValidationFailed(message, files=message)
+        checked.append((file, *result))
+    max_bytes = current_app.config["UPLOAD_MAX_MB"] * 2**20
+    stored = []
+    try:
+        for file, suffix, head in checked:
+            key, size = storage.save_stream("messages", head, file.stream, suffix, max_bytes)
+            stored.append((file, suffix, key, size))
+    except storage.TooLarge:
+        for _file, _suffix, key, _size in stored:
+            storage.delete(key)
+        message = _("The file is larger than %(n)d MB.", n=current_app.config["UPLOAD_MAX_MB"])
+        raise ValidationFailed(message, files=message) from None
     me = _join(thread, sender)
     msg = Message(thread_id=thread.id, sender_id=sender.id, body=body)
+    for file, suffix, key, size in stored:
+        msg.attachments.append(
+            MessageAttachment(
+                storage_key=key,
+                original_name=documents.display_name(file.filename),
+                content_type=next(m for m, s in documents.ACCEPTED.items() if s == suffix),
+                size_bytes=size,
+            )
+        )
     db.session.add(msg)
     db.session.flush()
     me.last_read_message_id = msg.id  # your own message is read
@@ -408,3 +452,14 @@ def highlight(body: str, terms: list[str]) -> Markup:
         else:
             out.append(escape(part))
     return Markup("").join(out)
+
+
+def attachment_for(attachment_id: int, viewer: User) -> MessageAttachment:
+    """A file of a message in a thread the viewer may read (404 otherwise)."""
+    attachment = db.session.get(MessageAttachment, attachment_id)
+    thread = None
+    if attachment is not None:
+        msg = db.session.get(Message, attachment.message_id)
+        thread = db.session.get(Thread, msg.thread_id) if msg else None
+    require(thread is not None and may_read(viewer, thread))
+    return attachment

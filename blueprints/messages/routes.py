@@ -1,11 +1,11 @@
 """Conversations: the list, a thread (history, send, live updates), support, a dossier's."""
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from app import hx
 from app.extensions import limiter
-from app.services import messaging, workflow
+from app.services import messaging, storage, workflow
 from app.services.errors import ValidationFailed
 from blueprints.messages import bp
 from blueprints.messages.filters import linkify
@@ -33,7 +33,7 @@ def dossier(dossier_id: int):
     return redirect(url_for("messages.show", thread_id=thread.id))
 
 
-def _page(thread, status=200, error=None, text=""):
+def _page(thread, status=200, error=None, text="", files_error=None):
     before = request.args.get("before", type=int)
     items, older = messaging.history(thread, before_id=before)
     if items and not before:
@@ -46,6 +46,7 @@ def _page(thread, status=200, error=None, text=""):
         "older": older,
         "seen": messaging.seen_by_others(thread, current_user),
         "error": error,
+        "files_error": files_error,
         "text": text,
         "last_id": items[-1].id if items else 0,
     }
@@ -69,13 +70,15 @@ def show(thread_id: int):
 def send(thread_id: int):
     text = request.form.get("body", "")
     try:
-        msg = messaging.post(thread_id, current_user, text)
+        msg = messaging.post(thread_id, current_user, text, request.files.getlist("files"))
     except ValidationFailed as exc:
+        # the text comes back as typed; a refused file is named under the file field
         thread = messaging.get_thread(thread_id, current_user)
+        error, files_error = exc.fields.get("body"), exc.fields.get("files")
         if hx.wants_fragment(target="message-form"):
-            ctx = {"thread": thread, "error": exc.message, "text": text}
+            ctx = {"thread": thread, "error": error, "files_error": files_error, "text": text}
             return render_template("messages/_form.html", **ctx), 422
-        return _page(thread, 422, exc.message, text)
+        return _page(thread, 422, error, text, files_error)
     if hx.wants_fragment(target="message-form"):
         # the form comes back empty and the new message is appended at once (out of band)
         thread = messaging.get_thread(thread_id, current_user)
@@ -144,4 +147,17 @@ def search():
         next_id=next_id,
         terms=messaging.search_terms(query),
         highlight=messaging.highlight,
+    )
+
+
+@bp.get("/files/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    item = messaging.attachment_for(attachment_id, current_user)
+    return send_file(
+        storage.path_of(item.storage_key),
+        mimetype=item.content_type,
+        as_attachment=True,
+        download_name=item.original_name,
+        max_age=0,
     )

@@ -238,3 +238,38 @@ def test_search_ignores_accents_highlights_and_stays_in_ones_threads(app, client
     login(client, "nosy@example.fr")
     html = client.get("/messages/search?q=REMBOURSÉ").get_data(as_text=True)
     assert "<mark>rembourse</mark>" in html and "en mars" not in html
+
+
+def test_attachments_are_checked_and_only_readers_download_them(app, client, people):
+    import io
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    exe = b"MZ\x90\x00" + b"\x00" * 200
+    login(client, "cli@example.fr")
+    url = _thread_url(client, people["dossier"])
+    resp = post(
+        client,
+        url,
+        {"body": "Voici le devis", "files": [(io.BytesIO(exe), "devis.pdf")]},
+        content_type="multipart/form-data",
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Voici le devis" in html and "devis.pdf" in html
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+    resp = post(
+        client,
+        url,
+        {"body": "Voici le devis", "files": [(io.BytesIO(pdf), "devis.pdf")]},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303
+    html = client.get(url).get_data(as_text=True)
+    link = re.search(r'href="(/messages/files/\d+)"', html).group(1)
+    assert client.get(link).data == pdf
+    client.post("/logout", data={})
+    login(client, "exp@example.fr")
+    assert client.get(link).status_code == 200
+    client.post("/logout", data={})
+    login(client, "nosy@example.fr")
+    assert client.get(link).status_code == 404
