@@ -6,6 +6,7 @@ Cron fields are read in the process's local time: the Procfile sets TZ=Europe/Pa
 from rq import cron
 
 from app.tasks.sweeps import (
+    email_unread_messages,
     expire_expert_acceptances,
     purge_expired_exports,
     purge_reset_tokens,
@@ -20,3 +21,4 @@ cron.register(purge_visitor_simulations, "default", cron="*/10 * * * *", job_tim
 cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_timeout=300)
 cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)
+cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)

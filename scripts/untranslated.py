@@ -5,5 +5,6 @@ from babel.messages.pofile import read_po
 with open("translations/fr/LC_MESSAGES/messages.po", "rb") as f:
     catalog = read_po(f)
 for message in catalog:
-    if message.id and (not message.string or message.fuzzy):
+    strings = message.string if isinstance(message.string, tuple) else (message.string,)
+    if message.id and (not all(strings) or message.fuzzy):
         print(repr(message.id), "FUZZY" if message.fuzzy else "")

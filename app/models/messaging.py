@@ -50,6 +50,8 @@ class ThreadParticipant(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # the last message this participant has seen: unread = newer messages from others
     last_read_message_id: Mapped[int | None]
+    # the newest message already announced by email (one email per burst, not per message)
+    emailed_up_to_message_id: Mapped[int | None]
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     thread: Mapped[Thread] = relationship(back_populates="participants")

@@ -19,6 +19,7 @@ SUBJECTS = {
     "application_received": _l("We have received your application"),
     "application_approved": _l("Your application has been approved"),
     "application_rejected": _l("Your application has not been accepted"),
+    "message_unread": _l("You have an unread message on FinancialTracker"),
 }
 
 

@@ -29,6 +29,7 @@ from app.models import (
     ThreadKind,
     ThreadParticipant,
     User,
+    utcnow,
 )
 from app.realtime import notify
 from app.security import can_view_dossier, require
@@ -463,3 +464,65 @@ def attachment_for(attachment_id: int, viewer: User) -> MessageAttachment:
         thread = db.session.get(Thread, msg.thread_id) if msg else None
     require(thread is not None and may_read(viewer, thread))
     return attachment
+
+
+# -- email for messages left unread ----------------------------------------------------------------
+
+UNREAD_EMAIL_MINUTES = 10
+
+
+def email_unread(now=None, limit: int = 500) -> int:
+    """One email per (participant, thread) whose messages from others are still unread 10
+    minutes after they were sent, with a preview of the newest; messages already announced are
+    not announced again. Run by the cron every minute."""
+    from datetime import timedelta
+
+    from app.services import emails
+
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=UNREAD_EMAIL_MINUTES)
+    seen_up_to = func.max(
+        func.coalesce(ThreadParticipant.last_read_message_id, 0),
+        func.coalesce(ThreadParticipant.emailed_up_to_message_id, 0),
+    )
+    if db.engine.dialect.name == "postgresql":
+        seen_up_to = func.greatest(
+            func.coalesce(ThreadParticipant.last_read_message_id, 0),
+            func.coalesce(ThreadParticipant.emailed_up_to_message_id, 0),
+        )
+    pending = db.session.execute(
+        db.select(ThreadParticipant, func.max(Message.id), func.count(Message.id))
+        .join(Message, Message.thread_id == ThreadParticipant.thread_id)
+        .join(User, User.id == ThreadParticipant.user_id)
+        .where(
+            Message.id > seen_up_to,
+            Message.kind == MessageKind.TEXT,
+            func.coalesce(Message.sender_id, 0) != ThreadParticipant.user_id,
+            User.active.is_(True),
+        )
+        .group_by(ThreadParticipant.id)
+        # the newest unread message must itself be 10 minutes old: a burst makes one email
+        .having(func.max(Message.created_at) <= cutoff)
+        .limit(limit)
+    ).all()
+    for row, newest_id, count in pending:
+        newest = db.session.get(Message, newest_id)
+        thread = db.session.get(Thread, row.thread_id)
+        user = row.user
+        emails.queue_email(
+            user,
+            "message_unread",
+            count=count,
+            sender=newest.sender.full_name if newest.sender else "FinancialTracker",
+            preview=_preview(newest.body),
+            title=thread_title(thread, user),
+            link=emails.external_url("messages.show", thread_id=thread.id),
+        )
+        row.emailed_up_to_message_id = newest_id
+    db.session.commit()
+    return len(pending)
+
+
+def _preview(body: str) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= 100 else flat[:99].rstrip() + "…"

@@ -72,3 +72,13 @@ def recount_expert_loads() -> int:
     from app.services import workflow
 
     return workflow.recount_loads()
+
+
+def email_unread_messages() -> int:
+    """Messages still unread 10 minutes after they were sent: one email per thread."""
+    from flask import current_app
+
+    from app.services import messaging
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        return messaging.email_unread()

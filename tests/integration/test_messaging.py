@@ -273,3 +273,33 @@ def test_attachments_are_checked_and_only_readers_download_them(app, client, peo
     client.post("/logout", data={})
     login(client, "nosy@example.fr")
     assert client.get(link).status_code == 404
+
+
+def test_a_message_unread_ten_minutes_later_is_emailed_once(app, people, run_jobs, smtp):
+    from datetime import timedelta
+
+    from app.models import utcnow
+
+    with app.test_request_context():
+        cli = db.session.get(User, people["client"])
+        exp = db.session.get(User, people["expert"])
+        thread = messaging.open_dossier_thread(people["dossier"], cli)
+        first = messaging.post(thread.id, cli, "Pouvez-vous me rappeler demain matin ? " * 5)
+        messaging.post(thread.id, cli, "Merci d'avance")
+        sent_at = first.created_at
+        # nine minutes later nothing is sent; eleven minutes later one email for both messages
+        assert messaging.email_unread(now=sent_at + timedelta(minutes=9)) == 0
+        assert messaging.email_unread(now=sent_at + timedelta(minutes=11)) == 1
+        assert messaging.email_unread(now=sent_at + timedelta(minutes=12)) == 0  # never twice
+        # read in time: nothing
+        reply = messaging.post(thread.id, exp, "Oui, à 9 h")
+        messaging.mark_read(thread, cli, reply.id)
+        assert messaging.email_unread(now=utcnow() + timedelta(minutes=11)) == 0
+        thread_id = thread.id
+    run_jobs()
+    mails = smtp.to("exp@example.fr")
+    assert len(mails) == 1
+    body = smtp.body(mails[0])
+    assert "2 messages non lus" in body and "Merci d'avance" in body
+    assert f"/messages/{thread_id}" in body
+    assert smtp.to("cli@example.fr") == []
