@@ -13,6 +13,7 @@ from app.tasks.sweeps import (
     purge_visitor_simulations,
     recount_expert_loads,
     remind_unverified_emails,
+    send_message_digests,
 )
 
 cron.register(purge_reset_tokens, "default", cron="7 * * * *", job_timeout=120)
@@ -22,3 +23,4 @@ cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_time
 cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)
+cron.register(send_message_digests, "default", cron="2 * * * *", job_timeout=600)

@@ -32,6 +32,7 @@ from app.models.messaging import (
     ThreadParticipant,
 )
 from app.models.notification import Notification, Priority
+from app.models.preferences import NotificationPreference, NotificationSettings
 from app.models.review import Review
 from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
 from app.models.user import (
@@ -55,6 +56,8 @@ from app.models.user import (
 )
 
 __all__ = [
+    "NotificationPreference",
+    "NotificationSettings",
     "Message",
     "MessageAttachment",
     "MessageKind",

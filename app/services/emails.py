@@ -20,6 +20,7 @@ SUBJECTS = {
     "application_approved": _l("Your application has been approved"),
     "application_rejected": _l("Your application has not been accepted"),
     "message_unread": _l("You have an unread message on FinancialTracker"),
+    "message_digest": _l("Your unread messages of the day"),
 }
 
 

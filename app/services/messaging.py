@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -471,26 +472,17 @@ def attachment_for(attachment_id: int, viewer: User) -> MessageAttachment:
 UNREAD_EMAIL_MINUTES = 10
 
 
-def email_unread(now=None, limit: int = 500) -> int:
-    """One email per (participant, thread) whose messages from others are still unread 10
-    minutes after they were sent, with a preview of the newest; messages already announced are
-    not announced again. Run by the cron every minute."""
-    from datetime import timedelta
-
-    from app.services import emails
-
-    now = now or utcnow()
-    cutoff = now - timedelta(minutes=UNREAD_EMAIL_MINUTES)
-    seen_up_to = func.max(
-        func.coalesce(ThreadParticipant.last_read_message_id, 0),
-        func.coalesce(ThreadParticipant.emailed_up_to_message_id, 0),
-    )
+def _pending_unread(cutoff, limit: int):
+    """(participant, newest unread id, unread count) for every participant with messages
+    from others newer than both their last read and their last email, the newest of them sent
+    before `cutoff`."""
+    read = func.coalesce(ThreadParticipant.last_read_message_id, 0)
+    emailed = func.coalesce(ThreadParticipant.emailed_up_to_message_id, 0)
     if db.engine.dialect.name == "postgresql":
-        seen_up_to = func.greatest(
-            func.coalesce(ThreadParticipant.last_read_message_id, 0),
-            func.coalesce(ThreadParticipant.emailed_up_to_message_id, 0),
-        )
-    pending = db.session.execute(
+        seen_up_to = func.greatest(read, emailed)
+    else:
+        seen_up_to = func.max(read, emailed)  # SQLite's two-argument max() is scalar
+    return db.session.execute(
         db.select(ThreadParticipant, func.max(Message.id), func.count(Message.id))
         .join(Message, Message.thread_id == ThreadParticipant.thread_id)
         .join(User, User.id == ThreadParticipant.user_id)
@@ -501,14 +493,35 @@ def email_unread(now=None, limit: int = 500) -> int:
             User.active.is_(True),
         )
         .group_by(ThreadParticipant.id)
-        # the newest unread message must itself be 10 minutes old: a burst makes one email
+        # the newest unread message must itself be old enough: a burst makes one email
         .having(func.max(Message.created_at) <= cutoff)
+        .order_by(ThreadParticipant.id)
         .limit(limit)
     ).all()
-    for row, newest_id, count in pending:
+
+
+def email_unread(now=None, limit: int = 500) -> int:
+    """One email per (participant, thread) whose messages from others are still unread 10
+    minutes after they were sent, with a preview of the newest; messages already announced are
+    not announced again. Respects the preferences: no message emails (never sent), quiet
+    hours (sent when they end), daily digest (left to `send_digests`). Cron: every minute."""
+    from datetime import timedelta
+
+    from app.services import emails, preferences
+
+    now = now or utcnow()
+    sent = 0
+    for row, newest_id, count in _pending_unread(
+        now - timedelta(minutes=UNREAD_EMAIL_MINUTES), limit
+    ):
+        user = row.user
+        if not preferences.wants(user, "message", "email"):
+            row.emailed_up_to_message_id = newest_id  # declined: never reconsidered
+            continue
+        if preferences.settings(user).daily_digest or preferences.in_quiet_hours(user, now):
+            continue
         newest = db.session.get(Message, newest_id)
         thread = db.session.get(Thread, row.thread_id)
-        user = row.user
         emails.queue_email(
             user,
             "message_unread",
@@ -519,8 +532,48 @@ def email_unread(now=None, limit: int = 500) -> int:
             link=emails.external_url("messages.show", thread_id=thread.id),
         )
         row.emailed_up_to_message_id = newest_id
+        sent += 1
     db.session.commit()
-    return len(pending)
+    return sent
+
+
+DIGEST_HOUR = 8
+
+
+def send_digests(now=None, limit: int = 5000) -> int:
+    """At 8 in each user's time zone, one email listing the threads with unread messages for
+    those who chose the daily digest. Cron: every hour."""
+    from app.services import emails, preferences
+
+    now = now or utcnow()
+    by_user: dict[int, list] = {}
+    for row, newest_id, count in _pending_unread(now, limit):
+        by_user.setdefault(row.user_id, []).append((row, newest_id, count))
+    sent = 0
+    for rows in by_user.values():
+        user = rows[0][0].user
+        settings = preferences.settings(user)
+        local = now.astimezone(ZoneInfo(user.timezone or "Europe/Paris"))
+        if not settings.daily_digest or local.hour != DIGEST_HOUR:
+            continue
+        if not preferences.wants(user, "message", "email"):
+            continue
+        threads = []
+        for row, newest_id, count in rows:
+            thread = db.session.get(Thread, row.thread_id)
+            threads.append(
+                {
+                    "title": thread_title(thread, user),
+                    "count": count,
+                    "preview": _preview(db.session.get(Message, newest_id).body),
+                    "link": emails.external_url("messages.show", thread_id=thread.id),
+                }
+            )
+            row.emailed_up_to_message_id = newest_id
+        emails.queue_email(user, "message_digest", threads=threads)
+        sent += 1
+    db.session.commit()
+    return sent
 
 
 def _preview(body: str) -> str:

@@ -24,6 +24,10 @@ def create(
     `title` and `body` may be lazy strings: they are rendered in the recipient's language.
     Returns None for a duplicate. The `notification:new` signal leaves after commit.
     """
+    from app.services import preferences
+
+    if not preferences.wants(user, type, "in_app"):
+        return None  # the user turned this family off in the app
     key = dict(user_id=user.id, type=type, object_ref=object_ref, threshold=threshold)
     if db.session.scalar(db.select(Notification.id).filter_by(**key)) is not None:
         return None

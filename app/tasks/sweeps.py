@@ -82,3 +82,13 @@ def email_unread_messages() -> int:
 
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         return messaging.email_unread()
+
+
+def send_message_digests() -> int:
+    """Hourly: the daily digest of unread messages for those whose local time is 8."""
+    from flask import current_app
+
+    from app.services import messaging
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        return messaging.send_digests()

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required, login_user
 
 from app.forms import apply_errors
 from app.models import SECTORS, Role
-from app.services import accounts, cabinets
+from app.services import accounts, cabinets, preferences
 from app.services import expertise as expertise_service
 from app.services.errors import Conflict, NotAllowed, ValidationFailed
 from blueprints.account import bp
@@ -192,3 +192,50 @@ def cabinet_fees():
         return _cabinet_page(422, exc.fields, request.form)
     flash(_("The minimum fees are saved."), "success")
     return redirect(url_for("account.cabinet"), 303)
+
+
+def _preferences_page(user, status=200, errors=None, values=None, read_only=False):
+    chosen = values["matrix"] if values else preferences.matrix(user)
+    current = preferences.settings(user)
+    return render_template(
+        "account/notifications.html",
+        user=user,
+        families=preferences.FAMILIES,
+        channels=preferences.CHANNELS,
+        matrix=chosen,
+        quiet_from=values["quiet_from"] if values else current.quiet_from,
+        quiet_to=values["quiet_to"] if values else current.quiet_to,
+        digest=values["digest"] if values else current.daily_digest,
+        errors=errors or {},
+        read_only=read_only,
+    ), status
+
+
+@bp.get("/notifications")
+@login_required
+def notification_preferences():
+    return _preferences_page(current_user)
+
+
+@bp.post("/notifications")
+@login_required
+def save_notification_preferences():
+    enabled = {
+        tuple(key.split(":", 1)) for key in request.form.getlist("on") if key.count(":") == 1
+    }
+    values = {
+        "matrix": {
+            (f, c): (f, c) in enabled for f in preferences.FAMILIES for c in preferences.CHANNELS
+        },
+        "quiet_from": request.form.get("quiet_from", ""),
+        "quiet_to": request.form.get("quiet_to", ""),
+        "digest": request.form.get("digest") == "on",
+    }
+    try:
+        preferences.update(
+            current_user, enabled, values["quiet_from"], values["quiet_to"], values["digest"]
+        )
+    except ValidationFailed as exc:
+        return _preferences_page(current_user, 422, exc.fields, values)
+    flash(_("Your notification settings are saved."), "success")
+    return redirect(url_for("account.notification_preferences"), 303)

@@ -218,3 +218,15 @@ def application_cv(user_id: int):
         download_name=profile.cv_name or "cv.pdf",
         max_age=0,
     )
+
+
+@bp.get("/users/<int:user_id>/notifications")
+@admin_required
+def user_notification_preferences(user_id: int):
+    """An admin sees a user's notification settings, read-only (support questions)."""
+    from blueprints.account.routes import _preferences_page
+
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return _preferences_page(user, read_only=True)

@@ -303,3 +303,62 @@ def test_a_message_unread_ten_minutes_later_is_emailed_once(app, people, run_job
     assert "2 messages non lus" in body and "Merci d'avance" in body
     assert f"/messages/{thread_id}" in body
     assert smtp.to("cli@example.fr") == []
+
+
+def test_preferences_quiet_hours_and_digest_shape_message_emails(
+    app, client, people, run_jobs, smtp
+):
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import Notification
+    from app.services import notifications, preferences
+
+    login(client, "exp@example.fr")
+    assert client.get("/account/notifications").status_code == 200
+    resp = post(client, "/account/notifications", {"on": ["messages:in_app"], "quiet_from": "22"})
+    assert resp.status_code == 422 and 'value="22" selected' in resp.get_data(as_text=True)
+    # the expert keeps messages in the app only, with quiet hours 22:00 → 07:00
+    on = [f"{f}:in_app" for f in preferences.FAMILIES]
+    resp = post(client, "/account/notifications", {"on": on, "quiet_from": "22", "quiet_to": "7"})
+    assert resp.status_code == 303
+    with app.test_request_context():
+        exp = db.session.get(User, people["expert"])
+        cli = db.session.get(User, people["client"])
+        assert preferences.wants(exp, "message", "email") is False
+        assert preferences.wants(exp, "dossier_accept", "in_app") is True
+        night = datetime(2026, 1, 5, 23, 30, tzinfo=UTC)  # 00:30 in Paris
+        assert preferences.in_quiet_hours(exp, night)
+        assert not preferences.in_quiet_hours(exp, night + timedelta(hours=8))
+        thread = messaging.open_dossier_thread(people["dossier"], cli)
+        first = messaging.post(thread.id, cli, "Bonsoir")
+        assert messaging.email_unread(now=first.created_at + timedelta(minutes=11)) == 0
+        # the client wants emails but not at night; then chooses the daily digest
+        preferences.update(cli, {("messages", "email"), ("messages", "in_app")}, "22", "7", False)
+        reply = messaging.post(thread.id, exp, "Je regarde demain")
+        quiet = datetime.combine(reply.created_at.date(), datetime.min.time(), UTC) + timedelta(
+            days=1, hours=23, minutes=30
+        )
+        assert messaging.email_unread(now=quiet) == 0
+        preferences.update(cli, {("messages", "email")}, "", "", True)
+        assert messaging.email_unread(now=quiet + timedelta(hours=9)) == 0  # digest instead
+        eight = quiet.replace(hour=7, minute=5) + timedelta(days=1)  # 08:05 in Paris (winter)
+        assert messaging.send_digests(now=eight - timedelta(hours=1)) == 0
+        assert messaging.send_digests(now=eight) == 1
+        assert messaging.send_digests(now=eight) == 0  # once
+        # in-app off for a family: no notification row at all
+        preferences.update(cli, set(), "", "", False)
+        assert notifications.create(cli, "invoice_issued", "Facture") is None
+        assert db.session.scalar(db.select(db.func.count(Notification.id))) == 0
+    run_jobs()
+    assert smtp.to("exp@example.fr") == []
+    [digest] = smtp.to("cli@example.fr")
+    assert "Je regarde demain" in smtp.body(digest)
+
+
+def test_admins_see_a_users_notification_settings_read_only(app, client, people):
+    login(client, "adm@example.fr")
+    html = client.get(f"/admin/users/{people['client']}/notifications").get_data(as_text=True)
+    assert "cli@example.fr" in html and "<fieldset disabled>" in html
+    client.post("/logout", data={})
+    login(client, "cli@example.fr")
+    assert client.get(f"/admin/users/{people['client']}/notifications").status_code == 403

@@ -1,0 +1,133 @@
+"""Who wants what, where (issue 5 §5): families of notification types (B §6.2 grouped), three
+channels, quiet hours in the user's time zone and a daily digest for message emails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from app.extensions import db
+from app.models import User, utcnow
+from app.models.preferences import NotificationPreference, NotificationSettings
+from app.services.errors import ValidationFailed
+
+# browser push joins these once Web Push is delivered (issue 5 §7)
+CHANNELS = {"in_app": _l("In the app"), "email": _l("By email")}
+FAMILIES = {
+    "dossiers": _l("My dossiers (steps, documents, deadlines)"),
+    "messages": _l("Messages"),
+    "money": _l("Invoices and payments"),
+    "account": _l("My account and applications"),
+}
+# everything in the app and by email, until the user says otherwise
+DEFAULTS = {
+    ("dossiers", "in_app"): True,
+    ("dossiers", "email"): True,
+    ("messages", "in_app"): True,
+    ("messages", "email"): True,
+    ("money", "in_app"): True,
+    ("money", "email"): True,
+    ("account", "in_app"): True,
+    ("account", "email"): True,
+}
+PREFIXES = (
+    ("dossier_", "dossiers"),
+    ("expert_", "dossiers"),
+    ("quote_", "dossiers"),
+    ("review_", "dossiers"),
+    ("message", "messages"),
+    ("invoice_", "money"),
+    ("application_", "account"),
+    ("verify_email", "account"),
+)
+
+
+def family_of(notification_type: str) -> str:
+    return next((f for prefix, f in PREFIXES if notification_type.startswith(prefix)), "account")
+
+
+def matrix(user: User) -> dict[tuple[str, str], bool]:
+    chosen = {
+        (p.family, p.channel): p.enabled
+        for p in db.session.scalars(
+            db.select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
+    return {
+        (family, channel): chosen.get((family, channel), DEFAULTS.get((family, channel), False))
+        for family in FAMILIES
+        for channel in CHANNELS
+    }
+
+
+def wants(user: User, notification_type: str, channel: str) -> bool:
+    family = family_of(notification_type)
+    row = db.session.scalar(
+        db.select(NotificationPreference.enabled).where(
+            NotificationPreference.user_id == user.id,
+            NotificationPreference.family == family,
+            NotificationPreference.channel == channel,
+        )
+    )
+    return DEFAULTS.get((family, channel), False) if row is None else row
+
+
+def settings(user: User) -> NotificationSettings:
+    found = db.session.scalar(
+        db.select(NotificationSettings).where(NotificationSettings.user_id == user.id)
+    )
+    return found or NotificationSettings(user_id=user.id, daily_digest=False)
+
+
+def in_quiet_hours(user: User, now: datetime | None = None) -> bool:
+    s = settings(user)
+    if s.quiet_from is None or s.quiet_to is None or s.quiet_from == s.quiet_to:
+        return False
+    hour = (now or utcnow()).astimezone(ZoneInfo(user.timezone or "Europe/Paris")).hour
+    if s.quiet_from < s.quiet_to:
+        return s.quiet_from <= hour < s.quiet_to
+    return hour >= s.quiet_from or hour < s.quiet_to  # across midnight, 22 → 7
+
+
+def update(user: User, enabled: set[tuple[str, str]], quiet_from, quiet_to, digest: bool) -> None:
+    """Replace the user's choices. :raises ValidationFailed: quiet hours half given or out of
+    range (nothing is saved)."""
+
+    def hour(value):
+        text = str(value or "").strip()
+        if not text:
+            return None
+        return int(text) if text.isdigit() and int(text) < 24 else -1
+
+    start, end = hour(quiet_from), hour(quiet_to)
+    if -1 in (start, end) or (start is None) != (end is None):
+        message = _("Give both hours of the quiet period (0 to 23), or neither.")
+        raise ValidationFailed(message, quiet_from=message)
+    existing = {
+        (p.family, p.channel): p
+        for p in db.session.scalars(
+            db.select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
+    for family in FAMILIES:
+        for channel in CHANNELS:
+            key = (family, channel)
+            value = key in enabled
+            if value == DEFAULTS.get(key, False):
+                if key in existing:
+                    db.session.delete(existing[key])
+            elif key in existing:
+                existing[key].enabled = value
+            else:
+                db.session.add(
+                    NotificationPreference(
+                        user_id=user.id, family=family, channel=channel, enabled=value
+                    )
+                )
+    s = settings(user)
+    s.quiet_from, s.quiet_to, s.daily_digest = start, end, bool(digest)
+    db.session.add(s)
+    db.session.commit()
