@@ -263,16 +263,21 @@ def history(thread: Thread, before_id: int | None = None, limit: int = PAGE):
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
-def newer(thread: Thread, after_id: int, limit: int = 100) -> list[Message]:
-    return list(
-        db.session.scalars(
-            db.select(Message)
-            .where(Message.thread_id == thread.id, Message.id > after_id)
-            .options(db.joinedload(Message.sender))
-            .order_by(Message.id)
-            .limit(limit)
-        )
+def newer(
+    thread: Thread, after_id: int, limit: int = 100, skip_sender: int | None = None
+) -> list[Message]:
+    """Messages after `after_id`. A live refresh skips the reader's own: the page that sent
+    them has already shown them, and a refresh racing that answer would show them twice."""
+    query = (
+        db.select(Message)
+        .where(Message.thread_id == thread.id, Message.id > after_id)
+        .options(db.joinedload(Message.sender))
+        .order_by(Message.id)
+        .limit(limit)
     )
+    if skip_sender is not None:
+        query = query.where(func.coalesce(Message.sender_id, 0) != skip_sender)
+    return list(db.session.scalars(query))
 
 
 def mark_read(thread: Thread, user: User, message_id: int | None) -> None:

@@ -99,10 +99,11 @@ def send(thread_id: int):
 def new(thread_id: int):
     """Messages after `after`, fetched when a `message:new` signal arrives (or on polling)."""
     thread = messaging.get_thread(thread_id, current_user)
-    items = messaging.newer(thread, request.args.get("after", type=int) or 0)
+    after = request.args.get("after", type=int) or 0
+    items = messaging.newer(thread, after, skip_sender=current_user.id)
     if items:
         messaging.mark_read(thread, current_user, items[-1].id)
-    last_id = items[-1].id if items else request.args.get("after", type=int) or 0
+    last_id = max([after] + [m.id for m in items])
     ctx = {
         "thread": thread,
         "items": items,
