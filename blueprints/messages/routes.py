@@ -19,6 +19,14 @@ def index():
     return render_template("messages/index.html", rows=rows, support=support)
 
 
+@bp.get("/badge")
+@login_required
+def badge():
+    if hx.wants_fragment():
+        return render_template("messages/_badge.html")
+    return redirect(url_for("messages.index"))
+
+
 @bp.get("/support")
 @login_required
 def support():
@@ -131,7 +139,16 @@ def _titles():
     def people_names(people) -> dict[str, str]:
         return {str(user.id): user.first_name for user, _online, _last in people}
 
-    return {"thread_title": thread_title, "people_names": people_names}
+    def unread_messages() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        return messaging.unread_total(current_user)
+
+    return {
+        "thread_title": thread_title,
+        "people_names": people_names,
+        "unread_messages": unread_messages,
+    }
 
 
 @bp.get("/search")

@@ -362,3 +362,18 @@ def test_admins_see_a_users_notification_settings_read_only(app, client, people)
     client.post("/logout", data={})
     login(client, "cli@example.fr")
     assert client.get(f"/admin/users/{people['client']}/notifications").status_code == 403
+
+
+def test_the_header_badge_counts_unread_messages(app, client, people):
+    with app.test_request_context():
+        cli = db.session.get(User, people["client"])
+        thread = messaging.open_dossier_thread(people["dossier"], cli)
+        messaging.post(thread.id, cli, "Un")
+        messaging.post(thread.id, cli, "Deux")
+        thread_id = thread.id
+    login(client, "exp@example.fr")
+    frag = client.get("/messages/badge", headers={**HX}).get_data(as_text=True)
+    assert re.search(r">\s*2<span", frag)
+    client.get(f"/messages/{thread_id}")
+    frag = client.get("/messages/badge", headers={**HX}).get_data(as_text=True)
+    assert "badge--empty" in frag
