@@ -21,11 +21,23 @@ SUBJECTS = {
     "application_rejected": _l("Your application has not been accepted"),
     "message_unread": _l("You have an unread message on FinancialTracker"),
     "message_digest": _l("Your unread messages of the day"),
+    "dossier_event": _l("Your dossier has moved on"),
 }
 
 
-def queue_email(user: User, template: str, **context: Any) -> Email:
-    """Render `template` for `user` and send it after the current transaction commits."""
+def queue_notification_email(user: User, notification_type: str, template: str, **context):
+    """An email about an event, if the user wants this family by email; held until their
+    quiet hours end. Account emails (verification, password) never go through here."""
+    from app.services import preferences
+
+    if not preferences.wants(user, notification_type, "email"):
+        return None
+    return queue_email(user, template, send_at=preferences.quiet_end(user), **context)
+
+
+def queue_email(user: User, template: str, send_at=None, **context: Any) -> Email:
+    """Render `template` for `user` and send it after the current transaction commits (or at
+    `send_at`, through the workers' scheduler)."""
     with force_locale(user.locale):
         ctx = {"user": user, **context}
         email = Email(
@@ -40,18 +52,25 @@ def queue_email(user: User, template: str, **context: Any) -> Email:
     db.session.add(email)
     db.session.flush()
     email_id = email.id
-    after_commit(lambda: enqueue_send(email_id))
+    after_commit(lambda: enqueue_send(email_id, send_at))
     return email
 
 
-def enqueue_send(email_id: int):
+def enqueue_send(email_id: int, send_at=None):
     intervals = current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300])
+    retry = Retry(max=len(intervals), interval=intervals)
+    if send_at is not None:
+        from app.tasks import queue
+
+        return queue("high").enqueue_at(
+            send_at,
+            "app.tasks.emails.send_email",
+            email_id,
+            job_id=f"email-{email_id}",
+            retry=retry,
+        )
     return enqueue(
-        "high",
-        "app.tasks.emails.send_email",
-        email_id,
-        job_id=f"email-{email_id}",
-        retry=Retry(max=len(intervals), interval=intervals),
+        "high", "app.tasks.emails.send_email", email_id, job_id=f"email-{email_id}", retry=retry
     )
 
 

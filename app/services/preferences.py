@@ -131,3 +131,18 @@ def update(user: User, enabled: set[tuple[str, str]], quiet_from, quiet_to, dige
     s.quiet_from, s.quiet_to, s.daily_digest = start, end, bool(digest)
     db.session.add(s)
     db.session.commit()
+
+
+def quiet_end(user: User, now: datetime | None = None) -> datetime | None:
+    """When the user's quiet hours end, if they are in them now (else None)."""
+    from datetime import timedelta
+
+    now = now or utcnow()
+    if not in_quiet_hours(user, now):
+        return None
+    zone = ZoneInfo(user.timezone or "Europe/Paris")
+    local = now.astimezone(zone)
+    end = local.replace(hour=settings(user).quiet_to, minute=0, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end

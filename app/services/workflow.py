@@ -39,7 +39,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, messaging, notifications
+from app.services import documents, emails, messaging, notifications
 from app.services.errors import Conflict, InvalidTransition, ValidationFailed
 
 S = DossierStatus
@@ -1203,6 +1203,16 @@ def _notify_parties(dossier: Dossier, action: Action, actor: User) -> None:
             with_status,
             _l("Open the dossier to see what comes next."),
             Priority.HIGH if waiting in (Party.CLIENT, Party.EXPERT) else Priority.MEDIUM,
+        )
+        emails.queue_notification_email(
+            user,
+            f"dossier_{action.name}",
+            "dossier_event",
+            product=dossier.product.name,
+            status=dossier.status.value,
+            yours=dossier.waiting_on.value
+            == ("client" if user.id == dossier.client_id else "expert"),
+            link=emails.external_url("dossiers.show", dossier_id=dossier.id),
         )
     if waiting == Party.ADMIN and action.name != "hold":
         notifications.notify_admins(

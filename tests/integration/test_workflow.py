@@ -718,3 +718,47 @@ def test_a_request_too_large_for_the_server_gets_a_clear_page(app, client, parti
         client, parties["dossier"], "eligibility", parties["labels"][1], ("a.pdf", PDF * 40)
     )
     assert resp.status_code == 413 and "Fichiers trop volumineux" in resp.get_data(as_text=True)
+
+
+def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_jobs, smtp):
+    from datetime import UTC, datetime
+    from unittest import mock
+
+    from app.services import preferences
+
+    d = parties["dossier"]
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
+        dossier.expert_id = parties["expert"]
+        db.session.commit()
+        expert = db.session.get(User, parties["expert"])
+        workflow.transition(d, "complete_audit", expert, final_amount="9000", report="R")
+    run_jobs()
+    [mail] = smtp.to("client@example.fr")
+    body = smtp.body(mail)
+    assert "Audit à valider" in body and "La prochaine étape vous revient" in body
+    assert f"/dossiers/{d}" in body
+    smtp.messages.clear()
+    with app.test_request_context():
+        client_user = db.session.get(User, parties["client"])
+        expert = db.session.get(User, parties["expert"])
+        # no dossier emails: the client still gets the in-app notification only
+        preferences.update(client_user, {("dossiers", "in_app")}, "", "", False)
+        workflow.transition(d, "reject_audit", client_user, reason="Trop bas")
+        workflow.transition(d, "complete_audit", expert, final_amount="9500", report="R2")
+    run_jobs()
+    assert smtp.to("client@example.fr") == []
+    with app.test_request_context():
+        client_user = db.session.get(User, parties["client"])
+        expert = db.session.get(User, parties["expert"])
+        preferences.update(client_user, {("dossiers", "email")}, "22", "7", False)
+        night = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)  # 23:30 in Paris
+        with mock.patch("app.services.preferences.utcnow", return_value=night):
+            workflow.transition(d, "reject_audit", client_user, reason="Encore")
+            workflow.transition(d, "complete_audit", expert, final_amount="9600", report="R3")
+        queue = app.extensions["rq"]["high"]
+        scheduled = queue.scheduled_job_registry.get_job_ids()
+        assert scheduled  # held until 07:00 Paris time
+        when = queue.scheduled_job_registry.get_scheduled_time(scheduled[0])
+        assert when.replace(tzinfo=UTC) == datetime(2026, 1, 6, 6, 0, tzinfo=UTC)
