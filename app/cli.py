@@ -511,5 +511,19 @@ def seed_scale(clients: int, experts: int, apporteurs: int, dossiers: int, chunk
     click.echo("scale data ready")
 
 
+push_cli = AppGroup("push", help="Web Push (VAPID) keys.")
+
+
+@push_cli.command("keygen")
+def push_keygen() -> None:
+    """Print a new VAPID key pair to put in the environment (VAPID_PRIVATE_KEY/PUBLIC_KEY)."""
+    from app.services import push
+
+    private, public = push.generate_keys()
+    click.echo(f"VAPID_PRIVATE_KEY={private}")
+    click.echo(f"VAPID_PUBLIC_KEY={public}")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
+    app.cli.add_command(push_cli)

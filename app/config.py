@@ -39,6 +39,10 @@ class Config:
     FEE_PLATFORM_BP = os.environ.get("FEE_PLATFORM_BP", "3000")
     FEE_REFERRER_SHARE_BP = os.environ.get("FEE_REFERRER_SHARE_BP", "1000")
     EXPERT_ACCEPTANCE_HOURS = int(os.environ.get("EXPERT_ACCEPTANCE_HOURS", "48"))
+    # Web Push (VAPID): `flask push keygen` prints both; without them push is not offered
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")  # base64url raw key
+    VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")  # base64url, for the browser
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:support@financialtracker.fr")
 
     # name -> default job timeout in seconds
     RQ_QUEUES = {"high": 60, "default": 180, "exports": 900}

@@ -32,7 +32,11 @@ from app.models.messaging import (
     ThreadParticipant,
 )
 from app.models.notification import Notification, Priority
-from app.models.preferences import NotificationPreference, NotificationSettings
+from app.models.preferences import (
+    NotificationPreference,
+    NotificationSettings,
+    PushSubscription,
+)
 from app.models.review import Review
 from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
 from app.models.user import (
@@ -58,6 +62,7 @@ from app.models.user import (
 __all__ = [
     "NotificationPreference",
     "NotificationSettings",
+    "PushSubscription",
     "Message",
     "MessageAttachment",
     "MessageKind",

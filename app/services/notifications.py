@@ -7,6 +7,8 @@ from app.extensions import db
 from app.models import Notification, Priority, Role, User, utcnow
 from app.realtime import notify
 from app.security import can_view_notification, require
+from app.services.transaction import after_commit
+from app.tasks import enqueue
 
 
 def create(
@@ -24,7 +26,7 @@ def create(
     `title` and `body` may be lazy strings: they are rendered in the recipient's language.
     Returns None for a duplicate. The `notification:new` signal leaves after commit.
     """
-    from app.services import preferences
+    from app.services import preferences, push
 
     if not preferences.wants(user, type, "in_app"):
         return None  # the user turned this family off in the app
@@ -41,6 +43,9 @@ def create(
     except IntegrityError:
         return None
     notify.to_user(user.id, "notification:new", notification_id=notification.id)
+    if push.enabled() and preferences.wants(user, type, "push"):
+        notification_id = notification.id
+        after_commit(lambda: enqueue("default", "app.tasks.push.deliver", notification_id))
     return notification
 
 

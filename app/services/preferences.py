@@ -14,15 +14,23 @@ from app.models import User, utcnow
 from app.models.preferences import NotificationPreference, NotificationSettings
 from app.services.errors import ValidationFailed
 
-# browser push joins these once Web Push is delivered (issue 5 §7)
-CHANNELS = {"in_app": _l("In the app"), "email": _l("By email")}
+CHANNELS = {"in_app": _l("In the app"), "email": _l("By email"), "push": _l("Browser push")}
+
+
+def channels() -> dict:
+    """The channels offered: browser push only once the platform has its VAPID keys."""
+    from app.services import push
+
+    return CHANNELS if push.enabled() else {k: v for k, v in CHANNELS.items() if k != "push"}
+
+
 FAMILIES = {
     "dossiers": _l("My dossiers (steps, documents, deadlines)"),
     "messages": _l("Messages"),
     "money": _l("Invoices and payments"),
     "account": _l("My account and applications"),
 }
-# everything in the app and by email, until the user says otherwise
+# everything in the app and by email until the user says otherwise; push only when asked for
 DEFAULTS = {
     ("dossiers", "in_app"): True,
     ("dossiers", "email"): True,
@@ -59,7 +67,7 @@ def matrix(user: User) -> dict[tuple[str, str], bool]:
     return {
         (family, channel): chosen.get((family, channel), DEFAULTS.get((family, channel), False))
         for family in FAMILIES
-        for channel in CHANNELS
+        for channel in channels()
     }
 
 
@@ -113,7 +121,7 @@ def update(user: User, enabled: set[tuple[str, str]], quiet_from, quiet_to, dige
         )
     }
     for family in FAMILIES:
-        for channel in CHANNELS:
+        for channel in channels():
             key = (family, channel)
             value = key in enabled
             if value == DEFAULTS.get(key, False):

@@ -1,10 +1,19 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from app.forms import apply_errors
 from app.models import SECTORS, Role
-from app.services import accounts, cabinets, preferences
+from app.services import accounts, cabinets, preferences, push
 from app.services import expertise as expertise_service
 from app.services.errors import Conflict, NotAllowed, ValidationFailed
 from blueprints.account import bp
@@ -201,7 +210,8 @@ def _preferences_page(user, status=200, errors=None, values=None, read_only=Fals
         "account/notifications.html",
         user=user,
         families=preferences.FAMILIES,
-        channels=preferences.CHANNELS,
+        channels=preferences.channels(),
+        push_key=current_app.config["VAPID_PUBLIC_KEY"] if push.enabled() else "",
         matrix=chosen,
         quiet_from=values["quiet_from"] if values else current.quiet_from,
         quiet_to=values["quiet_to"] if values else current.quiet_to,
@@ -225,7 +235,7 @@ def save_notification_preferences():
     }
     values = {
         "matrix": {
-            (f, c): (f, c) in enabled for f in preferences.FAMILIES for c in preferences.CHANNELS
+            (f, c): (f, c) in enabled for f in preferences.FAMILIES for c in preferences.channels()
         },
         "quiet_from": request.form.get("quiet_from", ""),
         "quiet_to": request.form.get("quiet_to", ""),
@@ -239,3 +249,23 @@ def save_notification_preferences():
         return _preferences_page(current_user, 422, exc.fields, values)
     flash(_("Your notification settings are saved."), "success")
     return redirect(url_for("account.notification_preferences"), 303)
+
+
+@bp.post("/push/subscribe")
+@login_required
+def push_subscribe():
+    """The browser's PushSubscription (JSON), sent by app.js after the user allowed it."""
+    if not push.enabled():
+        abort(404)
+    try:
+        push.subscribe(current_user, request.get_json(silent=True) or {})
+    except ValidationFailed as exc:
+        return jsonify(errors=exc.fields), 422
+    return jsonify(ok=True)
+
+
+@bp.post("/push/unsubscribe")
+@login_required
+def push_unsubscribe():
+    push.unsubscribe(current_user, str((request.get_json(silent=True) or {}).get("endpoint", "")))
+    return jsonify(ok=True)

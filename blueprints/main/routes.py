@@ -92,3 +92,12 @@ def readyz():
         checks["redis"] = f"error: {type(exc).__name__}"
     ready = all(v == "ok" for v in checks.values())
     return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The push service worker, served from the root so it may control every page."""
+    resp = current_app.send_static_file("js/sw.js")
+    resp.headers["Service-Worker-Allowed"] = "/"
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp

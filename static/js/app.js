@@ -92,6 +92,27 @@
     setInterval(function () { if (socket.connected) socket.emit("presence"); }, 30000);
   }
 
+  // Browser push: on the notification settings page, the user asks for it on this device.
+  body.addEventListener("click", function (e) {
+    if (!e.target || e.target.id !== "push-enable") return;
+    var box = document.getElementById("push-controls");
+    var status = document.getElementById("push-status");
+    if (!box || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+    Notification.requestPermission().then(function (answer) {
+      if (answer !== "granted") { status.textContent = box.dataset.deniedText; return null; }
+      return navigator.serviceWorker.register("/sw.js").then(function (reg) {
+        var raw = atob(box.dataset.key.replace(/-/g, "+").replace(/_/g, "/"));
+        var key = new Uint8Array(raw.length);
+        for (var i = 0; i < raw.length; i++) key[i] = raw.charCodeAt(i);
+        return reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      }).then(function (sub) {
+        var headers = JSON.parse(body.getAttribute("hx-headers") || "{}");
+        headers["Content-Type"] = "application/json";
+        return fetch(box.dataset.subscribe, { method: "POST", headers: headers, body: JSON.stringify(sub) });
+      }).then(function (resp) { if (resp && resp.ok) status.textContent = box.dataset.onText; });
+    });
+  });
+
   // Fallback while the socket is down (or absent): live fragments refresh every 30 s.
   setInterval(function () {
     if (!window.ftSocket || !window.ftSocket.connected) htmx.trigger(body, "poll");

@@ -68,17 +68,24 @@ def _open(page, base: str, dossier_id: int) -> None:
     expect(page.locator("#dossier h1")).to_be_visible()
 
 
-def _submit(page, button, toast: str) -> None:
-    """Click and wait for the next page (a full load, or htmx's swap of the body) before
-    looking for its toast: the old page may still show the previous one."""
+def _submit(page, button, proof) -> None:
+    """Click and wait for the next page (a full load, or htmx's swap of the body), then for
+    what the action visibly changed (`proof`). The toast is not the proof: a live refresh
+    racing the navigation may show it before the swap."""
     page.evaluate("document.querySelector('main').dataset.old = '1'")
     button.click()
     expect(page.locator("main[data-old]")).to_have_count(0)
-    expect(page.locator("#toasts")).to_contain_text(toast)
+    proof()
 
 
-def _click(page, name: str) -> None:
-    _submit(page, page.get_by_role("button", name=name, exact=True), "C'est fait")
+def _click(page, name: str, label: str | None = None) -> None:
+    # the timeline's newest entry names the action, in the button's own words (`label` when
+    # the button names more, like the expert chosen)
+    _submit(
+        page,
+        page.get_by_role("button", name=name, exact=True),
+        lambda: expect(page.locator("#timeline li").first).to_contain_text(label or name),
+    )
 
 
 def _upload(page, input_id: str, name: str) -> None:
@@ -86,7 +93,11 @@ def _upload(page, input_id: str, name: str) -> None:
     form.locator(f"#{input_id}").set_input_files(
         [{"name": name, "mimeType": "application/pdf", "buffer": PDF}]
     )
-    _submit(page, form.get_by_role("button", name="Envoyer"), "fichier(s) ajouté(s)")
+    _submit(
+        page,
+        form.get_by_role("button", name="Envoyer"),
+        lambda: expect(page.locator("#documents")).to_contain_text(name),
+    )
 
 
 def _status(app, dossier_id) -> DossierStatus:
@@ -113,7 +124,7 @@ def test_a_dossier_from_upload_to_review(app, live_server, run_jobs, browser, js
 
     _open(client, base, d)
     expect(client.locator("#experts")).to_contain_text("Recommandé")
-    _click(client, f"Choisir {s['expert_name']}")
+    _click(client, f"Choisir {s['expert_name']}", "Choisir cet expert")
     assert _status(app, d) == DossierStatus.EXPERT_PENDING_ACCEPTANCE
 
     expert = _login(browser, base, s["expert"], js)
@@ -163,8 +174,11 @@ def test_a_dossier_from_upload_to_review(app, live_server, run_jobs, browser, js
     _open(client, base, d)
     client.locator("#review").get_by_label("5 sur 5").check()
     client.fill("#review-text", "Réactif et précis.")
-    _submit(client, client.get_by_role("button", name="Publier mon avis"), "Merci")
-    expect(client.locator("#review")).to_contain_text("Réactif et précis.")
+    _submit(
+        client,
+        client.get_by_role("button", name="Publier mon avis"),
+        lambda: expect(client.locator("#review")).to_contain_text("Réactif et précis."),
+    )
 
     assert _status(app, d) == DossierStatus.COMPLETED
     with app.app_context():
