@@ -22,6 +22,7 @@ SUBJECTS = {
     "message_unread": _l("You have an unread message on FinancialTracker"),
     "message_digest": _l("Your unread messages of the day"),
     "dossier_event": _l("Your dossier has moved on"),
+    "invoice_issued": _l("An invoice has been issued"),
 }
 
 

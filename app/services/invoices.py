@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Dossier, Priority, User, utcnow
 from app.models.invoice import Invoice, InvoiceSequence
 from app.security import require
-from app.services import notifications, storage
+from app.services import emails, notifications, storage
 from app.services.errors import NotFound
 
 VAT_BP = 2000
@@ -132,6 +132,17 @@ def issue_for(dossier: Dossier) -> Invoice | None:
             link=link,
             priority=Priority.MEDIUM,
             object_ref=f"invoice:{invoice.id}",
+        )
+        emails.queue_notification_email(
+            user,
+            "invoice_issued",
+            "invoice_issued",
+            number=invoice.number,
+            product=dossier.product.name,
+            fee=invoice.client_fee_cents / 100,
+            total=invoice.total_cents / 100,
+            is_expert=user.id == dossier.expert_id,
+            link=emails.external_url("dossiers.invoice_pdf", invoice_id=invoice.id),
         )
     db.session.commit()
     return invoice

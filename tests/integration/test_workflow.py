@@ -87,7 +87,7 @@ def _upload(client, dossier_id, step, label, *files, **extra):
     )
 
 
-def test_the_whole_journey_from_upload_to_invoice(app, client, parties, run_jobs):
+def test_the_whole_journey_from_upload_to_invoice(app, client, parties, run_jobs, smtp):
     d = parties["dossier"]
     login(client, "client@example.fr")
     page = client.get(f"/dossiers/{d}").get_data(as_text=True)
@@ -197,6 +197,9 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties, run_jobs
         assert (invoice.client_fee_cents, invoice.platform_fee_cents) == (450_000, 135_000)
         assert (invoice.vat_cents, invoice.total_cents) == (27_000, 162_000)
         invoice_id = invoice.id
+    invoice_mails = [m for m in smtp.to("expert@example.fr") if "facture" in m["Subject"].lower()]
+    text_body = smtp.body(invoice_mails[0]).replace("\u202f", " ").replace("\xa0", " ")
+    assert "1 620" in text_body
     pdf = client.get(f"/dossiers/invoices/{invoice_id}.pdf")
     assert pdf.status_code == 200
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
