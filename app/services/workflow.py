@@ -1093,34 +1093,9 @@ def available(dossier: Dossier, actor: User) -> list[tuple[Action, str | None]]:
     return found
 
 
-def transition(
-    dossier_id: int,
-    action_name: str,
-    actor: User,
-    version: int | None = None,
-    **params,
-) -> Dossier:
-    """Take `action_name` on a dossier as `actor`.
-
-    :raises NotFound: a dossier the actor may not see (a stranger learns nothing).
-    :raises InvalidTransition: not this actor's action, wrong status or a precondition unmet
-        (409, with the sentence saying why and what to do).
-    :raises Conflict: `version` is not the current one: someone acted first.
-    :raises ValidationFailed: a field of the action is missing or wrong (422, per field).
-    """
-    dossier = db.session.get(Dossier, dossier_id)
-    require(dossier is not None and can_view_dossier(actor, dossier))
-    action = ACTIONS.get(action_name)
-    if action is None:
-        raise InvalidTransition(_("This action does not exist."))
-    if version is not None and int(version) != dossier.version:
-        raise Conflict(_("Someone else updated this dossier meanwhile; here is its current state."))
-    reason = refusal(dossier, action, actor)
-    if reason:
-        raise InvalidTransition(reason)
+def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> None:
     before = dossier.status
     expert_before = dossier.expert_id if before in EXPERT_LOAD else None
-    p = Params(params)
     target = action.apply(dossier, actor, p) if action.apply else None
     dossier.status = target or action.target
     expert_after = dossier.expert_id if dossier.status in EXPERT_LOAD else None
@@ -1142,13 +1117,44 @@ def transition(
     )
     messaging.system_message(dossier, action.name)  # the dossier's thread tells the story too
     _notify_parties(dossier, action, actor)
+
+
+def transition(
+    dossier_id: int,
+    action_name: str,
+    actor: User,
+    version: int | None = None,
+    **params,
+) -> Dossier:
+    """Take `action_name` on a dossier as `actor`.
+
+    :raises NotFound: a dossier the actor may not see (a stranger learns nothing).
+    :raises InvalidTransition: not this actor's action, wrong status or a precondition unmet
+        (409, with the sentence saying why and what to do).
+    :raises Conflict: `version` is not the current one: someone acted first.
+    :raises ValidationFailed: a field of the action is missing or wrong (422, per field).
+    """
+    dossier = db.session.get(Dossier, dossier_id)
+    require(dossier is not None and can_view_dossier(actor, dossier))
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise InvalidTransition(_("This action does not exist."))
+    stale = Conflict(_("Someone else updated this dossier meanwhile; here is its current state."))
+    if version not in (None, "") and str(version) != str(dossier.version):
+        raise stale
+    reason = refusal(dossier, action, actor)
+    if reason:
+        raise InvalidTransition(reason)
+    p = Params(params)
     try:
+        _apply(dossier, action, actor, p)
         db.session.commit()
-    except StaleDataError:  # the version changed between our read and our write
+    except StaleDataError:  # the version changed between our read and our write (any flush)
         db.session.rollback()
-        raise Conflict(
-            _("Someone else updated this dossier meanwhile; here is its current state.")
-        ) from None
+        raise stale from None
+    except ValidationFailed:  # nothing half-applied survives, nor shows on the page again
+        db.session.rollback()
+        raise
     if p.get("after_commit_invoice"):
         request_invoice(dossier.id)
     return dossier

@@ -765,3 +765,11 @@ def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_job
         assert scheduled  # held until 07:00 Paris time
         when = queue.scheduled_job_registry.get_scheduled_time(scheduled[0])
         assert when.replace(tzinfo=UTC) == datetime(2026, 1, 6, 6, 0, tzinfo=UTC)
+
+
+def test_a_garbled_version_is_a_conflict_not_an_error(app, client, parties):
+    d = parties["dossier"]
+    login(client, "client@example.fr")
+    resp = _act(client, d, "cancel", version="abc", reason="x")
+    assert resp.status_code == 409
+    assert _dossier(app, d).status == DossierStatus.PENDING_UPLOAD
