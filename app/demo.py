@@ -10,7 +10,6 @@ from app.extensions import db
 from app.models import (
     ApprovalStatus,
     Dossier,
-    DossierStatus,
     ExpertiseLevel,
     ExpertProduct,
     Product,
@@ -209,6 +208,3 @@ def first_approved_expert() -> User | None:
         .order_by(User.id)
         .limit(1)
     )
-
-
-__all__ = ["DossierStatus", "dossiers", "first_approved_expert", "give_products"]

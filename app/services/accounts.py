@@ -166,6 +166,22 @@ def apply_expert(
 CV_MAX_BYTES = 5 * 2**20
 
 
+def open_cv(admin: User, user_id: int, ip: str | None = None) -> ApporteurProfile:
+    """A referrer's CV for an admin; every read is audited. :raises NotFound: no such CV."""
+    from app.services import audit
+    from app.services.errors import NotFound
+
+    if not admin.is_admin:
+        raise NotFound()
+    user = db.session.get(User, user_id)
+    profile = user.apporteur_profile if user is not None else None
+    if profile is None or not profile.cv_key:
+        raise NotFound()
+    audit.record(admin, "apporteur.read_cv", "user", user.id, ip)
+    db.session.commit()
+    return profile
+
+
 def apply_apporteur(
     *,
     email: str,

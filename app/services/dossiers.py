@@ -51,6 +51,17 @@ def experts_for(dossier: Dossier, limit: int = 20) -> list[marketplace.Row]:
     return marketplace.search(filters, limit=limit).rows
 
 
+CHOOSING = (DossierStatus.ADMIN_VALIDATED, DossierStatus.EXPERT_PENDING_ACCEPTANCE)
+
+
+def choosing_expert_for(dossier_id: int, viewer: User) -> Dossier | None:
+    """The viewer's own dossier when it is waiting for them to choose an expert, else None."""
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None or dossier.client_id != viewer.id or dossier.status not in CHOOSING:
+        return None
+    return dossier
+
+
 def page(dossier_id: int, viewer: User) -> DossierView:
     dossier = get(dossier_id, viewer)
     step, progress = workflow.step_of(dossier)
@@ -70,10 +81,7 @@ def page(dossier_id: int, viewer: User) -> DossierView:
     )
     every = [d for item in eligibility + complementary for d in item.documents] + others
     relations = workflow.relations(dossier, viewer)
-    choosing = dossier.status in (
-        DossierStatus.ADMIN_VALIDATED,
-        DossierStatus.EXPERT_PENDING_ACCEPTANCE,
-    ) and bool(relations & {workflow.CLIENT, workflow.ADMIN})
+    choosing = dossier.status in CHOOSING and bool(relations & {workflow.CLIENT, workflow.ADMIN})
     return DossierView(
         dossier=dossier,
         step=step,

@@ -33,7 +33,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.security import can_view_dossier, require
+from app.security import can_read_thread, can_view_dossier, require
 from app.services import audit, documents, storage
 from app.services.errors import ValidationFailed
 
@@ -126,30 +126,11 @@ def open_support_thread(user: User) -> Thread:
     return thread
 
 
-def may_read(user: User, thread: Thread) -> bool:
-    if user.is_admin:
-        return True
-    if thread.kind == ThreadKind.SUPPORT:
-        return thread.key == f"support:{user.id}"
-    if thread.kind == ThreadKind.DOSSIER:
-        dossier = db.session.get(Dossier, thread.dossier_id)
-        # the client and the dossier's current expert (a replaced expert loses the thread)
-        return dossier is not None and user.id in (dossier.client_id, dossier.expert_id)
-    return (
-        db.session.scalar(
-            db.select(ThreadParticipant.id).where(
-                ThreadParticipant.thread_id == thread.id, ThreadParticipant.user_id == user.id
-            )
-        )
-        is not None
-    )
-
-
 def get_thread(thread_id: int, user: User, ip: str | None = None) -> Thread:
     """A thread the user may read (404 otherwise). An admin reading a thread they are not
     part of is audited."""
     thread = db.session.get(Thread, thread_id)
-    require(thread is not None and may_read(user, thread))
+    require(thread is not None and can_read_thread(user, thread))
     if user.is_admin and thread.kind != ThreadKind.SUPPORT:
         audit.record(user, "thread.read", "thread", thread.id, ip)
     _join(thread, user)
@@ -171,7 +152,7 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
         is stored and the caller shows the text again.
     """
     thread = db.session.get(Thread, thread_id)
-    require(thread is not None and may_read(sender, thread))
+    require(thread is not None and can_read_thread(sender, thread))
     body = (body or "").strip()
     files = [f for f in files if f and f.filename]
     if not body and not files:
@@ -482,7 +463,7 @@ def attachment_for(attachment_id: int, viewer: User) -> MessageAttachment:
     if attachment is not None:
         msg = db.session.get(Message, attachment.message_id)
         thread = db.session.get(Thread, msg.thread_id) if msg else None
-    require(thread is not None and may_read(viewer, thread))
+    require(thread is not None and can_read_thread(viewer, thread))
     return attachment
 
 

@@ -182,44 +182,40 @@ class Action:
 # -- guards: None when satisfied, else the sentence saying why not and what to do ---------------
 
 
+def _missing(dossier: Dossier, step: DocumentStep) -> str:
+    """The required checklist entries of `step` still unanswered, as one readable list."""
+    items = documents.missing(documents.checklist(dossier, step))
+    return ", ".join(item.label for item in items)
+
+
+def _any_rejected(dossier: Dossier, step: DocumentStep) -> bool:
+    return any(item.rejected for item in documents.checklist(dossier, step))
+
+
 def _eligibility_documents(dossier: Dossier, actor: User) -> str | None:
-    missing = documents.missing(documents.checklist(dossier, DocumentStep.ELIGIBILITY))
-    if missing:
-        return _(
-            "Add the missing documents first: %(list)s.",
-            list=", ".join(item.label for item in missing),
-        )
-    return None
+    missing = _missing(dossier, DocumentStep.ELIGIBILITY)
+    return _("Add the missing documents first: %(list)s.", list=missing) if missing else None
 
 
 def _no_rejected_eligibility(dossier: Dossier, actor: User) -> str | None:
-    items = documents.checklist(dossier, DocumentStep.ELIGIBILITY)
-    if any(item.rejected for item in items):
+    if _any_rejected(dossier, DocumentStep.ELIGIBILITY):
         return _("A document is refused: reject the eligibility with a reason instead.")
     return None
 
 
 def _requested_documents(dossier: Dossier, actor: User) -> str | None:
-    items = documents.checklist(dossier, DocumentStep.COMPLEMENTARY)
-    missing = documents.missing(items)
-    if missing:
-        return _(
-            "Add the requested documents first: %(list)s.",
-            list=", ".join(item.label for item in missing),
-        )
-    return None
+    missing = _missing(dossier, DocumentStep.COMPLEMENTARY)
+    return _("Add the requested documents first: %(list)s.", list=missing) if missing else None
 
 
 def _complementary_reviewed(dossier: Dossier, actor: User) -> str | None:
-    items = documents.checklist(dossier, DocumentStep.COMPLEMENTARY)
-    if any(item.rejected for item in items):
+    if _any_rejected(dossier, DocumentStep.COMPLEMENTARY):
         return _("A document is refused: send the documents back to the client instead.")
     return None
 
 
 def _some_rejected(dossier: Dossier, actor: User) -> str | None:
-    items = documents.checklist(dossier, DocumentStep.COMPLEMENTARY)
-    if not any(item.rejected for item in items):
+    if not _any_rejected(dossier, DocumentStep.COMPLEMENTARY):
         return _("Refuse at least one document, with its reason, before sending them back.")
     return None
 
@@ -1158,6 +1154,21 @@ def transition(
     if p.get("after_commit_invoice"):
         request_invoice(dossier.id)
     return dossier
+
+
+def reissue_invoice(dossier_id: int, admin: User) -> None:
+    """An admin asks for the invoice again (once a missing rate is fixed).
+
+    :raises NotFound: not an admin's dossier to see.
+    :raises InvalidTransition: no refund confirmed yet, so nothing to invoice.
+    """
+    dossier = db.session.get(Dossier, dossier_id)
+    require(dossier is not None and admin.is_admin and can_view_dossier(admin, dossier))
+    if dossier.obtained_cents is None:
+        raise InvalidTransition(
+            _("The refund has not been confirmed yet: there is nothing to invoice.")
+        )
+    request_invoice(dossier.id)
 
 
 def request_invoice(dossier_id: int) -> None:

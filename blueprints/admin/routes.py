@@ -7,9 +7,9 @@ from app.extensions import db, talisman
 from app.forms import apply_errors
 from app.models import Email, User
 from app.security import admin_required, can_read_outbox, require
+from app.services import accounts, dashboards, emails, storage
 from app.services import approvals as approvals_service
 from app.services import audit as audit_service
-from app.services import dashboards, emails, storage
 from app.services import reviews as reviews_service
 from app.services import users as users_service
 from app.services.errors import Conflict, ValidationFailed
@@ -205,12 +205,7 @@ def hide_review(review_id: int):
 @admin_required
 def application_cv(user_id: int):
     """A referrer's CV, for admins only (every read audited)."""
-    user = db.session.get(User, user_id)
-    profile = user.apporteur_profile if user is not None else None
-    if profile is None or not profile.cv_key:
-        abort(404)
-    audit_service.record(current_user, "apporteur.read_cv", "user", user.id, request.remote_addr)
-    db.session.commit()
+    profile = accounts.open_cv(current_user, user_id, request.remote_addr)
     return send_file(
         storage.path_of(profile.cv_key),
         mimetype="application/pdf",

@@ -121,11 +121,11 @@ def review(document_id: int):
 @admin_required
 def issue_invoice(dossier_id: int):
     """After an admin fixed a missing rate: build the invoice again (a worker does it)."""
-    dossier = dossiers.get(dossier_id, current_user)
-    if dossier.obtained_cents is None:
-        flash(_("The refund has not been confirmed yet: there is nothing to invoice."), "warning")
+    try:
+        workflow.reissue_invoice(dossier_id, current_user)
+    except Conflict as exc:
+        flash(exc.message, "warning")
         return _render(dossier_id, 409)
-    workflow.request_invoice(dossier.id)
     flash(_("The invoice is being prepared; it appears here in a few seconds."), "success")
     return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id))
 

@@ -6,26 +6,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import hx
-from app.models import SECTORS, DossierStatus, Role
+from app.models import SECTORS
 from app.services import dossiers, marketplace, reviews
-from app.services.errors import Conflict, NotFound, ValidationFailed
+from app.services.errors import Conflict, ValidationFailed
 from blueprints.marketplace import bp
-
-CHOOSING = (DossierStatus.ADMIN_VALIDATED, DossierStatus.EXPERT_PENDING_ACCEPTANCE)
 
 
 def _dossier_to_fill():
     """The client's dossier the list is choosing for (`?dossier=`), when it can take one."""
     dossier_id = request.args.get("dossier", type=int)
-    if not dossier_id or not current_user.is_authenticated or current_user.role != Role.CLIENT:
+    if not dossier_id or not current_user.is_authenticated:
         return None
-    try:
-        dossier = dossiers.get(dossier_id, current_user)
-    except NotFound:
-        return None
-    if dossier.client_id != current_user.id or dossier.status not in CHOOSING:
-        return None
-    return dossier
+    return dossiers.choosing_expert_for(dossier_id, current_user)
 
 
 @bp.get("/")

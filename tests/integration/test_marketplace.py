@@ -196,3 +196,25 @@ def test_a_stranger_cannot_review_or_answer(app, client, completed):
         post(client, f"/dossiers/{completed['dossier']}/review", {"rating": "1"}).status_code == 404
     )
     assert post(client, "/experts/reviews/1/answer", {"answer": "x"}).status_code == 404
+
+
+def test_a_client_chooses_from_the_directory_only_for_their_own_waiting_dossier(app, client):
+    holder = _expert(app)
+    _expert(app, product_code="URSSAF")
+    owner = make_user(app, Role.CLIENT, email="owner@example.fr")
+    make_user(app, Role.CLIENT, email="nosy2@example.fr")
+    with app.app_context():
+        dossier = Dossier(
+            client_id=owner, product_id=_ticpe(app), status=DossierStatus.ADMIN_VALIDATED
+        )
+        db.session.add(dossier)
+        db.session.commit()
+        d = dossier.id
+    login(client, "owner@example.fr")
+    html = client.get(f"/experts/?dossier={d}").get_data(as_text=True)
+    assert _ids(html) == [holder]  # the dossier's product only
+    assert f'action="/dossiers/{d}/actions/select_expert"' in html
+    client.post("/logout", data={})
+    login(client, "nosy2@example.fr")
+    html = client.get(f"/experts/?dossier={d}").get_data(as_text=True)
+    assert "select_expert" not in html and "Remboursement TICPE" not in html.split("<main")[1][:400]
