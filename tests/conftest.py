@@ -149,11 +149,10 @@ def run_jobs(app):
     return run
 
 
-@pytest.fixture(scope="session")
-def live_server(app):
+def _start_gunicorn(port: int, log_path: str | None):
     """gunicorn with the gevent worker, serving pages and /socket.io/ (the `make run` shape)."""
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    log = open(os.environ.get("LIVE_SERVER_LOG", os.devnull), "w")
+    log = open(log_path or os.devnull, "w")
     proc = subprocess.Popen(
         [
             gunicorn,
@@ -163,7 +162,7 @@ def live_server(app):
             "-w",
             "1",
             "-b",
-            f"127.0.0.1:{LIVE_PORT}",
+            f"127.0.0.1:{port}",
             "wsgi:realtime",
         ],
         cwd=ROOT,
@@ -171,7 +170,7 @@ def live_server(app):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{LIVE_PORT}"
+    url = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
             urllib.request.urlopen(url + "/healthz", timeout=0.5)
@@ -183,6 +182,21 @@ def live_server(app):
     else:
         proc.kill()
         raise RuntimeError("live server did not start")
+    return proc, url
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    proc, url = _start_gunicorn(LIVE_PORT, os.environ.get("LIVE_SERVER_LOG"))
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def second_realtime(live_server):
+    """Another realtime process on the same Redis message queue (as with two `realtime` lines)."""
+    proc, url = _start_gunicorn(free_port(), None)
     yield url
     proc.terminate()
     proc.wait(10)

@@ -3,7 +3,7 @@
 import logging
 
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
 
 from app.extensions import socketio
 from app.realtime import presence
@@ -19,13 +19,22 @@ def on_connect(auth=None):
     join_room(f"user:{current_user.id}")
     if current_user.is_admin:
         join_room("admins")
-    presence.seen(current_user.id)
+    presence.seen(current_user.id, connected=True)
+
+
+def _presence_changed(room: str) -> None:
+    """Tell the others in a thread's room that this participant came or went."""
+    thread_id = int(room[7:])
+    data = {"event": "thread:presence", "thread_id": thread_id, "user_id": current_user.id}
+    emit("notify", data, to=room, include_self=False)
 
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
-    if current_user.is_authenticated:
-        presence.left(current_user.id)
+    if current_user.is_authenticated and presence.left(current_user.id):
+        for room in rooms():
+            if room.startswith("thread:"):
+                _presence_changed(room)
 
 
 @socketio.on("presence")
@@ -64,6 +73,8 @@ def on_subscribe(data):
         log.warning("refused subscribe", extra={"room": room, "user_id": current_user.id})
         return {"ok": False}
     join_room(room)
+    if room.startswith("thread:"):
+        _presence_changed(room)  # opening a thread shows you online to the others there
     return {"ok": True}
 
 

@@ -2,6 +2,9 @@
 
 `presence:<user>` lives 60 s and is refreshed by the page's heartbeat: online means it
 exists. `last_seen:<user>` keeps the time of the last heartbeat or disconnect.
+`sockets:<user>` counts the user's open sockets, so closing the last tab is "offline" at once
+while closing one of two is not; if a process dies without decrementing, the 60 s expiry of
+`presence:<user>` still ends it.
 """
 
 import time
@@ -16,16 +19,27 @@ def _redis():
     return current_app.extensions["redis"]
 
 
-def seen(user_id: int) -> None:
+def seen(user_id: int, *, connected: bool = False) -> None:
     now = int(time.time())
     pipe = _redis().pipeline()
     pipe.set(f"presence:{user_id}", now, ex=ONLINE_SECONDS)
     pipe.set(f"last_seen:{user_id}", now)
+    if connected:
+        pipe.incr(f"sockets:{user_id}")
+    pipe.expire(f"sockets:{user_id}", 2 * ONLINE_SECONDS)
     pipe.execute()
 
 
-def left(user_id: int) -> None:
-    _redis().set(f"last_seen:{user_id}", int(time.time()))
+def left(user_id: int) -> bool:
+    """A socket closed; True when it was the user's last one (they are now offline)."""
+    pipe = _redis().pipeline()
+    pipe.set(f"last_seen:{user_id}", int(time.time()))
+    pipe.decr(f"sockets:{user_id}")
+    remaining = pipe.execute()[1]
+    if remaining > 0:
+        return False
+    _redis().delete(f"presence:{user_id}", f"sockets:{user_id}")
+    return True
 
 
 def typing_allowed(thread_id: int, user_id: int) -> bool:

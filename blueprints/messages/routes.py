@@ -102,6 +102,17 @@ def send(thread_id: int):
     return redirect(url_for("messages.show", thread_id=thread_id, _anchor=f"m-{msg.id}"), 303)
 
 
+@bp.get("/<int:thread_id>/presence")
+@login_required
+def presence(thread_id: int):
+    """Who else is here, fetched on a `thread:presence` signal (or on polling)."""
+    thread = messaging.get_thread(thread_id, current_user)
+    if not hx.wants_fragment():
+        return redirect(url_for("messages.show", thread_id=thread.id))
+    people = messaging.others_with_presence(thread, current_user)
+    return render_template("messages/_presence.html", thread=thread, people=people)
+
+
 @bp.get("/<int:thread_id>/new")
 @login_required
 def new(thread_id: int):

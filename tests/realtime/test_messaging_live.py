@@ -78,3 +78,68 @@ def test_message_typing_and_presence_reach_only_the_thread(app, live_server):
     finally:
         for sock in (cli, exp, other):
             sock.disconnect()
+
+
+def test_two_realtime_processes_deliver_across(app, live_server, second_realtime):
+    """The client's socket is on one process, the expert's on another: message, read receipt,
+    typing and presence still arrive (the Redis message queue), and a stranger gets nothing."""
+    client_id = make_user(app, Role.CLIENT, email="two-cli@example.fr")
+    expert_id = make_user(
+        app, Role.EXPERT, email="two-exp@example.fr", approval_status=ApprovalStatus.APPROVED
+    )
+    make_user(app, Role.CLIENT, email="two-other@example.fr")
+    with app.app_context():
+        product = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
+        dossier = Dossier(
+            client_id=client_id,
+            product_id=product,
+            expert_id=expert_id,
+            status=DossierStatus.AUDIT_IN_PROGRESS,
+        )
+        db.session.add(dossier)
+        db.session.commit()
+        dossier_id = dossier.id
+    cookie = lambda http: "; ".join(f"{c.name}={c.value}" for c in http.cookies)  # noqa: E731
+    cli_http = login_http(live_server, "two-cli@example.fr")
+    exp_http = login_http(live_server, "two-exp@example.fr")
+    thread_url = cli_http.get(f"{live_server}/messages/dossier/{dossier_id}").url
+    thread_id = int(thread_url.rstrip("/").rsplit("/", 1)[1])
+    room = {"room": f"thread:{thread_id}"}
+    cli, cli_got = connect(live_server, cookie(cli_http))
+    exp, exp_got = connect(second_realtime, cookie(exp_http))
+    other, other_got = connect(
+        second_realtime, cookie(login_http(live_server, "two-other@example.fr"))
+    )
+    try:
+        assert cli.call("subscribe", room, timeout=5) == {"ok": True}
+        _drain(cli_got)
+        # presence: the expert opens the thread on the other process; the client is told
+        assert exp.call("subscribe", room, timeout=5) == {"ok": True}
+        got = [m for m in _drain(cli_got) if m["event"] == "thread:presence"]
+        assert got == [{"event": "thread:presence", "thread_id": thread_id, "user_id": expert_id}]
+
+        page = cli_http.get(thread_url).text
+        token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+        cli_http.post(thread_url, data={"csrf_token": token, "body": "Bonjour"})
+        got = exp_got.get(timeout=5)
+        assert got["event"] == "message:new" and got["thread_id"] == thread_id
+
+        # read receipt: the expert reads the thread, the client's socket hears it
+        exp_http.get(thread_url)
+        read = [m for m in _drain(cli_got) if m["event"] == "message:read"]
+        assert read == [{"event": "message:read", "thread_id": thread_id}]
+
+        assert exp.call("typing", {"thread_id": thread_id}, timeout=5) == {"ok": True}
+        typing = [m for m in _drain(cli_got) if m["event"] == "thread:typing"]
+        assert typing == [{"event": "thread:typing", "thread_id": thread_id, "user_id": expert_id}]
+
+        # the expert closes their only socket: the client sees them leave at once
+        exp.disconnect()
+        gone = [m for m in _drain(cli_got) if m["event"] == "thread:presence"]
+        assert gone == [{"event": "thread:presence", "thread_id": thread_id, "user_id": expert_id}]
+        presence = cli_http.get(f"{thread_url}/presence", headers={"HX-Request": "true"}).text
+        assert "dot--on" not in presence
+        assert _drain(other_got) == []
+    finally:
+        for sock in (cli, exp, other):
+            sock.disconnect()
