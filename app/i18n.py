@@ -86,6 +86,7 @@ STATUS_LABELS = {
     "accepted": _l("Accepted"),
     "partial": _l("Partially accepted"),
     "refused": _l("Refused"),
+    "gone": _l("Browser gone"),
 }
 
 PARTY_LABELS = {

@@ -35,6 +35,8 @@ from app.models.notification import Notification, Priority
 from app.models.preferences import (
     NotificationPreference,
     NotificationSettings,
+    PushDelivery,
+    PushStatus,
     PushSubscription,
 )
 from app.models.review import Review
@@ -62,6 +64,8 @@ from app.models.user import (
 __all__ = [
     "NotificationPreference",
     "NotificationSettings",
+    "PushDelivery",
+    "PushStatus",
     "PushSubscription",
     "Message",
     "MessageAttachment",

@@ -2,12 +2,13 @@
 hours and a daily digest. Only what a user changed is stored; the defaults live in code
 (`app/services/preferences.py`)."""
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, _enum, utcnow
 
 
 class NotificationPreference(Base):
@@ -47,3 +48,38 @@ class PushSubscription(Base):
     p256dh: Mapped[str] = mapped_column(String(200))
     auth: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PushStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"  # the push service kept refusing it; an admin may resend it
+    GONE = "gone"  # the browser unsubscribed (404/410): the subscription was dropped
+
+
+class PushDelivery(Base):
+    """One notification sent to one browser: the push half of the admin outbox."""
+
+    __tablename__ = "push_deliveries"
+    __table_args__ = (
+        Index("ix_push_deliveries_created", "created_at"),
+        Index("ix_push_deliveries_status", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # SET NULL: the row outlives a dropped subscription, to show what happened
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("push_subscriptions.id", ondelete="SET NULL"), index=True
+    )
+    push_service: Mapped[str] = mapped_column(String(200))  # the endpoint's host, for display
+    status: Mapped[PushStatus] = mapped_column(
+        _enum(PushStatus, "push_status"), default=PushStatus.QUEUED
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

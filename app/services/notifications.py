@@ -7,8 +7,6 @@ from app.extensions import db
 from app.models import Notification, Priority, Role, User, utcnow
 from app.realtime import notify
 from app.security import can_view_notification, require
-from app.services.transaction import after_commit
-from app.tasks import enqueue
 
 
 def create(
@@ -44,8 +42,7 @@ def create(
         return None
     notify.to_user(user.id, "notification:new", notification_id=notification.id)
     if push.enabled() and preferences.wants(user, type, "push"):
-        notification_id = notification.id
-        after_commit(lambda: enqueue("default", "app.tasks.push.deliver", notification_id))
+        push.queue(notification)
     return notification
 
 

@@ -1,21 +1,25 @@
 """Browser push (Web Push with VAPID, issue 5 §7): subscriptions, and delivery by a job.
 
-A notification the user wants by push is sent to each of their browsers by `deliver` (RQ,
-`default` queue). A push service answering 404 or 410 means the subscription is gone: it is
-dropped, and the other browsers still get theirs.
+A notification the user wants by push becomes one `PushDelivery` row per browser (`queue`),
+each sent by the job `app.tasks.push.deliver` (RQ, `default` queue, retried like emails). A push
+service answering 404 or 410 means the subscription is gone: it is dropped, the row says so, and
+the other browsers still get theirs. Admins see the rows in the outbox and resend failed ones.
 """
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
 from pywebpush import WebPushException, webpush
+from rq import Retry
 
 from app.extensions import db
-from app.models import Notification, PushSubscription, User
-from app.services.errors import ValidationFailed
+from app.models import Notification, PushDelivery, PushStatus, PushSubscription, User, utcnow
+from app.services.errors import NotFound, ValidationFailed
+from app.services.transaction import after_commit
 
 
 def enabled() -> bool:
@@ -58,36 +62,117 @@ def payload(notification: Notification) -> str:
     )
 
 
-def deliver(notification_id: int) -> int:
-    """Send one notification to every browser of its user; returns how many accepted it."""
-    notification = db.session.get(Notification, notification_id)
-    if notification is None or not enabled():
-        return 0
+def queue(notification: Notification) -> list[PushDelivery]:
+    """One delivery row per browser of the notification's user, sent after commit."""
     subscriptions = db.session.scalars(
         db.select(PushSubscription).where(PushSubscription.user_id == notification.user_id)
     ).all()
-    delivered = 0
-    for sub in subscriptions:
-        try:
-            webpush(
-                subscription_info={
-                    "endpoint": sub.endpoint,
-                    "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
-                },
-                data=payload(notification),
-                vapid_private_key=current_app.config["VAPID_PRIVATE_KEY"],
-                vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
-                timeout=10,
-            )
-            delivered += 1
-        except WebPushException as exc:
-            status = exc.response.status_code if exc.response is not None else None
-            if status in (404, 410):  # the browser unsubscribed: forget it, go on
-                db.session.delete(sub)
-            else:
-                current_app.logger.warning("push failed", extra={"status": status})
+    rows = [
+        PushDelivery(
+            notification_id=notification.id,
+            user_id=notification.user_id,
+            subscription_id=sub.id,
+            push_service=(urlsplit(sub.endpoint).hostname or "")[:200],
+        )
+        for sub in subscriptions
+    ]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        _enqueue_after_commit(row.id)
+    return rows
+
+
+def _enqueue_after_commit(delivery_id: int) -> None:
+    from app.tasks import enqueue
+
+    intervals = current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300])
+    retry = Retry(max=len(intervals), interval=intervals)
+    after_commit(
+        lambda: enqueue(
+            "default",
+            "app.tasks.push.deliver",
+            delivery_id,
+            job_id=f"push-{delivery_id}-{utcnow().timestamp():.0f}",
+            retry=retry,
+        )
+    )
+
+
+def deliver(delivery_id: int) -> bool:
+    """Send one delivery. Idempotent: only a queued row is sent. A refusal other than "gone"
+    is recorded and raised, so that RQ retries; after the last try the row is failed."""
+    row = db.session.get(PushDelivery, delivery_id)
+    if row is None or row.status != PushStatus.QUEUED or not enabled():
+        return False
+    sub = db.session.get(PushSubscription, row.subscription_id) if row.subscription_id else None
+    notification = db.session.get(Notification, row.notification_id)
+    if sub is None:
+        row.status, row.last_error = PushStatus.GONE, "subscription removed"
+        db.session.commit()
+        return False
+    row.attempts += 1
     db.session.commit()
-    return delivered
+    try:
+        webpush(
+            subscription_info={
+                "endpoint": sub.endpoint,
+                "keys": {"p256dh": sub.p256dh, "auth": sub.auth},
+            },
+            data=payload(notification),
+            vapid_private_key=current_app.config["VAPID_PRIVATE_KEY"],
+            vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
+            timeout=10,
+        )
+    except WebPushException as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        row.last_error = f"{status or ''} {exc}".strip()[:2000]
+        if status in (404, 410):  # the browser unsubscribed: forget it, do not retry
+            row.status = PushStatus.GONE
+            db.session.delete(sub)
+            db.session.commit()
+            return False
+        _failed_attempt(row)
+        raise
+    except Exception as exc:  # network errors: recorded, then retried by RQ
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        _failed_attempt(row)
+        raise
+    row.status, row.sent_at, row.last_error = PushStatus.SENT, utcnow(), None
+    db.session.commit()
+    return True
+
+
+def _failed_attempt(row: PushDelivery) -> None:
+    max_attempts = 1 + len(current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300]))
+    if row.attempts >= max_attempts:
+        row.status = PushStatus.FAILED
+    db.session.commit()
+
+
+def resend(delivery_id: int) -> PushDelivery:
+    """An admin sends a failed delivery again (to the same browser, if it is still there)."""
+    row = db.session.get(PushDelivery, delivery_id)
+    if row is None:
+        raise NotFound()
+    if row.status == PushStatus.FAILED:
+        row.status, row.attempts = PushStatus.QUEUED, 0
+        _enqueue_after_commit(row.id)
+        db.session.commit()
+    return row
+
+
+def outbox_page(before_id: int | None = None, status: str | None = None, limit: int = 50):
+    query = db.select(PushDelivery, User.email, Notification.title).join(
+        User, User.id == PushDelivery.user_id
+    )
+    query = query.join(Notification, Notification.id == PushDelivery.notification_id)
+    if before_id:
+        query = query.where(PushDelivery.id < before_id)
+    if status:
+        query = query.where(PushDelivery.status == status)
+    rows = db.session.execute(query.order_by(PushDelivery.id.desc()).limit(limit + 1)).all()
+    return rows[:limit], (rows[limit - 1][0].id if len(rows) > limit else None)
 
 
 def generate_keys() -> tuple[str, str]:

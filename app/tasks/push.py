@@ -3,5 +3,5 @@
 from app.services import push
 
 
-def deliver(notification_id: int) -> int:
-    return push.deliver(notification_id)
+def deliver(delivery_id: int) -> bool:
+    return push.deliver(delivery_id)

@@ -10,6 +10,7 @@ from app.security import admin_required, can_read_outbox, require
 from app.services import accounts, dashboards, emails, storage
 from app.services import approvals as approvals_service
 from app.services import audit as audit_service
+from app.services import push as push_service
 from app.services import reviews as reviews_service
 from app.services import users as users_service
 from app.services.errors import Conflict, ValidationFailed
@@ -191,6 +192,27 @@ def resend_email(email_id: int):
     db.session.commit()
     flash(_("The email is queued again."), "success")
     return redirect(url_for("admin.email", email_id=email_id), 303)
+
+
+@bp.get("/pushes")
+@admin_required
+def pushes():
+    """The push half of the outbox: one row per notification and browser."""
+    status = request.args.get("status") or None
+    rows, next_before = push_service.outbox_page(
+        before_id=request.args.get("before", type=int), status=status
+    )
+    return render_template("admin/pushes.html", rows=rows, next_before=next_before, status=status)
+
+
+@bp.post("/pushes/<int:delivery_id>/resend")
+@admin_required
+def resend_push(delivery_id: int):
+    row = push_service.resend(delivery_id)
+    audit_service.record(current_user, "push.resend", "push", row.id, request.remote_addr)
+    db.session.commit()
+    flash(_("The push is queued again."), "success")
+    return redirect(url_for("admin.pushes", status=request.args.get("status")), 303)
 
 
 @bp.post("/reviews/<int:review_id>/hide")

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.extensions import db
-from app.models import Notification, PushSubscription, Role, User
+from app.models import Notification, PushDelivery, PushStatus, PushSubscription, Role, User
 from app.services import notifications, preferences, push
 from tests.factories import login, make_user, post
 
@@ -23,10 +23,11 @@ def b64(data: bytes) -> str:
 
 
 class Endpoint:
-    """A push service on loopback: records what it receives, answers 201 or 410."""
+    """A push service on loopback: records what it receives, answers 201, 410 or 500."""
 
     def __init__(self):
         self.received: list[tuple[str, bytes, dict]] = []
+        self.broken = True  # "/broken" answers 500 while this is set
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,7 +40,12 @@ class Endpoint:
                         {k.lower(): v for k, v in self.headers.items()},
                     )
                 )
-                self.send_response(410 if self.path.endswith("/gone") else 201)
+                if self.path.endswith("/gone"):
+                    self.send_response(410)
+                elif self.path.endswith("/broken") and owner.broken:
+                    self.send_response(500)
+                else:
+                    self.send_response(201)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -80,7 +86,7 @@ def test_delivery_is_encrypted_for_the_browser_and_gone_ones_are_dropped(
     assert 'value="money:push"' in html and vapid in html
     on = ["money:push", "money:in_app"]
     assert post(client, "/account/notifications", {"on": on}).status_code == 303
-    for path in ("/sub/alive", "/sub/gone"):
+    for path in ("/sub/alive", "/sub/gone", "/sub/broken"):
         resp = client.post(
             "/account/push/subscribe",
             json={
@@ -102,18 +108,53 @@ def test_delivery_is_encrypted_for_the_browser_and_gone_ones_are_dropped(
         )
         db.session.commit()
     run_jobs()
-    paths = sorted(p for p, _body, _h in endpoint.received)
-    assert paths == ["/sub/alive", "/sub/gone"]
+    paths = sorted(set(p for p, _body, _h in endpoint.received))
+    assert paths == ["/sub/alive", "/sub/broken", "/sub/gone"]
     body, headers = next((b, h) for p, b, h in endpoint.received if p == "/sub/alive")
     assert headers["content-encoding"] == "aes128gcm"
     assert headers["authorization"].startswith("vapid")
     clear = http_ece.decrypt(body, private_key=receiver, auth_secret=auth, version="aes128gcm")
     assert json.loads(clear) == {"title": "Facture FT-2026-00001", "body": "4 500 €", "link": "/x"}
     with app.app_context():
-        left = db.session.scalars(db.select(PushSubscription.endpoint)).all()
-        assert left == [endpoint.url + "/sub/alive"]
+        left = db.session.scalars(
+            db.select(PushSubscription.endpoint).order_by(PushSubscription.endpoint)
+        ).all()
+        assert left == [endpoint.url + "/sub/alive", endpoint.url + "/sub/broken"]
         assert db.session.scalar(db.select(db.func.count(Notification.id))) == 1
+        by_service = {
+            d.last_error.split()[0] if d.last_error else "": (d.status, d.attempts)
+            for d in db.session.scalars(db.select(PushDelivery))
+        }
+        # sent once; gone at once and not retried; the broken one retried, then failed
+        assert sorted(by_service.values()) == [
+            (PushStatus.FAILED, 4),
+            (PushStatus.GONE, 1),
+            (PushStatus.SENT, 1),
+        ]
+        failed = db.session.scalar(
+            db.select(PushDelivery.id).where(PushDelivery.status == PushStatus.FAILED)
+        )
+
+    # the admin sees the outbox of pushes and sends the failed one again, now that it works
+    make_user(app, Role.ADMIN, email="push-admin@example.fr")
+    login(client, "push-admin@example.fr")
+    page = client.get("/admin/pushes?status=failed").get_data(as_text=True)
+    assert "Facture FT-2026-00001" in page and "push@example.fr" in page and "500" in page
+    endpoint.broken = False
+    assert post(client, f"/admin/pushes/{failed}/resend", {}).status_code == 303
+    run_jobs()
+    with app.app_context():
+        row = db.session.get(PushDelivery, failed)
+        assert (row.status, row.attempts) == (PushStatus.SENT, 1)
+    assert "Facture" not in client.get("/admin/pushes?status=failed").get_data(as_text=True)
     endpoint.server.shutdown()
+
+
+def test_a_stranger_cannot_see_or_resend_pushes(app, client):
+    make_user(app, Role.CLIENT, email="nosy-push@example.fr")
+    login(client, "nosy-push@example.fr")
+    assert client.get("/admin/pushes").status_code in (403, 404)
+    assert post(client, "/admin/pushes/1/resend", {}).status_code in (403, 404)
 
 
 def test_push_is_not_offered_without_keys(app, client):
