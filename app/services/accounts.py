@@ -26,7 +26,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import emails, notifications
+from app.services import emails, notifications, users
 from app.services.errors import ValidationFailed
 from app.validators import (
     normalize_email,
@@ -273,6 +273,17 @@ def _announce_application(user: User, title) -> None:
         object_ref=f"user:{user.id}",
     )
     notify.to_admins("approvals:changed", user_id=user.id)
+    link = emails.external_url("admin.approvals")
+    for admin in users.active_admins():
+        emails.queue_notification_email(
+            admin,
+            "application_received",
+            "application_to_review",
+            applicant=user.full_name,
+            applicant_email=user.email,
+            kind=title,  # lazy: rendered in each admin's language
+            link=link,
+        )
 
 
 # -- email verification --------------------------------------------------------------------------

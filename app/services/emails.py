@@ -17,6 +17,7 @@ SUBJECTS = {
     "verify_email": _l("Confirm your email address"),
     "password_reset": _l("Reset your password"),
     "application_received": _l("We have received your application"),
+    "application_to_review": _l("A new application is waiting for review"),
     "application_approved": _l("Your application has been approved"),
     "application_rejected": _l("Your application has not been accepted"),
     "message_unread": _l("You have an unread message on FinancialTracker"),

@@ -4,7 +4,7 @@ from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Notification, Priority, Role, User, utcnow
+from app.models import Notification, Priority, User, utcnow
 from app.realtime import notify
 from app.security import can_view_notification, require
 
@@ -47,10 +47,9 @@ def create(
 
 
 def notify_admins(type: str, title, body="", link=None, priority=Priority.MEDIUM, object_ref=""):
-    admins = db.session.scalars(
-        db.select(User).where(User.role == Role.ADMIN, User.active.is_(True))
-    ).all()
-    for admin in admins:
+    from app.services.users import active_admins
+
+    for admin in active_admins():
         create(admin, type, title, body, link, priority, object_ref)
 
 

@@ -80,6 +80,10 @@ def test_negative_number_refused(client):
 
 def test_expert_and_apporteur_applications_notify_admins(app, client, run_jobs, smtp):
     admin = make_user(app, role=Role.ADMIN, email="boss@example.fr")
+    make_user(app, role=Role.ADMIN, email="quiet-boss@example.fr")
+    quiet = app.test_client()
+    login(quiet, "quiet-boss@example.fr")  # keeps applications in the app, not by email
+    assert post(quiet, "/account/notifications", {"on": ["account:in_app"]}).status_code == 303
     resp = post(
         client,
         "/apply/expert",
@@ -130,6 +134,12 @@ def test_expert_and_apporteur_applications_notify_admins(app, client, run_jobs, 
         "Confirmez votre adresse e-mail",
         "Nous avons bien reçu votre candidature",
     ]
+    to_review = smtp.to("boss@example.fr")
+    assert [m["Subject"] for m in to_review] == ["Une nouvelle candidature attend validation"] * 2
+    bodies = " ".join(smtp.body(m) for m in to_review)
+    assert "Nadia Benali <nadia@audit.fr>" in bodies and "hugo@courtage.fr" in bodies
+    assert "/admin/approvals" in bodies
+    assert smtp.to("quiet-boss@example.fr") == []
     boss = app.test_client()
     login(boss, "boss@example.fr")
     page = boss.get("/notifications/").get_data(as_text=True)
