@@ -253,6 +253,10 @@ def seed_demo() -> None:
     # transitions notify with links: they need a request context (for url_for and the locale)
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
         created = demo.dossiers(client, demo.first_approved_expert(), admin)
+        apporteur = db.session.scalar(
+            db.select(User).where(User.email == f"apporteur@{DEMO_DOMAIN}")
+        )
+        demo.referral(apporteur, client)
     click.echo(f"demo dossiers: {created} created")
     click.echo(f"demo data ready: logins *@{DEMO_DOMAIN}, password {DEMO_PASSWORD}")
 

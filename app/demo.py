@@ -132,6 +132,19 @@ def _talk(code: str, dossier: Dossier, client: User, expert: User, admin: User) 
         messaging.post(support.id, admin, "Depuis votre profil, rubrique Entreprise.")
 
 
+def referral(apporteur: User, client: User) -> None:
+    """The demo client came through the demo referrer's link; they have exchanged a little."""
+    from app.services import messaging
+
+    if client.client_profile.apporteur_id is None:
+        client.client_profile.apporteur_id = apporteur.id
+        db.session.commit()
+    thread = messaging.open_referral_thread(apporteur, client.id)
+    if thread.last_message_at is None:
+        messaging.post(thread.id, apporteur, "Bonjour Claire, votre dossier TICPE avance bien ?")
+        messaging.post(thread.id, client, "Oui, l'expert a demandé les factures de carburant.")
+
+
 def _step(dossier: Dossier, action: str, client: User, expert: User, admin: User, pdf: bytes):
     today = date.today().isoformat()
     if action == "submit_documents":

@@ -90,13 +90,22 @@ def can_read_thread(viewer: User | None, thread) -> bool:
     if viewer.is_admin:
         return True
     from app.extensions import db
-    from app.models import Dossier, ThreadKind, ThreadParticipant
+    from app.models import ClientProfile, Dossier, ThreadKind, ThreadParticipant
 
     if thread.kind == ThreadKind.SUPPORT:
         return thread.key == f"support:{viewer.id}"
     if thread.kind == ThreadKind.DOSSIER:
         dossier = db.session.get(Dossier, thread.dossier_id)
         return dossier is not None and viewer.id in (dossier.client_id, dossier.expert_id)
+    if thread.kind == ThreadKind.REFERRAL:
+        # "referral:<referrer>:<client>": the client, and the referrer while still theirs
+        referrer_id, client_id = (int(x) for x in thread.key.split(":")[1:])
+        if viewer.id == client_id:
+            return True
+        current = db.session.scalar(
+            db.select(ClientProfile.apporteur_id).where(ClientProfile.user_id == client_id)
+        )
+        return viewer.id == referrer_id and current == referrer_id
     participant = db.select(ThreadParticipant.id).where(
         ThreadParticipant.thread_id == thread.id, ThreadParticipant.user_id == viewer.id
     )

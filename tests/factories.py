@@ -41,6 +41,7 @@ def make_user(app, role=Role.CLIENT, email=None, verified=True, password=PASSWOR
                 siren=VALID_SIREN,
                 sector=profile.get("sector", "Transport et Logistique"),
                 employees=profile.get("employees", 12),
+                apporteur_id=profile.get("apporteur_id"),
             )
         elif role == Role.EXPERT:
             user.expert_profile = ExpertProfile(

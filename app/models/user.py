@@ -77,7 +77,10 @@ class User(UserMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     client_profile: Mapped[ClientProfile | None] = relationship(
-        back_populates="user", uselist=False, cascade="all, delete-orphan"
+        back_populates="user",
+        uselist=False,
+        cascade="all, delete-orphan",
+        foreign_keys="ClientProfile.user_id",
     )
     expert_profile: Mapped[ExpertProfile | None] = relationship(
         back_populates="user",
@@ -159,8 +162,13 @@ class ClientProfile(_Completeness, Base):
     address: Mapped[str | None] = mapped_column(String(200))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     city: Mapped[str | None] = mapped_column(String(100))
+    # the referrer who brought this client (their referral link); DOMAIN A1 `Client.apporteur_id`
+    apporteur_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
-    user: Mapped[User] = relationship(back_populates="client_profile")
+    user: Mapped[User] = relationship(back_populates="client_profile", foreign_keys=[user_id])
+    apporteur: Mapped[User | None] = relationship(foreign_keys=[apporteur_id])
 
 
 class ExpertProfile(_Completeness, Base):

@@ -26,7 +26,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import emails, notifications, users
+from app.services import emails, notifications, referrals, users
 from app.services.errors import ValidationFailed
 from app.validators import (
     normalize_email,
@@ -104,8 +104,10 @@ def register_client(
     postal_code: str | None = None,
     city: str | None = None,
     locale: str = "fr",
+    referral_code: str | None = None,
 ) -> User:
-    """Create a client account and its company; sends the verification email.
+    """Create a client account and its company; sends the verification email. A valid
+    referral code (from a referrer's link) makes the referrer theirs.
 
     :raises ValidationFailed: duplicate email, weak password, invalid SIREN or sector.
     """
@@ -127,6 +129,8 @@ def register_client(
         postal_code=postal_code or None,
         city=city or None,
     )
+    if referrer := referrals.referrer_by_code(referral_code):
+        user.client_profile.apporteur_id = referrer.id
     db.session.flush()
     send_verification(user)
     db.session.commit()

@@ -45,14 +45,22 @@ PAGE = 30
 
 
 def may_contact(sender: User, recipient: User) -> bool:
-    """The contact rules: admins reach anyone and everyone reaches the admins; clients and
-    experts reach each other through a dossier they share; a referrer never reaches an expert
-    (referrer ↔ client threads arrive with the referral programme, which links them)."""
+    """The contact rules (B §5): admins reach anyone and everyone reaches the admins; clients
+    and experts reach each other through a dossier they share; a referrer and a client reach
+    each other when the client came through the referrer's link; a referrer never reaches an
+    expert."""
     if not (sender.active and recipient.active) or sender.id == recipient.id:
         return False
     if sender.is_admin or recipient.is_admin:
         return True
     roles = {sender.role, recipient.role}
+    if roles == {Role.APPORTEUR, Role.CLIENT}:
+        client, referrer = (
+            (sender, recipient) if sender.role == Role.CLIENT else (recipient, sender)
+        )
+        return (
+            client.client_profile is not None and client.client_profile.apporteur_id == referrer.id
+        )
     if Role.APPORTEUR in roles:
         return False
     if roles == {Role.CLIENT, Role.EXPERT}:
@@ -109,6 +117,25 @@ def dossier_thread(dossier: Dossier) -> Thread:
 def support_thread(user: User) -> Thread:
     thread = _get_or_create(f"support:{user.id}", kind=ThreadKind.SUPPORT, title="")
     _join(thread, user)
+    return thread
+
+
+def open_referral_thread(viewer: User, other_id: int) -> Thread:
+    """The thread between a referrer and one of their clients, opened by either (404 for
+    anyone else: the contact rules decide)."""
+    other = db.session.get(User, other_id)
+    require(
+        other is not None
+        and Role.APPORTEUR in (viewer.role, other.role)
+        and may_contact(viewer, other)
+    )
+    referrer, client = (viewer, other) if viewer.role == Role.APPORTEUR else (other, viewer)
+    thread = _get_or_create(
+        f"referral:{referrer.id}:{client.id}", kind=ThreadKind.REFERRAL, title=""
+    )
+    _join(thread, referrer)
+    _join(thread, client)
+    db.session.commit()
     return thread
 
 
@@ -364,6 +391,17 @@ def thread_title(thread: Thread, viewer: User) -> str:
         return _("FinancialTracker support")
     if thread.kind == ThreadKind.DOSSIER:
         return _("Dossier %(product)s", product=thread.title)
+    if thread.kind == ThreadKind.REFERRAL:
+        referrer_id, client_id = (int(x) for x in thread.key.split(":")[1:])
+        referrer, client = db.session.get(User, referrer_id), db.session.get(User, client_id)
+        if viewer.id == client_id:
+            return _("Your referrer %(name)s", name=referrer.full_name)
+        company = client.client_profile.company_name if client.client_profile else ""
+        if viewer.id == referrer_id:
+            return _("%(name)s (%(company)s)", name=client.full_name, company=company)
+        return _(
+            "Referral: %(referrer)s → %(company)s", referrer=referrer.full_name, company=company
+        )
     return thread.title
 
 

@@ -15,7 +15,7 @@ from app.extensions import limiter
 from app.forms import apply_errors
 from app.models import Role, SimulationStatus
 from app.security import safe_redirect_target
-from app.services import accounts, simulations
+from app.services import accounts, referrals, simulations
 from app.services.errors import ValidationFailed
 from blueprints.auth import bp
 from blueprints.auth.forms import (
@@ -86,14 +86,23 @@ def logout():
 # -- sign-up and applications --------------------------------------------------------------------
 
 
-def _signup(form, template: str, create):
+@bp.before_app_request
+def _remember_referral():
+    """A referrer's link (`?ref=AFF123456` on any page) is kept for the visit, so that the
+    client who signs up later in the same visit is theirs."""
+    if request.method == "GET" and "ref" in request.args:
+        if code := referrals.clean_code(request.args["ref"]):
+            session["referral_code"] = code
+
+
+def _signup(form, template: str, create, **extra):
     if not form.validate_on_submit():
-        return render_template(template, form=form), 422
+        return render_template(template, form=form, **extra), 422
     try:
         user = create(**form.to_service_kwargs(), locale=_locale())
     except ValidationFailed as exc:
         apply_errors(form, exc)
-        return render_template(template, form=form), 422
+        return render_template(template, form=form, **extra), 422
     simulation = session.get("simulation_token")
     session.clear()
     login_user(user)
@@ -111,13 +120,20 @@ def _claim_simulation(user, token: str | None) -> None:
 
 @bp.get("/register")
 def register():
-    return render_template("auth/register.html", form=ClientSignupForm())
+    referrer = referrals.referrer_by_code(session.get("referral_code"))
+    return render_template("auth/register.html", form=ClientSignupForm(), referrer=referrer)
 
 
 @bp.post("/register")
 @_limit("RATELIMIT_SIGNUP")
 def create_account():
-    result = _signup(ClientSignupForm(), "auth/register.html", accounts.register_client)
+    code = session.get("referral_code")
+
+    def create(**fields):
+        return accounts.register_client(**fields, referral_code=code)
+
+    referrer = referrals.referrer_by_code(code)
+    result = _signup(ClientSignupForm(), "auth/register.html", create, referrer=referrer)
     if not hasattr(result, "id"):
         return result
     flash(

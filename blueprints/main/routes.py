@@ -14,7 +14,7 @@ from app import hx
 from app.extensions import db
 from app.models import Role
 from app.security import safe_redirect_target
-from app.services import accounts, simulations, workflow
+from app.services import accounts, referrals, simulations, workflow
 from app.services import dossiers as dossiers_service
 from app.tasks import redis
 from blueprints.main import bp
@@ -46,7 +46,17 @@ def dashboard():
         hours_left=dossiers_service.hours_left,
         progress_of=lambda d: workflow.step_of(d)[1],
         **dossiers_service.for_dashboard(current_user),
+        **_referral_context(current_user),
     )
+
+
+def _referral_context(user) -> dict:
+    """The referrer's link and clients; the client's referrer."""
+    if user.role == Role.APPORTEUR:
+        return {"referral_link": referrals.link_for(user), "referred": referrals.clients_of(user)}
+    if user.role == Role.CLIENT and user.client_profile is not None:
+        return {"referrer": user.client_profile.apporteur}
+    return {}
 
 
 @bp.get("/dashboard/application")

@@ -41,6 +41,14 @@ def dossier(dossier_id: int):
     return redirect(url_for("messages.show", thread_id=thread.id))
 
 
+@bp.get("/referral/<int:user_id>")
+@login_required
+def referral(user_id: int):
+    """A referrer and one of their clients: either opens the thread with the other."""
+    thread = messaging.open_referral_thread(current_user, user_id)
+    return redirect(url_for("messages.show", thread_id=thread.id))
+
+
 def _page(thread, status=200, error=None, text="", files_error=None):
     before = request.args.get("before", type=int)
     items, older = messaging.history(thread, before_id=before)

@@ -7,6 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.models import (
+    ApporteurStatus,
     ApprovalStatus,
     AuditLog,
     Dossier,
@@ -36,6 +37,7 @@ def people(app):
         app, Role.EXPERT, email="other@example.fr", approval_status=ApprovalStatus.APPROVED
     )
     apporteur = make_user(app, Role.APPORTEUR, email="app@example.fr")
+    referred = make_user(app, Role.CLIENT, email="referred@example.fr", apporteur_id=apporteur)
     admin = make_user(app, Role.ADMIN, email="adm@example.fr")
     stranger = make_user(app, Role.CLIENT, email="nosy@example.fr")
     with app.app_context():
@@ -53,6 +55,7 @@ def people(app):
             "expert": expert_id,
             "other_expert": other_expert,
             "apporteur": apporteur,
+            "referred": referred,
             "admin": admin,
             "stranger": stranger,
             "dossier": dossier.id,
@@ -68,6 +71,11 @@ def test_the_contact_rules_matrix(app, people):
         ("admin", "stranger"): True,
         ("apporteur", "expert"): False,  # never
         ("expert", "apporteur"): False,
+        ("apporteur", "referred"): True,  # the client came through the referrer's link
+        ("referred", "apporteur"): True,
+        ("apporteur", "client"): False,  # not their client
+        ("client", "apporteur"): False,
+        ("referred", "expert"): False,
         ("apporteur", "admin"): True,
         ("stranger", "expert"): False,
         ("client", "client"): False,
@@ -377,3 +385,66 @@ def test_the_header_badge_counts_unread_messages(app, client, people):
     client.get(f"/messages/{thread_id}")
     frag = client.get("/messages/badge", headers={**HX}).get_data(as_text=True)
     assert "badge--empty" in frag
+
+
+def test_a_referred_client_and_their_referrer_talk(app, client, people):
+    """Through the referrer's link the client is theirs; either opens their thread; nobody
+    else can, and a referrer never opens one with an expert."""
+    apporteur = make_user(
+        app,
+        Role.APPORTEUR,
+        email="ref-link@example.fr",
+        first_name="Rémi",
+        status=ApporteurStatus.ACTIVE,
+        affiliation_code="AFF123456",
+    )
+    visitor = app.test_client()
+    visitor.get("/?ref=aff123456")
+    assert "Recommandé par Rémi" in visitor.get("/register").get_data(as_text=True)
+    signup = {
+        "first_name": "Zoé",
+        "last_name": "Roux",
+        "email": "zoe@roux-btp.fr",
+        "password": "chantier-2026-x",
+        "confirm": "chantier-2026-x",
+        "company_name": "Roux BTP",
+        "siren": "732 829 320",
+        "sector": "BTP et Construction",
+        "accept": "y",
+    }
+    assert post(visitor, "/register", signup).status_code == 303
+    with app.app_context():
+        zoe = db.session.scalar(db.select(User).where(User.email == "zoe@roux-btp.fr"))
+        assert zoe.client_profile.apporteur_id == apporteur
+        zoe_id = zoe.id
+    page = visitor.get("/dashboard").get_data(as_text=True)
+    assert "Votre apporteur" in page and f"/messages/referral/{apporteur}" in page
+    resp = visitor.get(f"/messages/referral/{apporteur}")
+    assert resp.status_code == 302
+    thread_url = resp.headers["Location"]
+    assert post(visitor, thread_url, {"body": "Bonjour Rémi"}).status_code == 303
+
+    login(client, "ref-link@example.fr")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "Roux BTP" in page and "http://127.0.0.1" in page and "ref=AFF123456" in page
+    assert client.get(f"/messages/referral/{zoe_id}").headers["Location"] == thread_url
+    listing = client.get("/messages/").get_data(as_text=True)
+    assert "Zoé Roux (Roux BTP)" in listing and "Bonjour Rémi" in listing
+    assert client.get(f"/messages/referral/{people['expert']}").status_code == 404
+    assert client.get(f"/messages/referral/{people['client']}").status_code == 404  # not theirs
+
+    for email in ("nosy@example.fr", "exp@example.fr", "app@example.fr"):
+        other = app.test_client()
+        login(other, email)
+        assert other.get(thread_url).status_code == 404, email
+        assert post(other, thread_url, {"body": "x"}).status_code == 404, email
+        assert other.get(f"/messages/referral/{apporteur}").status_code == 404, email
+
+    # an unknown or stale code is ignored: the sign-up goes through without a referrer
+    late = app.test_client()
+    late.get("/register?ref=AFF999999")
+    signup.update(email="late@roux-btp.fr")
+    assert post(late, "/register", signup).status_code == 303
+    with app.app_context():
+        late_user = db.session.scalar(db.select(User).where(User.email == "late@roux-btp.fr"))
+        assert late_user.client_profile.apporteur_id is None

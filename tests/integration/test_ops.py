@@ -103,7 +103,7 @@ def test_sweeps_purge_and_remind(app, run_jobs):
 
 
 def test_seed_demo_is_idempotent(app):
-    from app.models import Dossier, DossierStatus, Invoice
+    from app.models import Dossier, DossierStatus, Invoice, Message, Thread, ThreadKind
 
     runner = app.test_cli_runner()
     totals = []
@@ -115,6 +115,7 @@ def test_seed_demo_is_idempotent(app):
                 (
                     db.session.scalar(db.select(db.func.count(Notification.id))),
                     db.session.scalar(db.select(db.func.count(Dossier.id))),
+                    db.session.scalar(db.select(db.func.count(Message.id))),
                 )
             )
     assert totals[0] == totals[1]
@@ -136,6 +137,9 @@ def test_seed_demo_is_idempotent(app):
             DossierStatus.COMPLETED,
         } <= statuses
         assert db.session.scalar(db.select(db.func.count(Invoice.id))) == 1
+        # the demo client came through the demo referrer, and they have talked
+        referral = db.session.scalar(db.select(Thread).where(Thread.kind == ThreadKind.REFERRAL))
+        assert referral is not None and referral.last_message_at is not None
 
 
 def test_seed_scale_small(app):
