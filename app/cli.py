@@ -433,8 +433,11 @@ def _scale_dossiers(target: int, chunk: int) -> None:
 @click.option("--experts", default=10_000, show_default=True)
 @click.option("--apporteurs", default=1_000, show_default=True)
 @click.option("--dossiers", default=500_000, show_default=True)
+@click.option("--messages", default=5_000_000, show_default=True)
 @click.option("--chunk", default=5_000, show_default=True)
-def seed_scale(clients: int, experts: int, apporteurs: int, dossiers: int, chunk: int) -> None:
+def seed_scale(
+    clients: int, experts: int, apporteurs: int, dossiers: int, messages: int, chunk: int
+) -> None:
     """Large dataset for `make bench`, by bulk inserts; re-running tops it up."""
     random.seed(2026)
     pw = accounts.hash_password("scale-password-2026")
@@ -512,6 +515,9 @@ def seed_scale(clients: int, experts: int, apporteurs: int, dossiers: int, chunk
     from app.services.workflow import recount_loads
 
     recount_loads()  # bulk inserts bypass the workflow's counter
+    from app import scale
+
+    scale.messages(messages, chunk=10 * chunk)  # COPY is cheap per row: bigger batches
     click.echo("scale data ready")
 
 

@@ -155,12 +155,15 @@ def test_seed_scale_small(app):
             "3",
             "--dossiers",
             "95",
+            "--messages",
+            "140",
             "--chunk",
             "10",
         ]
     )
     assert result.exit_code == 0, result.output
-    from app.models import Dossier, ExpertProduct
+    from app.models import Dossier, ExpertProduct, Message, Thread, ThreadParticipant
+    from app.services import messaging
 
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(User.id))) == 40
@@ -168,6 +171,35 @@ def test_seed_scale_small(app):
         assert db.session.scalar(db.select(db.func.count(ExpertProduct.id))) >= 7
         pairs = db.session.execute(db.select(Dossier.client_id, Dossier.product_id)).all()
         assert len(set(pairs)) == 95
+        # conversations: the long thread first, the rest spread; read up to the last few
+        per_thread = db.session.execute(
+            db.select(Message.thread_id, db.func.count(Message.id))
+            .group_by(Message.thread_id)
+            .order_by(Message.thread_id)
+        ).all()
+        assert sum(n for _t, n in per_thread) == 140 and per_thread[0][1] == 70
+        assert len(per_thread) >= 2
+        long = db.session.get(Thread, per_thread[0][0])
+        assert long.last_message_at is not None
+        client = db.session.get(User, db.session.get(Dossier, long.dossier_id).client_id)
+        # read (and emailed) up to the last few: no unread-message email storm
+        assert messaging.unread_total(client) <= 2 * len(per_thread)
+        reads = db.session.execute(
+            db.select(
+                ThreadParticipant.last_read_message_id, ThreadParticipant.emailed_up_to_message_id
+            )
+        ).all()
+        assert reads and all(r is not None and e is not None and r < e for r, e in reads)
+        first = db.session.scalar(db.select(Message.body).order_by(Message.id))
+        word = max(first.rstrip(".").split(), key=len)  # the longest: not a stop word
+        assert messaging.search(client, word)[0]  # the full-text index has them
+    again = app.test_cli_runner().invoke(
+        args=["seed", "scale", "--clients", "30", "--experts", "7", "--apporteurs", "3"]
+        + ["--dossiers", "95", "--messages", "140", "--chunk", "10"]
+    )
+    assert again.exit_code == 0, again.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Message.id))) == 140
         assert all(
             re.fullmatch(r"\d{9}", u.client_profile.siren)
             for u in db.session.scalars(db.select(User).where(User.role == Role.CLIENT))
