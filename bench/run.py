@@ -13,8 +13,11 @@
    at 16 concurrent users, and each export's build time in the exports worker (bench/simulator.py).
 5. Dossiers: the marketplace search, a dossier page, the client dashboard and a transition at
    16 concurrent users, and the web workers' memory during a 20 MB upload (bench/dossiers.py).
+6. Conversations: a 10 000-message thread page, search over 5 million messages, and message
+   delivery to sockets over two realtime processes beside a bare echo (bench/messages.py).
 
-Environment: APP_URL, HELLO_URL, REALTIME_URL, REDIS_URL, DATABASE_URL (set by bench.sh).
+Environment: APP_URL, HELLO_URL, REALTIME_URL, REALTIME2_URL, ECHO_URLS, REDIS_URL, DATABASE_URL
+(set by bench.sh).
 """
 
 import asyncio
@@ -241,7 +244,14 @@ def page_weight() -> dict:
 
 
 def main() -> None:
-    parts = sys.argv[1:] or ["throughput", "signals", "weight", "simulator", "dossiers"]
+    parts = sys.argv[1:] or [
+        "throughput",
+        "signals",
+        "weight",
+        "simulator",
+        "dossiers",
+        "messages",
+    ]
     if "throughput" in parts:
         throughput()
     if "signals" in parts:
@@ -259,6 +269,13 @@ def main() -> None:
 
         dossiers.requests_bench(APP, wrk_script)
         dossiers.upload_memory(APP)
+    if "messages" in parts:
+        from bench import messages
+
+        http = log_in()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+        messages.page_and_search(APP, wrk_script, cookie)
+        messages.live(APP)
 
 
 if __name__ == "__main__":

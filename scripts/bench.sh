@@ -11,7 +11,7 @@ PIDS=()
 cleanup() { set +e; for p in "${PIDS[@]}"; do kill "$p"; done; wait; stop_redis "$WORK"; stop_postgres "$WORK"; rm -rf "$WORK"; }
 trap cleanup EXIT
 REDIS_PORT=$(free_port); PG_PORT=$(free_port); APP_PORT=$(free_port); HELLO_PORT=$(free_port)
-RT_PORT=$(free_port)
+RT_PORT=$(free_port); RT2_PORT=$(free_port); ECHO_PORT=$(free_port); ECHO2_PORT=$(free_port)
 start_redis "$WORK" "$REDIS_PORT"
 start_postgres "$WORK" "$PG_PORT" ft_bench
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
@@ -20,21 +20,29 @@ export RATELIMIT_ENABLED=false PYTHONPATH=$PWD STORAGE_DIR="$WORK/storage"
 FLASK=".venv/bin/flask --app wsgi:app"
 $FLASK db upgrade >/dev/null 2>&1
 $FLASK seed demo >/dev/null
-echo "seeding the scale dataset (${BENCH_CLIENTS:-100000} clients, ${BENCH_EXPERTS:-10000} experts, ${BENCH_DOSSIERS:-500000} dossiers)"
+echo "seeding the scale dataset (${BENCH_CLIENTS:-100000} clients, ${BENCH_EXPERTS:-10000} experts, ${BENCH_DOSSIERS:-500000} dossiers, ${BENCH_MESSAGES:-5000000} messages)"
 time $FLASK seed scale --clients "${BENCH_CLIENTS:-100000}" --experts "${BENCH_EXPERTS:-10000}" \
-  --dossiers "${BENCH_DOSSIERS:-500000}" | tail -1
+  --dossiers "${BENCH_DOSSIERS:-500000}" --messages "${BENCH_MESSAGES:-5000000}" | tail -1
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "vacuum analyze" ft_bench
 
 # the web configuration of the Procfile (DESIGN §2), for the app and for hello alike
 GUNICORN=(.venv/bin/gunicorn --no-control-socket -k gthread -w 4 --threads 8)
 "${GUNICORN[@]}" -b "127.0.0.1:$APP_PORT" wsgi:app >/dev/null 2>&1 & PIDS+=($!)
 "${GUNICORN[@]}" -b "127.0.0.1:$HELLO_PORT" --chdir bench hello:app >/dev/null 2>&1 & PIDS+=($!)
-.venv/bin/gunicorn --no-control-socket -k gevent -w 1 -b "127.0.0.1:$RT_PORT" wsgi:realtime \
-  >/dev/null 2>&1 & PIDS+=($!)
+# two realtime processes on the one Redis message queue, and a bare echo pair beside them
+for port in $RT_PORT $RT2_PORT; do
+  .venv/bin/gunicorn --no-control-socket -k gevent -w 1 -b "127.0.0.1:$port" wsgi:realtime \
+    >/dev/null 2>&1 & PIDS+=($!)
+done
+for port in $ECHO_PORT $ECHO2_PORT; do
+  .venv/bin/gunicorn --no-control-socket -k gevent -w 1 -b "127.0.0.1:$port" --chdir bench echo:app \
+    >/dev/null 2>&1 & PIDS+=($!)
+done
 .venv/bin/python -m app.worker high default exports >"$WORK/worker.log" 2>&1 & PIDS+=($!)
-for port in $APP_PORT $HELLO_PORT $RT_PORT; do
+for port in $APP_PORT $HELLO_PORT $RT_PORT $RT2_PORT; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" -o /dev/null && break; sleep 0.2; done
 done
 
 APP_PID=${PIDS[0]} APP_URL="http://127.0.0.1:$APP_PORT" HELLO_URL="http://127.0.0.1:$HELLO_PORT" \
-REALTIME_URL="http://127.0.0.1:$RT_PORT" .venv/bin/python -m bench.run "$@"
+REALTIME_URL="http://127.0.0.1:$RT_PORT" REALTIME2_URL="http://127.0.0.1:$RT2_PORT" \
+ECHO_URLS="http://127.0.0.1:$ECHO_PORT,http://127.0.0.1:$ECHO2_PORT" .venv/bin/python -m bench.run "$@"

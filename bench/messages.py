@@ -1,0 +1,277 @@
+"""Conversation measurements for `make bench` (issue 5 targets), called from bench/run.py, on
+the scale dataset (5 million messages, `flask seed scale`):
+
+- the page of a thread holding 10 000 messages, as its client (wrk, 16 connections);
+- message search on PostgreSQL over the 5 million: as an admin (every thread) and as the expert
+  with the most threads, for a frequent word, two words and a rarer word (wrk);
+- live delivery: 1 000 logged-in Socket.IO clients spread over two realtime processes; 50
+  clients post over HTTP, one at a time, in threads whose expert's socket is on the *other*
+  process; the time from the start of the POST to the expert's socket receiving
+  `message:new`. Beside it, in the same run, a bare python-socketio echo server under the same
+  gunicorn/gevent configuration: 1 000 sockets over two processes, round trip of an `echo`.
+"""
+
+import asyncio
+import os
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from bench.dossiers import _signed_session
+
+SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
+PAIRS = 50
+POSTS = int(os.environ.get("BENCH_POSTS", "500"))
+
+
+def _app():
+    from app import create_app
+
+    return create_app()
+
+
+def _long_thread() -> tuple[int, int, int]:
+    """(thread id, client id, expert id) of the scale thread with 10 000 messages."""
+    from app.extensions import db
+    from app.models import Dossier, Message, Thread
+
+    app = _app()
+    with app.app_context():
+        first = db.session.execute(
+            db.select(Thread.id, Dossier.client_id, Dossier.expert_id)
+            .join(Dossier, Dossier.id == Thread.dossier_id)
+            .where(Dossier.source == "scale")
+            .order_by(Thread.id)
+            .limit(1)
+        ).one()
+        count = db.session.scalar(
+            db.select(db.func.count(Message.id)).where(Message.thread_id == first[0])
+        )
+        print(f"long thread {first[0]}: {count} messages")
+        return tuple(first)
+
+
+def _busiest_expert() -> tuple[int, int]:
+    from app.extensions import db
+    from app.models import Role, ThreadParticipant, User
+
+    app = _app()
+    with app.app_context():
+        return db.session.execute(
+            db.select(ThreadParticipant.user_id, db.func.count())
+            .join(User, User.id == ThreadParticipant.user_id)
+            .where(User.role == Role.EXPERT)
+            .group_by(ThreadParticipant.user_id)
+            .order_by(db.func.count().desc())
+            .limit(1)
+        ).one()
+
+
+def _cookie(user_id: int) -> str:
+    return f"session={_signed_session(user_id)}"
+
+
+def page_and_search(app_url: str, wrk_script, admin_cookie: str) -> dict:
+    thread_id, client_id, _expert = _long_thread()
+    expert_id, threads = _busiest_expert()
+    client_cookie, expert_cookie = _cookie(client_id), _cookie(expert_id)
+    cases = {"thread page, 10 000 messages": (f"{app_url}/messages/{thread_id}", client_cookie)}
+    for who, cookie in (("admin", admin_cookie), (f"expert, {threads} threads", expert_cookie)):
+        for q in ("remboursement", "attestation urssaf", "kbis"):
+            cases[f"search '{q}' as {who}"] = (
+                f"{app_url}/messages/search?q={quote(q)}",
+                cookie,
+            )
+    results = {}
+    for name, (url, cookie) in cases.items():
+        resp = requests.get(url, headers={"Cookie": cookie}, allow_redirects=False)
+        assert resp.status_code == 200 and "/logout" in resp.text, f"{name}: {resp.status_code}"
+        if "search" in name:
+            hits = len(re.findall(r"<mark>", resp.text))
+            print(f"{name}: {hits} highlighted words on the first page")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (url, cookie) in cases.items():
+            setup = f'wrk.headers["Cookie"] = "{cookie}"\n'
+            wrk_script(url, setup, Path(tmp))  # warm-up (caches, plans)
+            results[name] = wrk_script(url, setup, Path(tmp))
+    print("\n## Conversations: wrk -t2 -c16, 5 million messages on PostgreSQL")
+    for name, r in results.items():
+        print(f"{name:45} {r['rps']:7.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms")
+    return results
+
+
+# -- live delivery -------------------------------------------------------------------------------
+
+
+def _pairs_and_crowd(n_pairs: int, crowd: int):
+    """n_pairs (thread, client, expert) of distinct people, and `crowd` other client ids."""
+    from app.extensions import db
+    from app.models import Dossier, Role, Thread, User
+
+    app = _app()
+    with app.app_context():
+        rows = db.session.execute(
+            db.select(Thread.id, Dossier.client_id, Dossier.expert_id)
+            .join(Dossier, Dossier.id == Thread.dossier_id)
+            .where(Dossier.source == "scale")
+            .order_by(Thread.id)
+            .offset(1)
+            .limit(n_pairs * 20)
+        ).all()
+        seen, pairs = set(), []
+        for thread_id, client_id, expert_id in rows:
+            if client_id in seen or expert_id in seen:
+                continue
+            seen |= {client_id, expert_id}
+            pairs.append((thread_id, client_id, expert_id))
+            if len(pairs) == n_pairs:
+                break
+        others = db.session.scalars(
+            db.select(User.id)
+            .where(User.role == Role.CLIENT, User.id.not_in(seen))
+            .order_by(User.id)
+            .limit(crowd)
+        ).all()
+        return pairs, list(others)
+
+
+def _csrf(app_url: str, cookie: str, thread_id: int) -> tuple[str, str]:
+    """The thread page's CSRF token and the session cookie that holds it."""
+    resp = requests.get(f"{app_url}/messages/{thread_id}", headers={"Cookie": cookie})
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', resp.text).group(1)
+    new = resp.cookies.get("session")
+    return token, (f"session={new}" if new else cookie)
+
+
+async def _connect_all(urls_and_cookies, on_notify):
+    import socketio
+
+    clients = []
+
+    async def one(url, cookie, tag):
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("notify", lambda data, tag=tag: on_notify(tag, data))
+        client.on("echo", lambda data, tag=tag: on_notify(tag, data))
+        await client.connect(
+            url, headers={"Cookie": cookie} if cookie else {}, transports=["websocket"]
+        )
+        clients.append((tag, client))
+
+    for i in range(
+        0, len(urls_and_cookies), 50
+    ):  # batches: 1 000 handshakes at once is another test
+        await asyncio.gather(*(one(*args) for args in urls_and_cookies[i : i + 50]))
+    return clients
+
+
+async def _post_to_socket(app_url: str, realtimes: list[str]) -> list[float]:
+    pairs, crowd = _pairs_and_crowd(PAIRS, max(0, SOCKETS - 2 * PAIRS))
+    started: dict[int, float] = {}
+    got: list[float] = []
+    arrived = asyncio.Event()
+
+    def on_notify(tag, data):
+        if tag == "expert" and data.get("event") == "message:new":
+            t0 = started.pop(data["thread_id"], None)
+            if t0 is not None:
+                got.append((time.perf_counter() - t0) * 1000)
+                arrived.set()
+
+    # the client of each pair on the first process, the expert on the second, the crowd halved
+    plan = [(realtimes[0], _cookie(c), "client") for _t, c, _e in pairs]
+    plan += [(realtimes[1], _cookie(e), "expert") for _t, _c, e in pairs]
+    plan += [(realtimes[i % 2], _cookie(u), "crowd") for i, u in enumerate(crowd)]
+    clients = await _connect_all(plan, on_notify)
+    print(f"{len(clients)} sockets connected over 2 realtime processes")
+    loop = asyncio.get_running_loop()
+    senders = []
+    for thread_id, client_id, _e in pairs:
+        token, cookie = await loop.run_in_executor(
+            None, _csrf, app_url, _cookie(client_id), thread_id
+        )
+        senders.append((thread_id, token, cookie))
+    http = requests.Session()
+
+    def post(thread_id, token, cookie, n):
+        resp = http.post(
+            f"{app_url}/messages/{thread_id}",
+            data={"csrf_token": token, "body": f"Bench message {n}"},
+            headers={"Cookie": cookie},
+            allow_redirects=False,
+        )
+        assert resp.status_code == 303, resp.status_code
+
+    for n in range(POSTS + 20):  # the first 20 warm up
+        thread_id, token, cookie = senders[n % len(senders)]
+        arrived.clear()
+        started[thread_id] = time.perf_counter()
+        await loop.run_in_executor(None, post, thread_id, token, cookie, n)
+        try:
+            await asyncio.wait_for(arrived.wait(), timeout=5)
+        except TimeoutError:
+            started.pop(thread_id, None)
+            print(f"post {n}: no signal within 5 s")
+        if n == 19:
+            got.clear()
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*(c.disconnect() for _t, c in clients))
+    return got
+
+
+async def _echo(echoes: list[str]) -> list[float]:
+    got: list[float] = []
+    sent: dict[int, float] = {}
+    arrived = asyncio.Event()
+
+    def on_echo(_tag, data):
+        t0 = sent.pop(data.get("n"), None)
+        if t0 is not None:
+            got.append((time.perf_counter() - t0) * 1000)
+            arrived.set()
+
+    plan = [(echoes[i % 2], None, "echo") for i in range(SOCKETS)]
+    clients = await _connect_all(plan, on_echo)
+    print(f"{len(clients)} sockets connected over 2 bare echo processes")
+    for n in range(POSTS + 20):
+        _tag, client = clients[(n * 37) % len(clients)]
+        arrived.clear()
+        sent[n] = time.perf_counter()
+        await client.emit("echo", {"n": n})
+        try:
+            await asyncio.wait_for(arrived.wait(), timeout=5)
+        except TimeoutError:
+            print(f"echo {n}: no answer within 5 s")
+        if n == 19:
+            got.clear()
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*(c.disconnect() for _t, c in clients))
+    return got
+
+
+def _summary(values: list[float]) -> dict:
+    values = sorted(values)
+    q = statistics.quantiles(values, n=100)
+    return {"n": len(values), "p50": q[49], "p95": q[94], "p99": q[98], "max": values[-1]}
+
+
+def live(app_url: str) -> dict:
+    realtimes = [os.environ["REALTIME_URL"], os.environ["REALTIME2_URL"]]
+    echoes = os.environ["ECHO_URLS"].split(",")
+    results = {
+        "message post -> other participant's socket": _summary(
+            asyncio.run(_post_to_socket(app_url, realtimes))
+        ),
+        "bare Socket.IO echo (round trip)": _summary(asyncio.run(_echo(echoes))),
+    }
+    print(f"\n## Live delivery: {SOCKETS} sockets over two processes, one message at a time")
+    for name, r in results.items():
+        print(
+            f"{name:45} {r['n']:4d}  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
+            f"p99 {r['p99']:6.1f} ms  max {r['max']:6.1f} ms"
+        )
+    return results
