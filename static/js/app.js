@@ -33,6 +33,24 @@
       e.detail.isError = false;
     }
   });
+
+  // A live refresh never wipes what someone is entering (a chosen file, typed text): the
+  // fragment stays as it is until the next signal or poll, or until they submit.
+  function hasUserInput(root) {
+    var fields = root && root.querySelectorAll ? root.querySelectorAll("input, textarea") : [];
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i];
+      if (f.type === "file") { if (f.files && f.files.length) return true; }
+      else if (f.type === "checkbox" || f.type === "radio") { if (f.checked !== f.defaultChecked) return true; }
+      else if (f.type !== "hidden" && f.value !== f.defaultValue) return true;
+    }
+    return false;
+  }
+  body.addEventListener("htmx:beforeSwap", function (e) {
+    var config = e.detail.requestConfig;
+    var live = config && config.headers && config.headers["X-Live-Refresh"];
+    if (live && hasUserInput(e.detail.target)) e.detail.shouldSwap = false;
+  });
   body.addEventListener("htmx:responseError", function (e) {
     var doc = new DOMParser().parseFromString(e.detail.xhr.responseText || "", "text/html");
     var text = doc.querySelector("[data-error-text]");

@@ -60,8 +60,12 @@ def test_two_people_chat_live(app, live_server, browser):
     expert.get_by_role("button", name="Envoyer", exact=True).click()
     expect(client.locator("#messages-list")).to_contain_text("Presque fini", timeout=8000)
     expect(expert.locator("#seen")).to_contain_text("Vu", timeout=8000)
-    for page in (client, expert):
-        page.context.close()
+    # presence: the expert is shown online; closing their page shows them gone, live
+    expect(client.locator("#presence .dot--on")).to_have_count(1, timeout=8000)
+    expert.context.close()
+    expect(client.locator("#presence .dot--on")).to_have_count(0, timeout=8000)
+    expect(client.locator("#presence")).to_contain_text("vu le")
+    client.context.close()
 
 
 def test_the_thread_without_javascript(app, live_server, browser):

@@ -186,3 +186,33 @@ def test_a_dossier_from_upload_to_review(app, live_server, run_jobs, browser, js
         assert db.session.scalar(db.select(Review.rating).where(Review.dossier_id == d)) == 5
     for page in (client, admin, expert):
         page.context.close()
+
+
+def test_a_live_refresh_keeps_a_chosen_file(app, live_server, browser):
+    """The dossier refreshes itself on `dossier:changed`, but not over a file the user has just
+    chosen (nor text being typed): the refresh waits, the choice stays."""
+    from app.realtime import notify
+
+    s = _setup(app, "keep")
+    client = _login(browser, live_server, s["client"], True)
+    _open(client, live_server, s["dossier"])
+    expect(client.locator("html[data-live=on]")).to_have_count(1)
+    client.locator("#upload-eligibility-1").set_input_files(
+        [{"name": "kbis.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.email == s["client"]))
+    url = re.compile(rf"/dossiers/{s['dossier']}$")
+    with client.expect_response(url):  # the refresh is asked for...
+        with app.app_context():
+            notify.to_user(user_id, "dossier:changed", dossier_id=s["dossier"])
+    client.wait_for_timeout(300)  # ...and its answer is not swapped in
+    count = "document.querySelector('#upload-eligibility-1').files.length"
+    assert client.evaluate(count) == 1
+    # with nothing chosen, the same signal does refresh the dossier
+    client.locator("#upload-eligibility-1").set_input_files([])
+    client.evaluate("document.querySelector('#dossier').dataset.old = '1'")
+    with app.app_context():
+        notify.to_user(user_id, "dossier:changed", dossier_id=s["dossier"])
+    expect(client.locator("#dossier[data-old]")).to_have_count(0)
+    client.context.close()
