@@ -158,10 +158,15 @@ def get_thread(thread_id: int, user: User, ip: str | None = None) -> Thread:
     part of is audited."""
     thread = db.session.get(Thread, thread_id)
     require(thread is not None and can_read_thread(user, thread))
+    changed = False
     if user.is_admin and thread.kind != ThreadKind.SUPPORT:
         audit.record(user, "thread.read", "thread", thread.id, ip)
-    _join(thread, user)
-    db.session.commit()
+        changed = True
+    if not any(p.user_id == user.id for p in thread.participants):
+        _join(thread, user)
+        changed = True
+    if changed:  # a commit for nothing would expire what the page goes on to read
+        db.session.commit()
     return thread
 
 
@@ -261,7 +266,7 @@ def history(thread: Thread, before_id: int | None = None, limit: int = PAGE):
     query = (
         db.select(Message)
         .where(Message.thread_id == thread.id)
-        .options(db.joinedload(Message.sender))
+        .options(db.joinedload(Message.sender), db.selectinload(Message.attachments))
         .order_by(Message.id.desc())
         .limit(limit + 1)
     )
@@ -279,7 +284,7 @@ def newer(
     query = (
         db.select(Message)
         .where(Message.thread_id == thread.id, Message.id > after_id)
-        .options(db.joinedload(Message.sender))
+        .options(db.joinedload(Message.sender), db.selectinload(Message.attachments))
         .order_by(Message.id)
         .limit(limit)
     )
@@ -288,17 +293,25 @@ def newer(
     return list(db.session.scalars(query))
 
 
+def latest_id(thread: Thread) -> int | None:
+    return db.session.scalar(db.select(func.max(Message.id)).where(Message.thread_id == thread.id))
+
+
 def mark_read(thread: Thread, user: User, message_id: int | None) -> None:
     """Reads only move forward; the others see "seen" through a signal."""
     if not message_id:
         return
-    row = _join(thread, user)
+    row = next((p for p in thread.participants if p.user_id == user.id), None)
+    changed = row is None
+    row = row or _join(thread, user)
     if row.last_read_message_id is None or row.last_read_message_id < message_id:
         row.last_read_message_id = message_id
+        changed = True
         for other in thread.participants:
             if other.user_id != user.id:
                 notify.to_user(other.user_id, "message:read", thread_id=thread.id)
-    db.session.commit()
+    if changed:  # only then: a commit expires what the caller has loaded
+        db.session.commit()
 
 
 def seen_by_others(thread: Thread, user: User) -> int | None:
@@ -446,7 +459,7 @@ def search(user: User, query: str, before_id: int | None = None, limit: int = SE
         db.select(Message)
         .join(Thread, Thread.id == Message.thread_id)
         .where(Message.kind == MessageKind.TEXT)
-        .options(db.joinedload(Message.sender))
+        .options(db.joinedload(Message.sender), db.contains_eager(Message.thread))
         .order_by(Message.id.desc())
         .limit(limit + 1)
     )

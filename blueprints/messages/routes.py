@@ -51,9 +51,9 @@ def referral(user_id: int):
 
 def _page(thread, status=200, error=None, text="", files_error=None):
     before = request.args.get("before", type=int)
+    if not before:  # first: its commit would expire the messages loaded for the page
+        messaging.mark_read(thread, current_user, messaging.latest_id(thread))
     items, older = messaging.history(thread, before_id=before)
-    if items and not before:
-        messaging.mark_read(thread, current_user, items[-1].id)
     ctx = {
         "thread": thread,
         "title": messaging.thread_title(thread, current_user),
@@ -128,8 +128,6 @@ def new(thread_id: int):
     thread = messaging.get_thread(thread_id, current_user)
     after = request.args.get("after", type=int) or 0
     items = messaging.newer(thread, after, skip_sender=current_user.id)
-    if items:
-        messaging.mark_read(thread, current_user, items[-1].id)
     last_id = max([after] + [m.id for m in items])
     ctx = {
         "thread": thread,
@@ -137,7 +135,10 @@ def new(thread_id: int):
         "last_id": last_id,
         "seen": messaging.seen_by_others(thread, current_user),
     }
-    return render_template("messages/_new.html", **ctx)
+    html = render_template("messages/_new.html", **ctx)
+    if items:  # after rendering: the commit expires what the page was built from
+        messaging.mark_read(thread, current_user, items[-1].id)
+    return html
 
 
 @bp.app_template_filter("linkify")
