@@ -99,10 +99,28 @@ def page_and_search(app_url: str, wrk_script, admin_cookie: str) -> dict:
             setup = f'wrk.headers["Cookie"] = "{cookie}"\n'
             wrk_script(url, setup, Path(tmp))  # warm-up (caches, plans)
             results[name] = wrk_script(url, setup, Path(tmp))
-    print("\n## Conversations: wrk -t2 -c16, 5 million messages on PostgreSQL")
+            results[name]["alone"] = _alone(url, cookie)
+    print("\n## Conversations, 5 million messages on PostgreSQL")
+    print("wrk -t2 -c16 (16 users at once), and one user alone (200 requests in a row)\n")
     for name, r in results.items():
-        print(f"{name:45} {r['rps']:7.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms")
+        alone = r["alone"]
+        print(
+            f"{name:45} c16: {r['rps']:5.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms"
+            f"   alone: p50 {alone['p50']:5.1f} ms  p95 {alone['p95']:5.1f} ms"
+        )
     return results
+
+
+def _alone(url: str, cookie: str, n: int = 200) -> dict:
+    """One user, one request at a time: the latency without queueing behind others."""
+    http = requests.Session()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        http.get(url, headers={"Cookie": cookie}, allow_redirects=False)
+        times.append((time.perf_counter() - t0) * 1000)
+    q = statistics.quantiles(times, n=100)
+    return {"p50": q[49], "p95": q[94]}
 
 
 # -- live delivery -------------------------------------------------------------------------------

@@ -90,13 +90,14 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
-    # SQLite's FTS5 tables for message search are raw SQL (migration "message search"),
-    # not models: comparing the models with the database must not see them
+    # message search is raw SQL, not models (SQLite's FTS5 tables, PostgreSQL's stored
+    # tsvector column and its index): comparing the models with the database must not see them
     conf_args.setdefault(
         "include_object",
         lambda obj, name, type_, reflected, compare_to: not (
             (type_ == "table" and (name or "").startswith("messages_fts"))
             or (type_ == "index" and name == "ix_messages_search")
+            or (type_ == "column" and name == "search_vector")
         ),
     )
 

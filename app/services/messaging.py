@@ -467,8 +467,7 @@ def search(user: User, query: str, before_id: int | None = None, limit: int = SE
         expr = " & ".join(f"{t}:*" for t in terms)
         stmt = stmt.where(
             text(
-                "to_tsvector('french', ft_unaccent(messages.body)) "
-                "@@ to_tsquery('french', ft_unaccent(:tsquery))"
+                "messages.search_vector @@ to_tsquery('french', ft_unaccent(:tsquery))"
             ).bindparams(tsquery=expr)
         )
     else:
