@@ -198,6 +198,7 @@ def resend_email(email_id: int):
 @admin_required
 def pushes():
     """The push half of the outbox: one row per notification and browser."""
+    require(can_read_outbox(current_user))
     status = request.args.get("status") or None
     rows, next_before = push_service.outbox_page(
         before_id=request.args.get("before", type=int), status=status
@@ -208,6 +209,7 @@ def pushes():
 @bp.post("/pushes/<int:delivery_id>/resend")
 @admin_required
 def resend_push(delivery_id: int):
+    require(can_read_outbox(current_user))
     row = push_service.resend(delivery_id)
     audit_service.record(current_user, "push.resend", "push", row.id, request.remote_addr)
     db.session.commit()

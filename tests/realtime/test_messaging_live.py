@@ -10,21 +10,14 @@ from tests.factories import make_user
 from tests.realtime.test_socket import connect, login_http
 
 
-def _drain(q):
-    found = []
-    while True:
-        try:
-            found.append(q.get(timeout=0.3))
-        except queue.Empty:
-            return found
-
-
-def test_message_typing_and_presence_reach_only_the_thread(app, live_server):
-    client_id = make_user(app, Role.CLIENT, email="live-cli@example.fr")
+def _client_expert_dossier(app, tag: str) -> tuple[int, int, int]:
+    """A client and an approved expert sharing a dossier in audit, and a third user
+    (`<tag>-other@`) who shares nothing; returns (client id, expert id, dossier id)."""
+    client_id = make_user(app, Role.CLIENT, email=f"{tag}-cli@example.fr")
     expert_id = make_user(
-        app, Role.EXPERT, email="live-exp@example.fr", approval_status=ApprovalStatus.APPROVED
+        app, Role.EXPERT, email=f"{tag}-exp@example.fr", approval_status=ApprovalStatus.APPROVED
     )
-    make_user(app, Role.CLIENT, email="live-other@example.fr")
+    make_user(app, Role.CLIENT, email=f"{tag}-other@example.fr")
     with app.app_context():
         product = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
         dossier = Dossier(
@@ -35,7 +28,20 @@ def test_message_typing_and_presence_reach_only_the_thread(app, live_server):
         )
         db.session.add(dossier)
         db.session.commit()
-        dossier_id = dossier.id
+        return client_id, expert_id, dossier.id
+
+
+def _drain(q):
+    found = []
+    while True:
+        try:
+            found.append(q.get(timeout=0.3))
+        except queue.Empty:
+            return found
+
+
+def test_message_typing_and_presence_reach_only_the_thread(app, live_server):
+    client_id, expert_id, dossier_id = _client_expert_dossier(app, "live")
     cli_http = login_http(live_server, "live-cli@example.fr")
     thread_url = cli_http.get(f"{live_server}/messages/dossier/{dossier_id}").url
     thread_id = int(thread_url.rstrip("/").rsplit("/", 1)[1])
@@ -83,22 +89,7 @@ def test_message_typing_and_presence_reach_only_the_thread(app, live_server):
 def test_two_realtime_processes_deliver_across(app, live_server, second_realtime):
     """The client's socket is on one process, the expert's on another: message, read receipt,
     typing and presence still arrive (the Redis message queue), and a stranger gets nothing."""
-    client_id = make_user(app, Role.CLIENT, email="two-cli@example.fr")
-    expert_id = make_user(
-        app, Role.EXPERT, email="two-exp@example.fr", approval_status=ApprovalStatus.APPROVED
-    )
-    make_user(app, Role.CLIENT, email="two-other@example.fr")
-    with app.app_context():
-        product = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
-        dossier = Dossier(
-            client_id=client_id,
-            product_id=product,
-            expert_id=expert_id,
-            status=DossierStatus.AUDIT_IN_PROGRESS,
-        )
-        db.session.add(dossier)
-        db.session.commit()
-        dossier_id = dossier.id
+    client_id, expert_id, dossier_id = _client_expert_dossier(app, "two")
     cookie = lambda http: "; ".join(f"{c.name}={c.value}" for c in http.cookies)  # noqa: E731
     cli_http = login_http(live_server, "two-cli@example.fr")
     exp_http = login_http(live_server, "two-exp@example.fr")
