@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, _enum, utcnow
 from app.models.user import User
+
+if TYPE_CHECKING:
+    from app.models.dossier import Dossier
 
 
 class ThreadKind(enum.StrEnum):
@@ -33,6 +37,7 @@ class Thread(Base):
     last_message_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    dossier: Mapped[Dossier | None] = relationship()
     participants: Mapped[list[ThreadParticipant]] = relationship(
         back_populates="thread", cascade="all, delete-orphan"
     )

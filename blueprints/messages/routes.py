@@ -52,7 +52,9 @@ def referral(user_id: int):
 def _page(thread, status=200, error=None, text="", files_error=None):
     before = request.args.get("before", type=int)
     if not before:  # first: its commit would expire the messages loaded for the page
-        messaging.mark_read(thread, current_user, messaging.latest_id(thread))
+        messaging.mark_read(
+            thread, current_user, messaging.latest_from_others(thread, current_user)
+        )
     items, older = messaging.history(thread, before_id=before)
     ctx = {
         "thread": thread,
@@ -106,7 +108,12 @@ def send(thread_id: int):
             "items": messaging.newer(thread, after),
             "seen": messaging.seen_by_others(thread, current_user),
         }
-        return render_template("messages/_sent.html", **ctx)
+        html = render_template("messages/_sent.html", **ctx)
+        # what arrived from the others since the page last looked is now read (after
+        # rendering: the commit expires what the fragment was built from)
+        if theirs := [m.id for m in ctx["items"] if m.sender_id != current_user.id]:
+            messaging.mark_read(thread, current_user, theirs[-1])
+        return html
     return redirect(url_for("messages.show", thread_id=thread_id, _anchor=f"m-{msg.id}"), 303)
 
 

@@ -448,3 +448,46 @@ def test_a_referred_client_and_their_referrer_talk(app, client, people):
     with app.app_context():
         late_user = db.session.scalar(db.select(User).where(User.email == "late@roux-btp.fr"))
         assert late_user.client_profile.apporteur_id is None
+
+
+def test_reads_move_only_over_the_others_messages(app, client, people):
+    """Posting writes no read mark; opening the thread, or sending from a page that had not
+    yet shown the others' newer messages, marks those read (and only those)."""
+    from app.models import ThreadParticipant
+
+    def mark(user_id):
+        with app.app_context():
+            return db.session.scalar(
+                db.select(ThreadParticipant.last_read_message_id).where(
+                    ThreadParticipant.user_id == user_id
+                )
+            )
+
+    login(client, "cli@example.fr")
+    url = _thread_url(client, people["dossier"])
+    post(client, url, {"body": "Premier"})
+    assert mark(people["client"]) is None  # your own message needs no reading
+    with app.app_context():
+        thread = db.session.get(Thread, int(url.rsplit("/", 1)[1]))
+        expert = db.session.get(User, people["expert"])
+        theirs = messaging.post(thread.id, expert, "Réponse de l'expert").id
+    # htmx send from a page that last showed "Premier": the expert's reply comes back and is read
+    with app.app_context():
+        first = db.session.scalar(db.select(Message.id).where(Message.body == "Premier"))
+    html = post(
+        client,
+        url,
+        {"body": "Merci", "after": str(first)},
+        headers={**HX, "HX-Target": "message-form"},
+    ).get_data(as_text=True)
+    assert "Réponse de l&#39;expert" in html and mark(people["client"]) == theirs
+    # the expert opens the thread: read up to the client's last message, which shows "seen"
+    client.post("/logout", data={})
+    login(client, "exp@example.fr")
+    client.get(url)
+    with app.app_context():
+        last = db.session.scalar(db.select(Message.id).where(Message.body == "Merci"))
+    assert mark(people["expert"]) == last
+    client.post("/logout", data={})
+    login(client, "cli@example.fr")
+    assert 'id="seen" class="muted">Vu' in client.get(url).get_data(as_text=True)
