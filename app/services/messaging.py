@@ -302,45 +302,44 @@ def newer(
     return list(db.session.scalars(query))
 
 
-def latest_from_others(thread: Thread, user: User) -> int | None:
-    """The newest message someone else wrote: what opening the thread marks read (your own
-    are never unread, and reading them must not tell the others you "saw" something). Only
-    what is newer than the reader's mark is looked at."""
-    mine = next((p for p in thread.participants if p.user_id == user.id), None)
-    read = (mine.last_read_message_id if mine else None) or 0
-    return db.session.scalar(
-        db.select(func.max(Message.id)).where(
-            Message.thread_id == thread.id,
-            Message.id > read,
-            func.coalesce(Message.sender_id, 0) != user.id,
-        )
-    )
-
-
-def mark_read(thread: Thread, user: User, message_id: int | None) -> None:
-    """Reads only move forward; the others see "seen" through a signal."""
-    if not message_id:
+def mark_read(thread: Thread, user: User, seen: list[Message]) -> None:
+    """The reader now has `seen` (oldest first) on screen, so everything up to its last
+    message is read. Marks only move forward. The others get a "read" signal (for "seen")
+    only if one of their messages may have been passed; your own never need it."""
+    if not seen:
         return
     row = next((p for p in thread.participants if p.user_id == user.id), None)
-    changed = row is None
+    joined = row is None
     row = row or _join(thread, user)
-    if row.last_read_message_id is None or row.last_read_message_id < message_id:
-        row.last_read_message_id = message_id
-        changed = True
+    old = row.last_read_message_id or 0
+    if seen[-1].id <= old and not joined:
+        return
+    row.last_read_message_id = max(old, seen[-1].id)
+    # older unread messages above the page are not in `seen`: assume one is theirs
+    passed_theirs = old < seen[0].id or any(m.id > old and m.sender_id != user.id for m in seen)
+    if passed_theirs and seen[-1].id > old:
         for other in thread.participants:
             if other.user_id != user.id:
                 notify.to_user(other.user_id, "message:read", thread_id=thread.id)
-    if changed:  # only then: a commit expires what the caller has loaded
-        db.session.commit()
+    # the caller goes on to render what it loaded: a commit must not expire it (that would
+    # reload every message of the page one by one)
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def seen_by_others(thread: Thread, user: User) -> int | None:
-    """The newest message every other participant has read (for "seen")."""
-    return db.session.scalar(
-        db.select(func.min(ThreadParticipant.last_read_message_id)).where(
-            ThreadParticipant.thread_id == thread.id, ThreadParticipant.user_id != user.id
-        )
-    )
+    """The newest message every other participant has read (for "seen"), from the
+    participant rows loaded with the thread."""
+    marks = [
+        p.last_read_message_id
+        for p in thread.participants
+        if p.user_id != user.id and p.last_read_message_id is not None
+    ]
+    return min(marks, default=None)
 
 
 @dataclass

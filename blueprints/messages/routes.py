@@ -51,11 +51,9 @@ def referral(user_id: int):
 
 def _page(thread, status=200, error=None, text="", files_error=None):
     before = request.args.get("before", type=int)
-    if not before:  # first: its commit would expire the messages loaded for the page
-        messaging.mark_read(
-            thread, current_user, messaging.latest_from_others(thread, current_user)
-        )
     items, older = messaging.history(thread, before_id=before)
+    if not before:  # the latest page is on screen: all of it is read
+        messaging.mark_read(thread, current_user, items)
     ctx = {
         "thread": thread,
         "title": messaging.thread_title(thread, current_user),
@@ -108,12 +106,9 @@ def send(thread_id: int):
             "items": messaging.newer(thread, after),
             "seen": messaging.seen_by_others(thread, current_user),
         }
-        html = render_template("messages/_sent.html", **ctx)
-        # what arrived from the others since the page last looked is now read (after
-        # rendering: the commit expires what the fragment was built from)
-        if theirs := [m.id for m in ctx["items"] if m.sender_id != current_user.id]:
-            messaging.mark_read(thread, current_user, theirs[-1])
-        return html
+        # what arrived since the page last looked is on screen with the new message: read
+        messaging.mark_read(thread, current_user, ctx["items"])
+        return render_template("messages/_sent.html", **ctx)
     return redirect(url_for("messages.show", thread_id=thread_id, _anchor=f"m-{msg.id}"), 303)
 
 
@@ -142,10 +137,8 @@ def new(thread_id: int):
         "last_id": last_id,
         "seen": messaging.seen_by_others(thread, current_user),
     }
-    html = render_template("messages/_new.html", **ctx)
-    if items:  # after rendering: the commit expires what the page was built from
-        messaging.mark_read(thread, current_user, items[-1].id)
-    return html
+    messaging.mark_read(thread, current_user, items)
+    return render_template("messages/_new.html", **ctx)
 
 
 @bp.app_template_filter("linkify")
