@@ -95,8 +95,10 @@ def _load(thread_id: int) -> Thread | None:
         Thread,
         thread_id,
         options=[
-            # only the two ids the check reads: a whole dossier row costs more than the rest
-            db.joinedload(Thread.dossier).load_only(Dossier.client_id, Dossier.expert_id),
+            # only the two ids the check reads (not the whole row, nor its product)
+            db.joinedload(Thread.dossier).options(
+                db.load_only(Dossier.client_id, Dossier.expert_id), db.lazyload(Dossier.product)
+            ),
             db.joinedload(Thread.participants),
         ],
     )
