@@ -10,8 +10,10 @@ scale dataset (10 000 experts, 500 000 dossiers):
 
 import os
 import re
+import statistics
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import requests
@@ -85,10 +87,22 @@ def _workers(master: int) -> list[int]:
     return [int(c) for c in children]
 
 
-def _transition_script(app_url: str, count: int = 400) -> str:
-    """wrk Lua cycling over `count` dossiers awaiting documents, each with its own expert's
-    cookie and CSRF token: two connections never act on the same dossier at once (that would
-    measure the 409 of the losing one)."""
+def alone(send, n: int = 200) -> dict:
+    """One user, one request at a time: the latency without queueing behind others.
+    `send(i)` makes the i-th request; the first ten warm up."""
+    times = []
+    for i in range(n + 10):
+        t0 = time.perf_counter()
+        send(i)
+        if i >= 10:
+            times.append((time.perf_counter() - t0) * 1000)
+    q = statistics.quantiles(times, n=100)
+    return {"p50": q[49], "p95": q[94]}
+
+
+def _transition_entries(app_url: str, count: int = 400) -> list[tuple[str, str, str]]:
+    """(path, cookie, body) of `request_documents` on `count` dossiers awaiting documents,
+    each with its own expert's cookie and CSRF token."""
     from app import create_app
     from app.extensions import db
     from app.models import Dossier, DossierStatus, Product, ProductKind
@@ -115,9 +129,15 @@ def _transition_script(app_url: str, count: int = 400) -> str:
     for dossier_id, expert_id in rows:
         _, token, cookie = _http_as(app_url, expert_id)
         body = f"csrf_token={token}&items=Relev%C3%A9+de+flotte&required=0&message=Merci"
-        path = f"/dossiers/{dossier_id}/actions/request_documents"
-        entries.append(f'{{"{path}", "{cookie}", "{body}"}}')
+        entries.append((f"/dossiers/{dossier_id}/actions/request_documents", cookie, body))
+    return entries
+
+
+def _transition_script(entries: list[tuple[str, str, str]]) -> str:
+    """wrk Lua cycling over the entries: two connections never act on the same dossier at
+    once (that would measure the 409 of the losing one)."""
     half = len(entries) // 2
+    entries = [f'{{"{path}", "{cookie}", "{body}"}}' for path, cookie, body in entries]
     return (
         "local entries = {" + ",\n".join(entries) + "}\n"
         "local counter = 0\n"
@@ -147,7 +167,8 @@ def requests_bench(app_url: str, wrk_script) -> dict:
     _, _, client_cookie = _http_as(app_url, client_id)
     request_id, _client, expert_id = _pick("documents_requested")
     _, expert_token, expert_cookie = _http_as(app_url, expert_id)
-    transitions = _transition_script(app_url)
+    entries = _transition_entries(app_url)
+    transitions = _transition_script(entries)
     search = (
         f"{app_url}/experts/?product={ticpe}&sector=Transport+et+Logistique"
         "&min_rating=3.5&max_fee=30&available=1"
@@ -198,6 +219,28 @@ def requests_bench(app_url: str, wrk_script) -> dict:
             f"{name:30} {r['rps']:7.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
             f"p99 {r['p99']:6.1f} ms"
         )
+    # the same requests from one user at a time: the latency a user sees on a quiet server
+    http = requests.Session()
+
+    def get(url, cookie):
+        return lambda _i: http.get(url, headers={"Cookie": cookie} if cookie else {})
+
+    def transition(i):
+        path, cookie, body = entries[i % len(entries)]
+        resp = http.post(
+            f"{app_url}{path}",
+            data=body,
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+        )
+        assert resp.status_code == 303, f"transition: {resp.status_code}"
+
+    quiet = {name: alone(get(url, cookie)) for name, (url, cookie, _s, _n) in checks.items()}
+    quiet["transition request_documents"] = alone(transition)
+    print("\n## Dossiers: one user at a time, scale dataset")
+    for name, r in quiet.items():
+        print(f"{name:30} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms")
+    results["alone"] = quiet
     return results
 
 

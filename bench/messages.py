@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import requests
 
-from bench.dossiers import _signed_session
+from bench.dossiers import _signed_session, alone
 
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
 PAIRS = 50
@@ -111,16 +111,9 @@ def page_and_search(app_url: str, wrk_script, admin_cookie: str) -> dict:
     return results
 
 
-def _alone(url: str, cookie: str, n: int = 200) -> dict:
-    """One user, one request at a time: the latency without queueing behind others."""
+def _alone(url: str, cookie: str) -> dict:
     http = requests.Session()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        http.get(url, headers={"Cookie": cookie}, allow_redirects=False)
-        times.append((time.perf_counter() - t0) * 1000)
-    q = statistics.quantiles(times, n=100)
-    return {"p50": q[49], "p95": q[94]}
+    return alone(lambda _i: http.get(url, headers={"Cookie": cookie}, allow_redirects=False))
 
 
 # -- live delivery -------------------------------------------------------------------------------

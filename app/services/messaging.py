@@ -81,7 +81,7 @@ def _get_or_create(key: str, **fields) -> Thread:
         return thread
     try:
         with db.session.begin_nested():  # a concurrent twin loses on the unique key
-            thread = Thread(key=key, **fields)
+            thread = Thread(key=key, participants=[], **fields)  # new: nobody to load
             db.session.add(thread)
     except IntegrityError:
         thread = db.session.scalar(db.select(Thread).where(Thread.key == key))
@@ -106,10 +106,9 @@ def _load(thread_id: int) -> Thread | None:
 
 def _join(thread: Thread, user: User) -> ThreadParticipant:
     row = next((p for p in thread.participants if p.user_id == user.id), None)
-    if row is None:
+    if row is None:  # written with the caller's next flush, with any other new ones at once
         row = ThreadParticipant(user_id=user.id)
         thread.participants.append(row)
-        db.session.flush()
     return row
 
 
