@@ -36,20 +36,28 @@ def _app():
     return create_app()
 
 
+def _scale_threads():
+    """(thread id, client id, expert id) of the scale dossiers' threads, oldest first: the
+    first is the one with 10 000 messages."""
+    from app.extensions import db
+    from app.models import Dossier, Thread
+
+    return (
+        db.select(Thread.id, Dossier.client_id, Dossier.expert_id)
+        .join(Dossier, Dossier.id == Thread.dossier_id)
+        .where(Dossier.source == "scale")
+        .order_by(Thread.id)
+    )
+
+
 def _long_thread() -> tuple[int, int, int]:
     """(thread id, client id, expert id) of the scale thread with 10 000 messages."""
     from app.extensions import db
-    from app.models import Dossier, Message, Thread
+    from app.models import Message
 
     app = _app()
     with app.app_context():
-        first = db.session.execute(
-            db.select(Thread.id, Dossier.client_id, Dossier.expert_id)
-            .join(Dossier, Dossier.id == Thread.dossier_id)
-            .where(Dossier.source == "scale")
-            .order_by(Thread.id)
-            .limit(1)
-        ).one()
+        first = db.session.execute(_scale_threads().limit(1)).one()
         count = db.session.scalar(
             db.select(db.func.count(Message.id)).where(Message.thread_id == first[0])
         )
@@ -123,18 +131,11 @@ def _alone(url: str, cookie: str) -> dict:
 def _pairs_and_crowd(n_pairs: int, crowd: int):
     """n_pairs (thread, client, expert) of distinct people, and `crowd` other client ids."""
     from app.extensions import db
-    from app.models import Dossier, Role, Thread, User
+    from app.models import Role, User
 
     app = _app()
     with app.app_context():
-        rows = db.session.execute(
-            db.select(Thread.id, Dossier.client_id, Dossier.expert_id)
-            .join(Dossier, Dossier.id == Thread.dossier_id)
-            .where(Dossier.source == "scale")
-            .order_by(Thread.id)
-            .offset(1)
-            .limit(n_pairs * 20)
-        ).all()
+        rows = db.session.execute(_scale_threads().offset(1).limit(n_pairs * 20)).all()
         seen, pairs = set(), []
         for thread_id, client_id, expert_id in rows:
             if client_id in seen or expert_id in seen:

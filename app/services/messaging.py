@@ -36,6 +36,7 @@ from app.realtime import notify
 from app.security import can_read_thread, can_view_dossier, require
 from app.services import audit, documents, storage
 from app.services.errors import ValidationFailed
+from app.services.transaction import commit_keeping_loaded
 
 MAX_LENGTH = 5000
 PAGE = 30
@@ -176,8 +177,8 @@ def get_thread(thread_id: int, user: User, ip: str | None = None) -> Thread:
     if not any(p.user_id == user.id for p in thread.participants):
         _join(thread, user)
         changed = True
-    if changed:  # a commit for nothing would expire what the page goes on to read
-        db.session.commit()
+    if changed:
+        commit_keeping_loaded()
     return thread
 
 
@@ -322,14 +323,7 @@ def mark_read(thread: Thread, user: User, seen: list[Message]) -> None:
         for other in thread.participants:
             if other.user_id != user.id:
                 notify.to_user(other.user_id, "message:read", thread_id=thread.id)
-    # the caller goes on to render what it loaded: a commit must not expire it (that would
-    # reload every message of the page one by one)
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
+    commit_keeping_loaded()  # the caller goes on to render the messages it loaded
 
 
 def seen_by_others(thread: Thread, user: User) -> int | None:

@@ -20,6 +20,19 @@ def after_commit(callback: Callable[[], None]) -> None:
         callback()
 
 
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session has loaded, for a request that goes on to
+    render it: a plain commit would reload each object one query at a time."""
+    from app.extensions import db
+
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 @event.listens_for(Session, "after_commit")
 def _run(session: Session) -> None:
     for callback in session.info.pop(_KEY, None) or ():
