@@ -6,6 +6,7 @@ Cron fields are read in the process's local time: the Procfile sets TZ=Europe/Pa
 from rq import cron
 
 from app.tasks.sweeps import (
+    announce_missed_transitions,
     email_unread_messages,
     expire_expert_acceptances,
     purge_expired_exports,
@@ -21,6 +22,7 @@ cron.register(remind_unverified_emails, "default", cron="*/15 * * * *", job_time
 cron.register(purge_visitor_simulations, "default", cron="*/10 * * * *", job_timeout=300)
 cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_timeout=300)
 cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)
+cron.register(announce_missed_transitions, "default", cron="* * * * *", job_timeout=300)
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)
 cron.register(send_message_digests, "default", cron="2 * * * *", job_timeout=600)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, _enum, utcnow
@@ -196,10 +196,25 @@ class DetailedEstimate(Base):
 
 
 class DossierEvent(Base):
-    """The timeline: one row per transition (and per document event), never edited."""
+    """The timeline: one row per transition (and per document event), never edited.
+
+    A transition is also the outbox of its announcement: it records who was responsible and
+    which expert held the dossier, and leaves `announced_at` empty until a worker has told the
+    parties (system message, notifications, emails). Other events are announced where they are
+    written, hence the default.
+    """
 
     __tablename__ = "dossier_events"
-    __table_args__ = (Index("ix_dossier_events_dossier_at", "dossier_id", "id"),)
+    __table_args__ = (
+        Index("ix_dossier_events_dossier_at", "dossier_id", "id"),
+        # the sweep that catches a lost announcement reads only the few still waiting
+        Index(
+            "ix_dossier_events_unannounced",
+            "created_at",
+            postgresql_where=text("announced_at IS NULL"),
+            sqlite_where=text("announced_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
@@ -209,6 +224,9 @@ class DossierEvent(Base):
     after: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    waiting_on: Mapped[Party | None] = mapped_column(_enum(Party, "dossier_event_party"))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[datetime | None] = mapped_column(default=utcnow)
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import null as sa_null
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -1089,7 +1090,7 @@ def available(dossier: Dossier, actor: User) -> list[tuple[Action, str | None]]:
     return found
 
 
-def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> None:
+def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> DossierEvent:
     before = dossier.status
     expert_before = dossier.expert_id if before in EXPERT_LOAD else None
     target = action.apply(dossier, actor, p) if action.apply else None
@@ -1100,19 +1101,22 @@ def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> None:
         _shift_load(expert_after, +1)
     dossier.waiting_on = p.get("waiting_on") or action.waiting_on or Party.NOBODY
     dossier.waiting_since = utcnow()
-    db.session.add(
-        DossierEvent(
-            dossier_id=dossier.id,
-            actor_id=actor.id,
-            action=action.name,
-            before=before.value,
-            after=dossier.status.value,
-            note=p.get("note"),
-            data=p.get("data") or {},
-        )
+    event = DossierEvent(
+        dossier_id=dossier.id,
+        actor_id=actor.id,
+        action=action.name,
+        before=before.value,
+        after=dossier.status.value,
+        note=p.get("note"),
+        data=p.get("data") or {},
+        # what the announcement needs, as it was at this moment
+        waiting_on=dossier.waiting_on,
+        expert_id=dossier.expert_id,
+        announced_at=sa_null(),  # NULL itself: a plain None would let the default fill it in
     )
-    messaging.system_message(dossier, action.name)  # the dossier's thread tells the story too
-    _notify_parties(dossier, action, actor)
+    db.session.add(event)
+    documents._signal(dossier)  # open pages refresh at once, after commit
+    return event
 
 
 def transition(
@@ -1143,7 +1147,9 @@ def transition(
         raise InvalidTransition(reason)
     p = Params(params)
     try:
-        _apply(dossier, action, actor, p)
+        event = _apply(dossier, action, actor, p)
+        db.session.flush()
+        event_id = event.id
         db.session.commit()
     except StaleDataError:  # the version changed between our read and our write (any flush)
         db.session.rollback()
@@ -1151,9 +1157,54 @@ def transition(
     except ValidationFailed:  # nothing half-applied survives, nor shows on the page again
         db.session.rollback()
         raise
+    # the thread, notifications and emails are a worker's job: the actor does not wait for them
+    request_announcement(event_id)
     if p.get("after_commit_invoice"):
         request_invoice(dossier.id)
     return dossier
+
+
+def request_announcement(event_id: int) -> None:
+    from app.tasks import enqueue
+
+    enqueue("high", "app.tasks.dossiers.announce", event_id, job_id=f"dossier-event-{event_id}")
+
+
+def announce(event_id: int) -> bool:
+    """Tell the parties about a transition: the system message in the dossier's thread, then
+    the notifications and emails of B §6.2, as things stood when it happened.
+
+    Run by a worker once the transition has committed, and again by the sweep for any the
+    queue lost; idempotent (the event row is locked and marked). Needs a request context for
+    the links. Returns False when there was nothing (more) to do.
+    """
+    event = db.session.get(DossierEvent, event_id, with_for_update=True)
+    if event is None or event.announced_at is not None:
+        db.session.rollback()
+        return False
+    dossier = db.session.get(Dossier, event.dossier_id)
+    messaging.system_message(dossier, event.action)
+    action = ACTIONS.get(event.action)
+    if action is not None:
+        _notify_parties(dossier, event, action)
+    event.announced_at = utcnow()
+    db.session.commit()
+    return True
+
+
+def unannounced_events(limit: int = 500) -> list[int]:
+    """Transitions still unannounced a minute after they happened: their job was lost."""
+    return list(
+        db.session.scalars(
+            db.select(DossierEvent.id)
+            .where(
+                DossierEvent.announced_at.is_(None),
+                DossierEvent.created_at < utcnow() - timedelta(minutes=1),
+            )
+            .order_by(DossierEvent.created_at)
+            .limit(limit)
+        )
+    )
 
 
 def reissue_invoice(dossier_id: int, admin: User) -> None:
@@ -1183,7 +1234,9 @@ def request_invoice(dossier_id: int) -> None:
 # -- notifications (B §6.2): the party who must act next, and the client for outcomes -----------
 
 
-def _notify(user: User | None, dossier: Dossier, type_: str, title, body, priority) -> None:
+def _notify(
+    user: User | None, dossier: Dossier, type_: str, title, body, priority, threshold=None
+) -> None:
     if user is None:
         return
     notifications.create(
@@ -1194,24 +1247,27 @@ def _notify(user: User | None, dossier: Dossier, type_: str, title, body, priori
         link=url_for("dossiers.show", dossier_id=dossier.id),
         priority=priority,
         object_ref=f"dossier:{dossier.id}",
-        threshold=f"v{dossier.version}",
+        threshold=threshold or f"v{dossier.version}",
     )
 
 
-def _notify_parties(dossier: Dossier, action: Action, actor: User) -> None:
-    waiting = dossier.waiting_on
-    targets: list[User] = []
+def _notify_parties(dossier: Dossier, event: DossierEvent, action: Action) -> None:
+    waiting, status = event.waiting_on, S(event.after)
+    targets: list[int | None] = []
     if waiting == Party.CLIENT:
-        targets.append(dossier.client)
-    elif waiting == Party.EXPERT and dossier.expert is not None:
-        targets.append(dossier.expert)
-    if dossier.status in (S.ADMINISTRATION_DECIDED, S.COMPLETED, S.REFUND_CONFIRMED):
-        targets.append(dossier.client)
-    for user in {u.id: u for u in targets if u is not None and u.id != actor.id}.values():
+        targets.append(dossier.client_id)
+    elif waiting == Party.EXPERT:
+        targets.append(event.expert_id)
+    if status in (S.ADMINISTRATION_DECIDED, S.COMPLETED, S.REFUND_CONFIRMED):
+        targets.append(dossier.client_id)
+    for user_id in dict.fromkeys(t for t in targets if t is not None and t != event.actor_id):
+        user = db.session.get(User, user_id)
+        if user is None:
+            continue
         with_status = _l(
             "Dossier %(product)s: %(status)s",
             product=dossier.product.name,
-            status=status_label(dossier.status),
+            status=status_label(status),
         )
         _notify(
             user,
@@ -1220,15 +1276,15 @@ def _notify_parties(dossier: Dossier, action: Action, actor: User) -> None:
             with_status,
             _l("Open the dossier to see what comes next."),
             Priority.HIGH if waiting in (Party.CLIENT, Party.EXPERT) else Priority.MEDIUM,
+            threshold=f"e{event.id}",
         )
         emails.queue_notification_email(
             user,
             f"dossier_{action.name}",
             "dossier_event",
             product=dossier.product.name,
-            status=dossier.status.value,
-            yours=dossier.waiting_on.value
-            == ("client" if user.id == dossier.client_id else "expert"),
+            status=status.value,
+            yours=waiting == (Party.CLIENT if user.id == dossier.client_id else Party.EXPERT),
             link=emails.external_url("dossiers.show", dossier_id=dossier.id),
         )
     if waiting == Party.ADMIN and action.name != "hold":
@@ -1237,9 +1293,8 @@ def _notify_parties(dossier: Dossier, action: Action, actor: User) -> None:
             _l("A dossier needs an administrator: %(product)s", product=dossier.product.name),
             link=url_for("dossiers.show", dossier_id=dossier.id),
             priority=Priority.HIGH,
-            object_ref=f"dossier:{dossier.id}:v{dossier.version}",
+            object_ref=f"dossier:{dossier.id}:e{event.id}",
         )
-    documents._signal(dossier)
 
 
 def status_label(status) -> str:

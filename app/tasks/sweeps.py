@@ -67,6 +67,16 @@ def expire_expert_acceptances() -> int:
         return workflow.expire_acceptances(BATCH)
 
 
+def announce_missed_transitions() -> int:
+    """Transitions whose announcement job was lost (Redis down at the wrong moment)."""
+    from flask import current_app
+
+    from app.services import workflow
+
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        return sum(workflow.announce(event_id) for event_id in workflow.unannounced_events(BATCH))
+
+
 def recount_expert_loads() -> int:
     """Nightly: each expert's active dossiers counted again (the counter's safety net)."""
     from app.services import workflow

@@ -194,7 +194,7 @@ def test_history_pages_by_thirty(app, client, people):
     assert frag.lstrip().startswith('<div id="older-messages">')
 
 
-def test_transitions_write_system_messages_and_signal(app, people, monkeypatch):
+def test_transitions_write_system_messages_and_signal(app, people, monkeypatch, run_jobs):
     sent = []
     from app.realtime import notify
 
@@ -204,6 +204,10 @@ def test_transitions_write_system_messages_and_signal(app, people, monkeypatch):
         workflow.transition(
             people["dossier"], "complete_audit", expert, final_amount="9000", report="Rapport"
         )
+    assert (f"user:{people['client']}", "dossier:changed") in sent  # the open pages, at once
+    assert (f"user:{people['client']}", "message:new") not in sent  # the thread: the worker's job
+    run_jobs()
+    with app.app_context():
         thread = db.session.scalar(db.select(Thread).where(Thread.dossier_id == people["dossier"]))
         msg = db.session.scalar(db.select(Message).where(Message.thread_id == thread.id))
         assert (msg.kind, msg.body) == (MessageKind.SYSTEM, "complete_audit")

@@ -760,6 +760,7 @@ def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_job
         with mock.patch("app.services.preferences.utcnow", return_value=night):
             workflow.transition(d, "reject_audit", client_user, reason="Encore")
             workflow.transition(d, "complete_audit", expert, final_amount="9600", report="R3")
+            run_jobs()  # the worker announces both, at night
         queue = app.extensions["rq"]["high"]
         scheduled = queue.scheduled_job_registry.get_job_ids()
         assert scheduled  # held until 07:00 Paris time
@@ -773,3 +774,56 @@ def test_a_garbled_version_is_a_conflict_not_an_error(app, client, parties):
     resp = _act(client, d, "cancel", version="abc", reason="x")
     assert resp.status_code == 409
     assert _dossier(app, d).status == DossierStatus.PENDING_UPLOAD
+
+
+def test_announcements_tell_each_step_once_even_when_the_job_is_lost(app, parties, run_jobs):
+    from datetime import timedelta
+    from unittest import mock
+
+    from app.models import Message, MessageKind, Notification, utcnow
+    from app.tasks import sweeps
+
+    d = parties["dossier"]
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
+        dossier.expert_id = parties["expert"]
+        db.session.commit()
+        expert = db.session.get(User, parties["expert"])
+        workflow.transition(d, "complete_audit", expert, final_amount="9000", report="R")
+        client_user = db.session.get(User, parties["client"])
+        workflow.transition(d, "reject_audit", client_user, reason="Trop bas")
+        assert workflow.unannounced_events() == []  # too fresh: their jobs may still run
+    app.extensions["rq"]["high"].empty()  # both jobs lost (Redis flushed, say)
+
+    def told():
+        with app.app_context():
+            rows = db.session.execute(
+                db.select(Notification.user_id, Notification.type).order_by(Notification.id)
+            ).all()
+            system = db.session.scalars(
+                db.select(Message.body).where(Message.kind == MessageKind.SYSTEM)
+            ).all()
+            return [tuple(r) for r in rows], system
+
+    assert told() == ([], [])
+    with (
+        app.app_context(),
+        mock.patch("app.services.workflow.utcnow", return_value=utcnow() + timedelta(minutes=2)),
+    ):
+        assert sweeps.announce_missed_transitions() == 2
+        assert sweeps.announce_missed_transitions() == 0
+    # each step as it stood: the audit went to the client, the refusal back to the expert
+    expected = (
+        [
+            (parties["client"], "dossier_complete_audit"),
+            (parties["expert"], "dossier_reject_audit"),
+        ],
+        ["complete_audit", "reject_audit"],
+    )
+    assert told() == expected
+    with app.test_request_context():
+        first = db.session.scalar(db.select(db.func.min(DossierEvent.id)))
+        assert workflow.announce(first) is False  # a late duplicate job changes nothing
+    run_jobs()
+    assert told() == expected
