@@ -48,6 +48,9 @@ class Config:
     RQ_QUEUES = {"high": 60, "default": 180, "exports": 900}
     # False runs jobs inline (no worker): only for one-off scripts, never in tests or production
     RQ_ASYNC = _bool("RQ_ASYNC", True)
+    # workers yield the CPU to the web processes when they share a machine: a page or an
+    # action answers first, the announcements and emails it queued follow a moment later
+    WORKER_NICE = int(os.environ.get("WORKER_NICE", "10"))
 
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     SOCKETIO_CHANNEL = os.environ.get("SOCKETIO_CHANNEL", "financialtracker-socketio")

@@ -12,6 +12,7 @@ cleanup() { set +e; for p in "${PIDS[@]}"; do kill "$p"; done; wait; stop_redis 
 trap cleanup EXIT
 REDIS_PORT=$(free_port); PG_PORT=$(free_port); APP_PORT=$(free_port); HELLO_PORT=$(free_port)
 RT_PORT=$(free_port); RT2_PORT=$(free_port); ECHO_PORT=$(free_port); ECHO2_PORT=$(free_port)
+export MAIL_SERVER=127.0.0.1 MAIL_PORT=$(free_port)
 start_redis "$WORK" "$REDIS_PORT"
 start_postgres "$WORK" "$PG_PORT" ft_bench
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
@@ -38,7 +39,10 @@ for port in $ECHO_PORT $ECHO2_PORT; do
   .venv/bin/gunicorn --no-control-socket -k gevent -w 1 -b "127.0.0.1:$port" --chdir bench echo:app \
     >/dev/null 2>&1 & PIDS+=($!)
 done
-.venv/bin/python -m app.worker high default exports >"$WORK/worker.log" 2>&1 & PIDS+=($!)
+# the worker sends the emails the benchmarked transitions queue, to an SMTP sink as in make run
+.venv/bin/python -m app.mailsink --port "$MAIL_PORT" >/dev/null 2>&1 & PIDS+=($!)
+.venv/bin/python -m app.worker high default >"$WORK/worker.log" 2>&1 & PIDS+=($!)
+.venv/bin/python -m app.worker exports >"$WORK/exports.log" 2>&1 & PIDS+=($!)
 for port in $APP_PORT $HELLO_PORT $RT_PORT $RT2_PORT; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" -o /dev/null && break; sleep 0.2; done
 done

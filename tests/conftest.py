@@ -137,12 +137,12 @@ def clean_state(request, smtp):
 @pytest.fixture
 def run_jobs(app):
     """A real RQ worker (in-process, burst): runs everything queued, retries included."""
-    from rq import SimpleWorker
+    from app.worker import InProcessWorker  # the workers' own class, minus the fork of exports
 
     def run(queues=("high", "default", "exports")) -> None:
         with app.app_context():
             queue_objs = [app.extensions["rq"][q] for q in queues]
-            SimpleWorker(queue_objs, connection=app.extensions["redis"]).work(
+            InProcessWorker(queue_objs, connection=app.extensions["redis"]).work(
                 burst=True, with_scheduler=True
             )
 
