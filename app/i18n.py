@@ -3,6 +3,8 @@
 from flask import Flask, g, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 
 def select_locale() -> str:
@@ -148,6 +150,17 @@ def _template_ngettext(singular: str, plural: str, n: int) -> str:
     return _template_translations().ungettext(singular, plural, n)
 
 
+@pass_eval_context
+def _template_underscore(eval_ctx, string: str, **variables) -> str:
+    """`_()` in templates: what Jinja's newstyle gettext does (escape-aware, always a format
+    string), without its two indirections (the `_` alias, then a context call per string).
+    A page of twenty result cards says `_()` over a hundred times."""
+    rv = _template_translations().ugettext(string)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
 def euros(value) -> str:
     """An amount in euros in the reader's locale, cents only when there are some."""
     from flask_babel import format_currency, get_locale
@@ -181,6 +194,7 @@ def init_app(app: Flask) -> None:
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
+    app.jinja_env.globals["_"] = _template_underscore
 
     @app.context_processor
     def _locale():

@@ -303,15 +303,23 @@ class ExpertProduct(Base):
     """A product an expert handles, with their level: only holders are offered a dossier."""
 
     __tablename__ = "expert_products"
-    __table_args__ = (UniqueConstraint("expert_id", "product_id"),)
+    __table_args__ = (
+        UniqueConstraint("expert_id", "product_id"),
+        # the marketplace reads a product's holders, their level and whether active from the
+        # index alone (PostgreSQL; SQLite ignores INCLUDE)
+        Index(
+            "ix_expert_products_product_expert",
+            "product_id",
+            "expert_id",
+            postgresql_include=["level", "active"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     expert_id: Mapped[int] = mapped_column(
         ForeignKey("expert_profiles.id", ondelete="CASCADE"), index=True
     )
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), index=True
-    )
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     level: Mapped[ExpertiseLevel] = mapped_column(
         _enum(ExpertiseLevel, "expertise_level"), default=ExpertiseLevel.INTERMEDIATE
     )

@@ -103,7 +103,7 @@ class Page:
     next_cursor: str | None = None
 
 
-def _score(level_col, bonus_sector: str | None):
+def _score(level_col, bonus_sector: str | None, filtered_sector: str | None = None):
     specialty = (
         case(*((level_col == v, p) for v, p in LEVEL_POINTS.items()), else_=0)
         if level_col is not None
@@ -124,7 +124,9 @@ def _score(level_col, bonus_sector: str | None):
         else_=0,
     )
     score = specialty + ExpertProfile.rating_x100 / 20 + completed + band
-    if bonus_sector:
+    if bonus_sector and bonus_sector == filtered_sector:  # every row listed knows it
+        score = score + 10
+    elif bonus_sector:
         knows = exists().where(
             ExpertSector.expert_id == ExpertProfile.id, ExpertSector.sector == bonus_sector
         )
@@ -132,9 +134,24 @@ def _score(level_col, bonus_sector: str | None):
     return score
 
 
+# what a result card shows (not the bio, certifications or decision notes of 20 experts)
+CARD_PROFILE = (
+    ExpertProfile.user_id,
+    ExpertProfile.cabinet_name,
+    ExpertProfile.city,
+    ExpertProfile.department,
+    ExpertProfile.years_experience,
+    ExpertProfile.fee_bp,
+    ExpertProfile.rating_x100,
+    ExpertProfile.rating_count,
+    ExpertProfile.completed_count,
+)
+
+
 def search(f: Filters, limit: int = PAGE) -> Page:
     level_col = ExpertProduct.level if f.product_id else None
-    score = _score(level_col, f.client_sector or f.sector).label("score")
+    score_expr = _score(level_col, f.client_sector or f.sector, f.sector)
+    score = score_expr.label("score")
     columns = [ExpertProfile, score, level_col if level_col is not None else literal(None)]
     query = (
         db.select(*columns)
@@ -144,7 +161,10 @@ def search(f: Filters, limit: int = PAGE) -> Page:
             User.active.is_(True),
             ExpertProfile.active_dossiers < ExpertProfile.capacity,
         )
-        .options(db.contains_eager(ExpertProfile.user))
+        .options(
+            db.load_only(*CARD_PROFILE),
+            db.contains_eager(ExpertProfile.user).load_only(User.first_name, User.last_name),
+        )
     )
     if f.product_id:
         query = query.join(
@@ -180,7 +200,7 @@ def search(f: Filters, limit: int = PAGE) -> Page:
         "fee": (ExpertProfile.fee_bp, False),
     }[f.sort]
     if f.sort == "relevance":
-        key = _score(level_col, f.client_sector or f.sector)  # the expression, not the label
+        key = score_expr  # the expression, not the label
     if f.after:
         try:
             raw_value, raw_id = f.after.rsplit(":", 1)
@@ -206,9 +226,9 @@ def search(f: Filters, limit: int = PAGE) -> Page:
 
 
 def products() -> list[Product]:
-    return list(
-        db.session.scalars(db.select(Product).where(Product.active).order_by(Product.position))
-    )
+    from app.services import catalogue
+
+    return catalogue.products(active_only=True)  # the process's catalogue snapshot
 
 
 def profile(user_id: int) -> tuple[ExpertProfile, list[Review]]:
