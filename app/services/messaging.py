@@ -248,7 +248,9 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
     thread.last_message_at = msg.created_at
     db.session.flush()
     _announce(thread, msg, sender.id)
-    db.session.commit()
+    # the caller links to the message and may render the thread: nothing to read back, and
+    # the less this process does after the signal leaves, the sooner the realtime one runs
+    commit_keeping_loaded()
     return msg
 
 
