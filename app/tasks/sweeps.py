@@ -73,8 +73,15 @@ def announce_missed_transitions() -> int:
 
     from app.services import workflow
 
+    done = 0
     with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-        return sum(workflow.announce(event_id) for event_id in workflow.unannounced_events(BATCH))
+        for event_id in workflow.unannounced_events(BATCH):
+            try:
+                done += workflow.announce(event_id)
+            except Exception:  # one bad event must not hold back the others behind it
+                db.session.rollback()
+                current_app.logger.exception("announcing dossier event %s failed", event_id)
+    return done
 
 
 def recount_expert_loads() -> int:

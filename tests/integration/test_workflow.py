@@ -827,3 +827,47 @@ def test_announcements_tell_each_step_once_even_when_the_job_is_lost(app, partie
         assert workflow.announce(first) is False  # a late duplicate job changes nothing
     run_jobs()
     assert told() == expected
+
+
+def test_the_sweep_goes_past_an_event_it_cannot_announce(app, parties, monkeypatch):
+    from datetime import timedelta
+    from unittest import mock
+
+    from app.models import utcnow
+    from app.services import messaging
+    from app.tasks import sweeps
+
+    d = parties["dossier"]
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
+        dossier.expert_id = parties["expert"]
+        db.session.commit()
+        workflow.transition(
+            d,
+            "complete_audit",
+            db.session.get(User, parties["expert"]),
+            final_amount="9000",
+            report="R",
+        )
+        workflow.transition(
+            d, "reject_audit", db.session.get(User, parties["client"]), reason="Trop bas"
+        )
+    app.extensions["rq"]["high"].empty()
+    real = messaging.system_message
+
+    def broken_for_the_audit(dossier, action):
+        if action == "complete_audit":
+            raise RuntimeError("boom")
+        return real(dossier, action)
+
+    monkeypatch.setattr(messaging, "system_message", broken_for_the_audit)
+    with (
+        app.app_context(),
+        mock.patch("app.services.workflow.utcnow", return_value=utcnow() + timedelta(minutes=2)),
+    ):
+        assert sweeps.announce_missed_transitions() == 1  # the refusal, behind the broken one
+        waiting = db.session.scalars(
+            db.select(DossierEvent.action).where(DossierEvent.announced_at.is_(None))
+        ).all()
+        assert waiting == ["complete_audit"]  # tried again next minute
