@@ -3,7 +3,7 @@
 The `high` and `default` queues carry many small jobs (announcements, emails, pushes): they run
 in this process, one after the other, so the compiled SQL, templates and catalogues stay warm
 (a forked work horse builds them again for every job and loses them: about 110 ms instead of
-25 ms for a transition's announcement). Each job gets a fresh database session. The `exports`
+17 ms for a transition's announcement). Each job gets a fresh database session. The `exports`
 queue keeps a forked horse per job: large workbooks and PDFs give their memory back when it exits.
 """
 
