@@ -23,6 +23,7 @@ from app.models import (
     utcnow,
 )
 from app.services import accounts, notifications
+from app.tasks import public_context
 from app.validators import with_luhn_key
 
 seed = AppGroup("seed", help="Create demo or benchmark data (idempotent).")
@@ -238,7 +239,6 @@ def seed_demo() -> None:
         object_ref=f"user:{pending.id}",
     )
     db.session.commit()
-    from flask import current_app
 
     from app import demo
 
@@ -251,7 +251,7 @@ def seed_demo() -> None:
     db.session.commit()
     client = db.session.scalar(db.select(User).where(User.email == f"client@{DEMO_DOMAIN}"))
     # transitions notify with links: they need a request context (for url_for and the locale)
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+    with public_context():
         created = demo.dossiers(client, demo.first_approved_expert(), admin)
         apporteur = db.session.scalar(
             db.select(User).where(User.email == f"apporteur@{DEMO_DOMAIN}")

@@ -30,6 +30,12 @@ def queue(name: str) -> Queue:
     return current_app.extensions["rq"][name]
 
 
+def public_context():
+    """A request context on PUBLIC_URL, for jobs and commands whose notifications and emails
+    carry links (a worker has no request of its own)."""
+    return current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"])
+
+
 def enqueue(queue_name: str, func: str, *args: Any, **options: Any):
     """Enqueue `func` (a dotted path, so the web process never imports task modules).
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
 from app.services import accounts, exports, notifications, simulations
+from app.tasks import public_context
 
 BATCH = 500
 
@@ -58,12 +59,10 @@ def remind_unverified_emails() -> int:
 
 def expire_expert_acceptances() -> int:
     """Dossiers an expert left unanswered for 48 hours go back to their client."""
-    from flask import current_app
 
     from app.services import workflow
 
-    # notifications carry links: build them against the public address
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+    with public_context():
         return workflow.expire_acceptances(BATCH)
 
 
@@ -74,7 +73,7 @@ def announce_missed_transitions() -> int:
     from app.services import workflow
 
     done = 0
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+    with public_context():
         for event_id in workflow.unannounced_events(BATCH):
             try:
                 done += workflow.announce(event_id)
@@ -93,19 +92,17 @@ def recount_expert_loads() -> int:
 
 def email_unread_messages() -> int:
     """Messages still unread 10 minutes after they were sent: one email per thread."""
-    from flask import current_app
 
     from app.services import messaging
 
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+    with public_context():
         return messaging.email_unread()
 
 
 def send_message_digests() -> int:
     """Hourly: the daily digest of unread messages for those whose local time is 8."""
-    from flask import current_app
 
     from app.services import messaging
 
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+    with public_context():
         return messaging.send_digests()

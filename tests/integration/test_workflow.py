@@ -67,6 +67,39 @@ def parties(app):
         }
 
 
+def _audit_in_progress(app, parties) -> int:
+    """The dossier at the audit, with the expert holding it."""
+    with app.app_context():
+        dossier = db.session.get(Dossier, parties["dossier"])
+        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
+        dossier.expert_id = parties["expert"]
+        db.session.commit()
+    return parties["dossier"]
+
+
+def _audited_then_refused_unannounced(app, parties) -> int:
+    """The expert completes the audit, the client refuses it, and both announcement jobs are
+    lost (Redis flushed, say)."""
+    d = _audit_in_progress(app, parties)
+    with app.test_request_context():
+        expert = db.session.get(User, parties["expert"])
+        workflow.transition(d, "complete_audit", expert, final_amount="9000", report="R")
+        client_user = db.session.get(User, parties["client"])
+        workflow.transition(d, "reject_audit", client_user, reason="Trop bas")
+        assert workflow.unannounced_events() == []  # too fresh: their jobs may still run
+    app.extensions["rq"]["high"].empty()
+    return d
+
+
+def _two_minutes_later():
+    from datetime import timedelta
+    from unittest import mock
+
+    from app.models import utcnow
+
+    return mock.patch("app.services.workflow.utcnow", return_value=utcnow() + timedelta(minutes=2))
+
+
 def _dossier(app, dossier_id) -> Dossier:
     with app.app_context():
         d = db.session.get(Dossier, dossier_id)
@@ -602,12 +635,7 @@ def test_each_kind_of_document_has_its_size_limit(app, client, parties):
 
 
 def test_the_expert_attaches_the_audit_report_and_the_client_can_read_it(app, client, parties):
-    d = parties["dossier"]
-    with app.app_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
-        dossier.expert_id = parties["expert"]
-        db.session.commit()
+    d = _audit_in_progress(app, parties)
     login(client, "client@example.fr")
     assert _upload(client, d, "audit", "Rapport", ("rapport.pdf", PDF)).status_code == 409
     client.post("/logout", data={})
@@ -729,12 +757,8 @@ def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_job
 
     from app.services import preferences
 
-    d = parties["dossier"]
+    d = _audit_in_progress(app, parties)
     with app.test_request_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
-        dossier.expert_id = parties["expert"]
-        db.session.commit()
         expert = db.session.get(User, parties["expert"])
         workflow.transition(d, "complete_audit", expert, final_amount="9000", report="R")
     run_jobs()
@@ -777,24 +801,10 @@ def test_a_garbled_version_is_a_conflict_not_an_error(app, client, parties):
 
 
 def test_announcements_tell_each_step_once_even_when_the_job_is_lost(app, parties, run_jobs):
-    from datetime import timedelta
-    from unittest import mock
-
-    from app.models import Message, MessageKind, Notification, utcnow
+    from app.models import Message, MessageKind, Notification
     from app.tasks import sweeps
 
-    d = parties["dossier"]
-    with app.test_request_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
-        dossier.expert_id = parties["expert"]
-        db.session.commit()
-        expert = db.session.get(User, parties["expert"])
-        workflow.transition(d, "complete_audit", expert, final_amount="9000", report="R")
-        client_user = db.session.get(User, parties["client"])
-        workflow.transition(d, "reject_audit", client_user, reason="Trop bas")
-        assert workflow.unannounced_events() == []  # too fresh: their jobs may still run
-    app.extensions["rq"]["high"].empty()  # both jobs lost (Redis flushed, say)
+    _audited_then_refused_unannounced(app, parties)
 
     def told():
         with app.app_context():
@@ -807,10 +817,7 @@ def test_announcements_tell_each_step_once_even_when_the_job_is_lost(app, partie
             return [tuple(r) for r in rows], system
 
     assert told() == ([], [])
-    with (
-        app.app_context(),
-        mock.patch("app.services.workflow.utcnow", return_value=utcnow() + timedelta(minutes=2)),
-    ):
+    with app.app_context(), _two_minutes_later():
         assert sweeps.announce_missed_transitions() == 2
         assert sweeps.announce_missed_transitions() == 0
     # each step as it stood: the audit went to the client, the refusal back to the expert
@@ -830,30 +837,10 @@ def test_announcements_tell_each_step_once_even_when_the_job_is_lost(app, partie
 
 
 def test_the_sweep_goes_past_an_event_it_cannot_announce(app, parties, monkeypatch):
-    from datetime import timedelta
-    from unittest import mock
-
-    from app.models import utcnow
     from app.services import messaging
     from app.tasks import sweeps
 
-    d = parties["dossier"]
-    with app.test_request_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
-        dossier.expert_id = parties["expert"]
-        db.session.commit()
-        workflow.transition(
-            d,
-            "complete_audit",
-            db.session.get(User, parties["expert"]),
-            final_amount="9000",
-            report="R",
-        )
-        workflow.transition(
-            d, "reject_audit", db.session.get(User, parties["client"]), reason="Trop bas"
-        )
-    app.extensions["rq"]["high"].empty()
+    _audited_then_refused_unannounced(app, parties)
     real = messaging.system_message
 
     def broken_for_the_audit(dossier, action):
@@ -862,10 +849,7 @@ def test_the_sweep_goes_past_an_event_it_cannot_announce(app, parties, monkeypat
         return real(dossier, action)
 
     monkeypatch.setattr(messaging, "system_message", broken_for_the_audit)
-    with (
-        app.app_context(),
-        mock.patch("app.services.workflow.utcnow", return_value=utcnow() + timedelta(minutes=2)),
-    ):
+    with app.app_context(), _two_minutes_later():
         assert sweeps.announce_missed_transitions() == 1  # the refusal, behind the broken one
         waiting = db.session.scalars(
             db.select(DossierEvent.action).where(DossierEvent.announced_at.is_(None))
