@@ -31,7 +31,19 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     login.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
-    cache.init_app(app)
+    cache.configure(
+        "dogpile.cache.redis",
+        expiration_time=app.config["CACHE_SECONDS"],
+        arguments={
+            "url": app.config["CACHE_REDIS_URL"],
+            # an expired entry stays readable this long, served while one caller renews it
+            "redis_expiration_time": app.config["CACHE_SECONDS"] * 12,
+            "distributed_lock": True,
+            "thread_local_lock": False,
+            "lock_timeout": 60,  # a process that dies while renewing does not block forever
+        },
+        replace_existing_backend=True,  # tests build several apps in one process
+    )
     compress.init_app(app)
     cors.init_app(app)
     limiter.init_app(app)

@@ -76,10 +76,8 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     LANGUAGES = ("fr", "en")
 
-    CACHE_TYPE = os.environ.get("CACHE_TYPE", "RedisCache")
     CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", REDIS_URL)
-    CACHE_KEY_PREFIX = "ft-cache:"
-    CACHE_DEFAULT_TIMEOUT = 5  # KPIs may be a few seconds old, never minutes
+    CACHE_SECONDS = 5  # KPIs may be a few seconds old, never minutes
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", REDIS_URL)
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

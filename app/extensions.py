@@ -1,7 +1,7 @@
 """Unbound extension objects; create_app() binds them."""
 
+from dogpile.cache import make_region
 from flask_babel import Babel
-from flask_caching import Cache
 from flask_compress import Compress
 from flask_cors import CORS
 from flask_htmx import HTMX
@@ -27,7 +27,10 @@ htmx = HTMX()
 talisman = Talisman()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 socketio = SocketIO()
-cache = Cache()
+# Shared aggregates (dashboard counts). A dogpile region, not a plain cache: when an entry
+# expires, one process recomputes it under a Redis lock while every other request keeps
+# serving the previous value, instead of all of them running the same full scan at once.
+cache = make_region(key_mangler=lambda key: f"ft-cache:{key}")
 compress = Compress()
 # only the public API is readable cross-origin (no cookies): partner sites embed the simulator
 cors = CORS(resources={r"/api/v1/*": {"origins": "*", "supports_credentials": False}})

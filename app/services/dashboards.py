@@ -5,7 +5,7 @@ from app.models import Email, EmailStatus, Role, User
 from app.services import approvals
 
 
-@cache.memoize(timeout=5)
+@cache.cache_on_arguments()
 def platform_counts() -> dict:
     """Users by role and failed emails: full scans, so one Redis entry shared by all admins."""
     rows = db.session.execute(

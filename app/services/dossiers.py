@@ -103,7 +103,7 @@ def page(dossier_id: int, viewer: User) -> DossierView:
 LATE_DAYS = 21  # B §4.7: an active dossier this old without completion is late
 
 
-@cache.memoize(timeout=5)
+@cache.cache_on_arguments()
 def counts_by_status() -> dict[str, int]:
     """Every dossier counted per status: one aggregate shared by all admins for 5 s."""
     rows = db.session.execute(

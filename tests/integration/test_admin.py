@@ -55,6 +55,30 @@ def test_admin_dashboard_counts_and_fragment(app, admin_client):
     assert admin_client.get("/admin/approvals/count").status_code == 302
 
 
+def test_expired_counts_are_served_stale_while_another_process_renews_them(app):
+    """The dashboard's full scans are renewed by one caller under a Redis lock; the others keep
+    the previous figures instead of all running the same scan at once (a stampede every 5 s
+    under load)."""
+    from app.extensions import cache
+    from app.services.dashboards import platform_counts
+
+    make_user(app, role=Role.CLIENT, email="c1@example.fr")
+    with app.app_context():
+        assert platform_counts()["users_by_role"]["client"] == 1
+    make_user(app, role=Role.CLIENT, email="c2@example.fr")
+    key = cache.key_mangler(cache.function_key_generator(None, platform_counts.original)())
+    renewing = cache.backend.get_mutex(key)
+    assert renewing.acquire(wait=False)  # as if another process were renewing the entry
+    cache.invalidate(hard=False)  # the entry has expired, as it does 5 s after it was made
+    try:
+        with app.app_context():
+            assert platform_counts()["users_by_role"]["client"] == 1  # the previous figure, at once
+    finally:
+        renewing.release()
+    with app.app_context():
+        assert platform_counts()["users_by_role"]["client"] == 2  # this caller renews it
+
+
 def test_approve_expert_with_htmx_audits_emails_and_notifies(app, admin_client, run_jobs, smtp):
     expert = make_user(app, role=Role.EXPERT, email="nadia@audit.fr")
     resp = post(admin_client, f"/admin/approvals/expert/{expert}/approve", htmx=True)
