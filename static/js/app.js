@@ -35,7 +35,8 @@
   });
 
   // A live refresh never wipes what someone is entering (a chosen file, typed text): the
-  // fragment stays as it is until the next signal or poll, or until they submit.
+  // fragment stays as it is until the next signal or poll, or until they submit, and the user
+  // is told once that what they see has changed meanwhile.
   function hasUserInput(root) {
     var fields = root && root.querySelectorAll ? root.querySelectorAll("input, textarea") : [];
     for (var i = 0; i < fields.length; i++) {
@@ -49,7 +50,16 @@
   body.addEventListener("htmx:beforeSwap", function (e) {
     var config = e.detail.requestConfig;
     var live = config && config.headers && config.headers["X-Live-Refresh"];
-    if (live && hasUserInput(e.detail.target)) e.detail.shouldSwap = false;
+    var target = e.detail.target;
+    if (!live || !hasUserInput(target)) return;
+    e.detail.shouldSwap = false;
+    if (!target.dataset.stale) {
+      target.dataset.stale = "1";
+      toast("info", body.dataset.staleText);
+    }
+  });
+  body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.dataset) delete e.detail.target.dataset.stale;
   });
   body.addEventListener("htmx:responseError", function (e) {
     var doc = new DOMParser().parseFromString(e.detail.xhr.responseText || "", "text/html");

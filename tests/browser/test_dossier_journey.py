@@ -209,6 +209,14 @@ def test_a_live_refresh_keeps_a_chosen_file(app, live_server, browser):
     client.wait_for_timeout(300)  # ...and its answer is not swapped in
     count = "document.querySelector('#upload-eligibility-1').files.length"
     assert client.evaluate(count) == 1
+    # ...but the client is told, once, that the dossier changed behind their choice
+    notice = client.locator("#toasts .toast", has_text="a changé")
+    expect(notice).to_have_count(1)
+    with client.expect_response(url):
+        with app.app_context():
+            notify.to_user(user_id, "dossier:changed", dossier_id=s["dossier"])
+    client.wait_for_timeout(300)
+    expect(notice).to_have_count(1)
     # with nothing chosen, the same signal does refresh the dossier
     client.locator("#upload-eligibility-1").set_input_files([])
     client.evaluate("document.querySelector('#dossier').dataset.old = '1'")
