@@ -1,7 +1,7 @@
 """Central models: every aggregate is importable from here (workers and Alembic need no views)."""
 
 from app.models.audit import AuditLog
-from app.models.base import Base, utcnow
+from app.models.base import PARIS, Base, utcnow
 from app.models.catalogue import EligibilityRule, Product, ProductKind, Question, QuestionKind
 from app.models.document import (
     Document,
@@ -62,6 +62,7 @@ from app.models.user import (
 )
 
 __all__ = [
+    "PARIS",
     "NotificationPreference",
     "NotificationSettings",
     "PushDelivery",

@@ -2,6 +2,7 @@
 
 import enum
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
@@ -13,6 +14,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# The platform's own zone (French SMEs): a user's default, and the days of admin reports.
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def utcnow() -> datetime:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, _enum, utcnow
+from app.models.base import PARIS, Base, _enum, utcnow
 
 # DOMAIN B §3.1, question GENERAL_001: the sector list is shared by clients, experts and apporteurs.
 SECTORS: tuple[str, ...] = (
@@ -69,7 +70,7 @@ class User(UserMixin, Base):
     last_name: Mapped[str] = mapped_column(String(80))
     phone: Mapped[str | None] = mapped_column(String(32))
     locale: Mapped[str] = mapped_column(String(8), default="fr")
-    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    timezone: Mapped[str] = mapped_column(String(64), default=PARIS.key)
     active: Mapped[bool] = mapped_column(default=True)
     email_verified_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
@@ -110,6 +111,11 @@ class User(UserMixin, Base):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Where the user's hours are counted (quiet hours, the digest's hour)."""
+        return ZoneInfo(self.timezone) if self.timezone else PARIS
 
     @property
     def email_verified(self) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -619,7 +618,7 @@ def send_digests(now=None, limit: int = 5000) -> int:
     for rows in by_user.values():
         user = rows[0][0].user
         settings = preferences.settings(user)
-        local = now.astimezone(ZoneInfo(user.timezone or "Europe/Paris"))
+        local = now.astimezone(user.zone)
         if not settings.daily_digest or local.hour != DIGEST_HOUR:
             continue
         if not preferences.wants(user, "message", "email"):

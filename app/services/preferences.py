@@ -4,7 +4,6 @@ channels, quiet hours in the user's time zone and a daily digest for message ema
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -94,7 +93,7 @@ def in_quiet_hours(user: User, now: datetime | None = None) -> bool:
     s = settings(user)
     if s.quiet_from is None or s.quiet_to is None or s.quiet_from == s.quiet_to:
         return False
-    hour = (now or utcnow()).astimezone(ZoneInfo(user.timezone or "Europe/Paris")).hour
+    hour = (now or utcnow()).astimezone(user.zone).hour
     if s.quiet_from < s.quiet_to:
         return s.quiet_from <= hour < s.quiet_to
     return hour >= s.quiet_from or hour < s.quiet_to  # across midnight, 22 → 7
@@ -148,8 +147,7 @@ def quiet_end(user: User, now: datetime | None = None) -> datetime | None:
     now = now or utcnow()
     if not in_quiet_hours(user, now):
         return None
-    zone = ZoneInfo(user.timezone or "Europe/Paris")
-    local = now.astimezone(zone)
+    local = now.astimezone(user.zone)
     end = local.replace(hour=settings(user).quiet_to, minute=0, second=0, microsecond=0)
     if end <= local:
         end += timedelta(days=1)

@@ -3,7 +3,6 @@ document and the PDF say the same thing; the exports job calls these in the read
 
 import io
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from docxtpl import DocxTemplate
@@ -13,11 +12,10 @@ from flask_babel import gettext as _
 
 from app.config import ROOT
 from app.i18n import euros, number_input
-from app.models import Simulation, User
+from app.models import PARIS, Simulation, User
 from app.services import catalogue, formulas
 
 DOCX_TEMPLATE = ROOT / "templates" / "documents" / "simulation.docx"
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _answer_text(value) -> str:

@@ -6,13 +6,10 @@ people. Aggregates only: one grouped query per figure, bounded lists with keyset
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from app.extensions import db
-from app.models import FunnelEvent, FunnelStep, Question, Simulation, SimulationStatus, User
+from app.models import PARIS, FunnelEvent, FunnelStep, Question, Simulation, SimulationStatus, User
 from app.services import catalogue
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:

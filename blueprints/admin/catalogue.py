@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app import hx
 from app.forms import apply_errors
+from app.models import PARIS
 from app.security import admin_required
 from app.services import catalogue, formulas, simulator_stats
 from app.services.errors import ValidationFailed
@@ -97,7 +98,7 @@ def question_edit(question_id: int):
 
 
 def _period() -> tuple[date, date]:
-    today = datetime.now(simulator_stats.PARIS).date()
+    today = datetime.now(PARIS).date()
     end = _date_arg("to") or today
     start = _date_arg("from") or end - timedelta(days=29)
     return (start, end) if start <= end else (end, start)
