@@ -217,7 +217,7 @@ def requests_bench(app_url: str, wrk_script) -> dict:
     for name, r in results.items():
         print(
             f"{name:30} {r['rps']:7.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
-            f"p99 {r['p99']:6.1f} ms"
+            f"p99 {r['p99']:6.1f} ms  CPU {r['cpu_ms']:5.2f} ms/req"
         )
     # the same requests from one user at a time: the latency a user sees on a quiet server
     http = requests.Session()

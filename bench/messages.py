@@ -115,6 +115,7 @@ def page_and_search(app_url: str, wrk_script, admin_cookie: str) -> dict:
         alone = r["alone"]
         print(
             f"{name:45} c16: {r['rps']:5.0f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms"
+            f"  CPU {r['cpu_ms']:5.2f} ms/req"
             f"   alone: p50 {alone['p50']:5.1f} ms  p95 {alone['p95']:5.1f} ms"
         )
     return results

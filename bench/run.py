@@ -42,7 +42,7 @@ CLIENTS = int(os.environ.get("BENCH_SOCKETS", "500"))
 
 WRK_REPORT = """
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %f %f %f %f %d %d\\n",
+  io.write(string.format("RESULT %d %f %f %f %f %d %d\\n", summary.requests,
     summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(95) / 1000,
     latency:percentile(99) / 1000, summary.errors.status,
@@ -69,20 +69,37 @@ def wrk(url: str, cookie: str | None, script_dir: Path) -> dict:
     return wrk_script(url, header, script_dir)
 
 
+def busy_ms() -> float:
+    """CPU time spent by the whole machine so far (every process, wrk included), in ms."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def wrk_script(url: str, setup: str, script_dir: Path) -> dict:
-    """wrk with `setup` Lua (method, headers, body) and the p95 report hook."""
+    """wrk with `setup` Lua (method, headers, body) and the p95 report hook. `cpu_ms` is the
+    machine's CPU per request during the run (app, PostgreSQL, Redis and wrk together): with
+    16 connections kept busy on N cores, a request waits about 16 x cpu_ms / N."""
     script = script_dir / f"s{abs(hash((url, setup)))}.lua"
     if not script.exists():
         script.write_text(setup + WRK_REPORT)
+    busy = busy_ms()
     out = subprocess.run(
         ["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--timeout", "10s", "-s", str(script), url],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    rps, p50, p95, p99, non2xx, errors = re.search(r"RESULT (.*)", out).group(1).split()
+    cpu = busy_ms() - busy
+    n, rps, p50, p95, p99, non2xx, errors = re.search(r"RESULT (.*)", out).group(1).split()
     assert int(non2xx) == 0 and int(errors) == 0, f"{url}: {non2xx} non-2xx, {errors} errors"
-    return {"rps": float(rps), "p50": float(p50), "p95": float(p95), "p99": float(p99)}
+    return {
+        "rps": float(rps),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "cpu_ms": cpu / max(int(n), 1),
+    }
 
 
 def throughput() -> dict:
@@ -110,12 +127,14 @@ def throughput() -> dict:
     hello_rps = statistics.median(r["rps"] for r in results["hello"])
     summary = {}
     for name, runs in results.items():
-        med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p95", "p99")}
+        keys = ("rps", "p50", "p95", "p99", "cpu_ms")
+        med = {k: statistics.median(r[k] for r in runs) for k in keys}
         share = 100 * med["rps"] / hello_rps
         summary[name] = {**med, "share": share}
         print(
             f"{name:16} {med['rps']:8.0f} req/s  {share:5.1f} % of hello   "
-            f"p50 {med['p50']:6.1f} ms  p95 {med['p95']:6.1f} ms  p99 {med['p99']:6.1f} ms"
+            f"p50 {med['p50']:6.1f} ms  p95 {med['p95']:6.1f} ms  p99 {med['p99']:6.1f} ms  "
+            f"CPU {med['cpu_ms']:5.2f} ms/req"
         )
     return summary
 
