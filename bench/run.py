@@ -136,6 +136,13 @@ def throughput() -> dict:
             f"p50 {med['p50']:6.1f} ms  p95 {med['p95']:6.1f} ms  p99 {med['p99']:6.1f} ms  "
             f"CPU {med['cpu_ms']:5.2f} ms/req"
         )
+    # the same pages for one user at a time: the latency without queueing behind others
+    from bench.messages import _alone
+
+    print("\nOne user at a time (200 requests in a row)")
+    for name, (url, ck) in pages.items():
+        r = summary[name]["alone"] = _alone(url, ck or "")
+        print(f"{name:16} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms")
     return summary
 
 
