@@ -123,11 +123,16 @@ class User(UserMixin, Base):
 
     @property
     def profile(self) -> ClientProfile | ExpertProfile | ApporteurProfile | None:
-        return {
-            Role.CLIENT: self.client_profile,
-            Role.EXPERT: self.expert_profile,
-            Role.APPORTEUR: self.apporteur_profile,
-        }.get(self.role)
+        # only the role's own relationship is touched: each of the others is a query for None
+        name = _PROFILE_OF.get(self.role)
+        return getattr(self, name) if name else None
+
+
+_PROFILE_OF = {
+    Role.CLIENT: "client_profile",
+    Role.EXPERT: "expert_profile",
+    Role.APPORTEUR: "apporteur_profile",
+}
 
 
 class _Completeness:

@@ -148,17 +148,26 @@ def list_for(
 
 
 def for_dashboard(user: User) -> dict:
-    """A client's "waiting for you" list; an expert's acceptances (soonest deadline first) and
-    active dossiers (their turn first, then the longest waiting)."""
+    """A client's dossiers (largest estimate first) and, among them, those waiting for the
+    client (longest waiting first); an expert's acceptances (soonest deadline first) and active
+    dossiers (their turn first, then the longest waiting)."""
     load = db.joinedload(Dossier.client).joinedload(User.client_profile)
     if user.role.value == "client":
-        waiting = db.session.scalars(
+        dossiers = db.session.scalars(
             db.select(Dossier)
-            .where(Dossier.client_id == user.id, Dossier.waiting_on == workflow.Party.CLIENT)
-            .where(Dossier.status.in_(workflow.ACTIVE))
-            .order_by(Dossier.waiting_since)
+            .where(Dossier.client_id == user.id)
+            .order_by(Dossier.estimated_cents.desc().nulls_last(), Dossier.id)
         ).all()
-        return {"waiting": waiting}
+        # a client has a dozen dossiers at most (one per product): picked here, not re-queried
+        waiting = sorted(
+            (
+                d
+                for d in dossiers
+                if d.waiting_on == workflow.Party.CLIENT and d.status in workflow.ACTIVE
+            ),
+            key=lambda d: d.waiting_since,
+        )
+        return {"dossiers": dossiers, "waiting": waiting}
     if user.role.value == "expert":
         to_accept = db.session.scalars(
             db.select(Dossier)

@@ -439,16 +439,6 @@ def get_owned(token: str, user: User | None, session_tokens: list[str]) -> Simul
     return sim
 
 
-def dossiers_of(user: User) -> list[Dossier]:
-    return list(
-        db.session.scalars(
-            db.select(Dossier)
-            .where(Dossier.client_id == user.id)
-            .order_by(Dossier.estimated_cents.desc().nulls_last(), Dossier.id)
-        )
-    )
-
-
 # -- housekeeping --------------------------------------------------------------------------------
 
 

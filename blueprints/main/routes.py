@@ -14,7 +14,7 @@ from app import hx
 from app.extensions import db
 from app.models import Role
 from app.security import safe_redirect_target
-from app.services import accounts, referrals, simulations, workflow
+from app.services import accounts, referrals, workflow
 from app.services import dossiers as dossiers_service
 from app.tasks import redis
 from blueprints.main import bp
@@ -37,15 +37,14 @@ def help():
 def dashboard():
     if current_user.is_admin:
         return redirect(url_for("admin.dashboard"))
-    dossiers = simulations.dossiers_of(current_user) if current_user.role == Role.CLIENT else []
+    ctx = {"dossiers": [], **dossiers_service.for_dashboard(current_user)}
     return render_template(
         f"main/dashboard_{current_user.role.value}.html",
         user=current_user,
         simulator_url=url_for("simulator.start"),
-        dossiers=dossiers,
         hours_left=dossiers_service.hours_left,
         progress_of=lambda d: workflow.step_of(d)[1],
-        **dossiers_service.for_dashboard(current_user),
+        **ctx,
         **_referral_context(current_user),
     )
 
