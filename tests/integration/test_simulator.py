@@ -35,6 +35,14 @@ def run_steps(client, answers: dict):
     raise AssertionError("the questionnaire did not end")
 
 
+def test_a_visitor_finds_the_simulator_from_the_home_page(client):
+    home = client.get("/").get_data(as_text=True)
+    # the hero's first button, the "check your eligibility" card and the navigation
+    assert home.count('href="/simulator"') == 3
+    assert "Estimer ce que vous pouvez récupérer" in home
+    assert client.get("/simulator").status_code == 200
+
+
 def test_page_without_js_is_one_complete_form(client):
     page = client.get("/simulator")
     html = page.get_data(as_text=True)
