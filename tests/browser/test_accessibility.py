@@ -1,0 +1,98 @@
+"""WCAG 2.2 AA, checked by axe-core in Debian's Chromium on every page a visitor and each demo
+account can reach in two clicks (the demo data spans the whole workflow, so dossier pages are
+seen at every step). Automated checks find about a third of real barriers; they are the floor
+that must never regress, not the whole of accessibility."""
+
+import os
+import re
+from collections import Counter
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from app.cli import DEMO_DOMAIN, DEMO_PASSWORD
+
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+# links that are not pages: files, feeds for scripts, and the way out
+NOT_PAGES = ("/static/", "/logout", "/sw.js", "/download", "/file", "/export", "/cv", "/pdf")
+
+
+@pytest.fixture
+def demo(app):
+    result = app.test_cli_runner().invoke(args=["seed", "demo"])
+    assert result.exit_code == 0, result.output
+
+
+def _is_page(base: str, href: str) -> bool:
+    url = urlsplit(href)
+    return (
+        href.startswith(base)
+        and not url.fragment
+        and not any(part in url.path for part in NOT_PAGES)
+        and "/api/" not in url.path
+    )
+
+
+def _crawl(context, base: str, start: str, depth: int = 2, limit: int = 80) -> dict[str, list]:
+    """Breadth-first over the same-site links, `depth` clicks from `start`: each HTML page is
+    loaded as a reader would see it and checked. Returns {path: violations}."""
+    axe = Axe()
+    options = {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
+    page = context.new_page()
+    seen, frontier, found = {start}, [start], {}
+    shapes = Counter()  # /admin/catalogue/products/7 and /8 are the same page: six of each
+    for _ in range(depth + 1):
+        following = []
+        for url in frontier:
+            head = context.request.get(url)  # not a download, not an error page
+            if head.status != 200 or "text/html" not in head.headers.get("content-type", ""):
+                continue
+            page.goto(url)
+            parts = urlsplit(url)
+            found[parts.path + (f"?{parts.query}" if parts.query else "")] = [
+                (v["id"], v["impact"], [n["html"][:160] for n in v["nodes"][:3]])
+                for v in axe.run(page, options=options).response["violations"]
+            ]
+            for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+                href = urljoin(url, href).split("#")[0]
+                shape = re.sub(r"\d+", "N", href)
+                if _is_page(base, href) and href not in seen and shapes[shape] < 6:
+                    if len(seen) < limit:
+                        seen.add(href)
+                        shapes[shape] += 1
+                        following.append(href)
+        frontier = following
+    page.close()
+    return found
+
+
+def _logged_in(browser, base: str, local: str):
+    context = browser.new_context(locale="fr-FR", reduced_motion="reduce")
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#email", f"{local}@{DEMO_DOMAIN}")
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.close()
+    return context
+
+
+# the markup does not depend on the database: checked once, in the PostgreSQL run
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="checked on PostgreSQL"
+)
+@pytest.mark.parametrize("who", [None, "client", "expert", "apporteur", "admin"])
+def test_every_reachable_page_passes_axe_wcag_aa(app, demo, live_server, browser, who):
+    if who is None:
+        context = browser.new_context(locale="fr-FR", reduced_motion="reduce")
+    else:
+        context = _logged_in(browser, live_server, who)
+    found = _crawl(
+        context, live_server, f"{live_server}/" if who is None else live_server + "/dashboard"
+    )
+    context.close()
+    assert len(found) >= 5, found  # the crawl really saw the site, not a login redirect
+    failing = {path: v for path, v in found.items() if v}
+    assert not failing, failing
