@@ -6,12 +6,13 @@ that must never regress, not the whole of accessibility."""
 import os
 import re
 from collections import Counter
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from app.cli import DEMO_DOMAIN, DEMO_PASSWORD
+from tests.unit.test_simulator import GOLDEN
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # links that are not pages: files, feeds for scripts, and the way out
@@ -34,13 +35,13 @@ def _is_page(base: str, href: str) -> bool:
     )
 
 
-def _crawl(context, base: str, start: str, depth: int = 2, limit: int = 80) -> dict[str, list]:
-    """Breadth-first over the same-site links, `depth` clicks from `start`: each HTML page is
+def _crawl(context, base: str, starts: list[str], depth=2, limit=80) -> dict[str, list]:
+    """Breadth-first over the same-site links, `depth` clicks from `starts`: each HTML page is
     loaded as a reader would see it and checked. Returns {path: violations}."""
     axe = Axe()
     options = {"runOnly": {"type": "tag", "values": WCAG_AA}, "resultTypes": ["violations"]}
     page = context.new_page()
-    seen, frontier, found = {start}, [start], {}
+    seen, frontier, found = set(starts), list(starts), {}
     shapes = Counter()  # /admin/catalogue/products/7 and /8 are the same page: six of each
     for _ in range(depth + 1):
         following = []
@@ -67,6 +68,22 @@ def _crawl(context, base: str, start: str, depth: int = 2, limit: int = 80) -> d
     return found
 
 
+def _results_page(context, base: str) -> str:
+    """A visitor's results page: the whole questionnaire sent as the no-JS form sends it."""
+    page = context.request.get(f"{base}/simulator").text()
+    pairs = [("csrf_token", re.search(r'name="csrf_token" value="([^"]+)"', page).group(1))]
+    for code, value in GOLDEN.items():
+        pairs += [(code, v) for v in value] if isinstance(value, list) else [(code, value)]
+    resp = context.request.post(
+        f"{base}/simulator",
+        data=urlencode(pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        max_redirects=0,
+    )
+    assert resp.status == 303, resp.status
+    return urljoin(base, resp.headers["location"])
+
+
 def _logged_in(browser, base: str, local: str):
     context = browser.new_context(locale="fr-FR", reduced_motion="reduce")
     page = context.new_page()
@@ -85,13 +102,13 @@ def _logged_in(browser, base: str, local: str):
 )
 @pytest.mark.parametrize("who", [None, "client", "expert", "apporteur", "admin"])
 def test_every_reachable_page_passes_axe_wcag_aa(app, demo, live_server, browser, who):
-    if who is None:
+    if who is None:  # the home page, and the results of a simulation
         context = browser.new_context(locale="fr-FR", reduced_motion="reduce")
+        starts = [f"{live_server}/", _results_page(context, live_server)]
     else:
         context = _logged_in(browser, live_server, who)
-    found = _crawl(
-        context, live_server, f"{live_server}/" if who is None else live_server + "/dashboard"
-    )
+        starts = [f"{live_server}/dashboard"]
+    found = _crawl(context, live_server, starts)
     context.close()
     assert len(found) >= 5, found  # the crawl really saw the site, not a login redirect
     failing = {path: v for path, v in found.items() if v}
