@@ -50,6 +50,8 @@ def _crawl(context, base: str, starts: list[str], depth=2, limit=80) -> dict[str
             if head.status != 200 or "text/html" not in head.headers.get("content-type", ""):
                 continue
             page.goto(url)
+            # the settled page: fragments that load themselves (hx-trigger="load") are in
+            page.wait_for_function("!document.querySelector('.htmx-request')")
             parts = urlsplit(url)
             found[parts.path + (f"?{parts.query}" if parts.query else "")] = [
                 (v["id"], v["impact"], [n["html"][:160] for n in v["nodes"][:3]])
