@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from app.cli import DEMO_DOMAIN, DEMO_PASSWORD
 from tests.unit.test_simulator import GOLDEN
@@ -51,7 +52,7 @@ def _crawl(context, base: str, starts: list[str], depth=2, limit=80) -> dict[str
                 continue
             page.goto(url)
             # the settled page: fragments that load themselves (hx-trigger="load") are in
-            page.wait_for_function("!document.querySelector('.htmx-request')")
+            expect(page.locator(".htmx-request")).to_have_count(0)
             parts = urlsplit(url)
             found[parts.path + (f"?{parts.query}" if parts.query else "")] = [
                 (v["id"], v["impact"], [n["html"][:160] for n in v["nodes"][:3]])
