@@ -1,7 +1,7 @@
 """WCAG 2.2 AA, checked by axe-core in Debian's Chromium on every page a visitor and each demo
 account can reach in two clicks (the demo data spans the whole workflow, so dossier pages are
-seen at every step). Automated checks find about a third of real barriers; they are the floor
-that must never regress, not the whole of accessibility."""
+seen at every step). Automated rules find only part of real barriers (keyboard order and what a
+screen reader says still need a person): this is the floor that must never regress."""
 
 import os
 import re
