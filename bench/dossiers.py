@@ -133,6 +133,18 @@ def _transition_entries(app_url: str, count: int = 400) -> list[tuple[str, str, 
     return entries
 
 
+def _post_transition(http, app_url: str, entry: tuple[str, str, str]) -> None:
+    """One entry's transition over HTTP, as a browser posts it; the answer must be a 303."""
+    path, cookie, body = entry
+    resp = http.post(
+        f"{app_url}{path}",
+        data=body,
+        headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 303, f"transition: {resp.status_code}"
+
+
 def _transition_script(entries: list[tuple[str, str, str]]) -> str:
     """wrk Lua cycling over the entries: two connections never act on the same dossier at
     once (that would measure the 409 of the losing one)."""
@@ -165,15 +177,12 @@ def requests_bench(app_url: str, wrk_script) -> dict:
         ticpe = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
     dossier_id, client_id, _ = _pick("audit_in_progress")
     _, _, client_cookie = _http_as(app_url, client_id)
-    request_id, _client, expert_id = _pick("documents_requested")
-    _, expert_token, expert_cookie = _http_as(app_url, expert_id)
     entries = _transition_entries(app_url)
     transitions = _transition_script(entries)
     search = (
         f"{app_url}/experts/?product={ticpe}&sector=Transport+et+Logistique"
         "&min_rating=3.5&max_fee=30&available=1"
     )
-    body = f"csrf_token={expert_token}&items=Relev%C3%A9+de+flotte&required=0&message=Merci"
     cases = {
         "marketplace search (filters)": (search, lua_request("GET", {}, None)),
         "dossier page (client)": (
@@ -195,13 +204,7 @@ def requests_bench(app_url: str, wrk_script) -> dict:
     for name, (url, cookie, status, needle) in checks.items():
         resp = requests.get(url, headers={"Cookie": cookie} if cookie else {})
         assert resp.status_code == status and needle in resp.text, (name, resp.status_code)
-    resp = requests.post(
-        f"{app_url}/dossiers/{request_id}/actions/request_documents",
-        data=body,
-        headers={"Cookie": expert_cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        allow_redirects=False,
-    )
-    assert resp.status_code == 303, f"transition: {resp.status_code}"
+    _post_transition(requests.Session(), app_url, entries[0])
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (url, script) in cases.items():
@@ -226,14 +229,7 @@ def requests_bench(app_url: str, wrk_script) -> dict:
         return lambda _i: http.get(url, headers={"Cookie": cookie} if cookie else {})
 
     def transition(i):
-        path, cookie, body = entries[i % len(entries)]
-        resp = http.post(
-            f"{app_url}{path}",
-            data=body,
-            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-            allow_redirects=False,
-        )
-        assert resp.status_code == 303, f"transition: {resp.status_code}"
+        _post_transition(http, app_url, entries[i % len(entries)])
 
     quiet = {name: alone(get(url, cookie)) for name, (url, cookie, _s, _n) in checks.items()}
     quiet["transition request_documents"] = alone(transition)
