@@ -8,9 +8,10 @@ rating band (up to 15) + 10 when the expert knows the client's sector.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, exists, func, literal, or_
+from sqlalchemy import Float, bindparam, case, exists, func, literal, or_
 
 from app.extensions import db
 from app.models import (
@@ -86,15 +87,33 @@ class Filters:
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
-    profile: ExpertProfile
+    """One result card: plain columns, not ORM objects (twenty of those and their users cost
+    more to build than the query takes)."""
+
+    profile_id: int
+    user_id: int
+    first_name: str
+    last_name: str
+    cabinet_name: str | None
+    city: str | None
+    department: str | None
+    years_experience: int | None
+    fee_bp: int
+    rating_x100: int
+    rating_count: int
+    completed_count: int
     score: int
-    level: str | None
+    level: ExpertiseLevel | None
 
     @property
-    def user(self) -> User:
-        return self.profile.user
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def rating(self) -> float:
+        return self.rating_x100 / 100
 
 
 @dataclass
@@ -103,7 +122,9 @@ class Page:
     next_cursor: str | None = None
 
 
-def _score(level_col, bonus_sector: str | None, filtered_sector: str | None = None):
+def _score(level_col, bonus: str | None):
+    """The relevance score; `bonus` is None, "all" (every row listed knows the bonus sector, as
+    it is also the filter) or "exists" (checked per expert against :bonus_sector)."""
     specialty = (
         case(*((level_col == v, p) for v, p in LEVEL_POINTS.items()), else_=0)
         if level_col is not None
@@ -124,19 +145,23 @@ def _score(level_col, bonus_sector: str | None, filtered_sector: str | None = No
         else_=0,
     )
     score = specialty + ExpertProfile.rating_x100 / 20 + completed + band
-    if bonus_sector and bonus_sector == filtered_sector:  # every row listed knows it
+    if bonus == "all":
         score = score + 10
-    elif bonus_sector:
+    elif bonus == "exists":
         knows = exists().where(
-            ExpertSector.expert_id == ExpertProfile.id, ExpertSector.sector == bonus_sector
+            ExpertSector.expert_id == ExpertProfile.id,
+            ExpertSector.sector == bindparam("bonus_sector"),
         )
         score = score + case((knows, 10), else_=0)
     return score
 
 
 # what a result card shows (not the bio, certifications or decision notes of 20 experts)
-CARD_PROFILE = (
+CARD_COLUMNS = (
+    ExpertProfile.id,
     ExpertProfile.user_id,
+    User.first_name,
+    User.last_name,
     ExpertProfile.cabinet_name,
     ExpertProfile.city,
     ExpertProfile.department,
@@ -148,11 +173,30 @@ CARD_PROFILE = (
 )
 
 
-def search(f: Filters, limit: int = PAGE) -> Page:
-    level_col = ExpertProduct.level if f.product_id else None
-    score_expr = _score(level_col, f.client_sector or f.sector, f.sector)
-    score = score_expr.label("score")
-    columns = [ExpertProfile, score, level_col if level_col is not None else literal(None)]
+@dataclass(frozen=True)
+class _Shape:
+    """Which clauses a search has; the values travel as bound parameters."""
+
+    product: bool
+    sector: bool
+    location: bool
+    min_rating: bool
+    max_fee: bool
+    available: bool
+    sort: str
+    after: bool
+    bonus: str | None
+    limit: int
+
+
+@functools.lru_cache(maxsize=512)
+def _statement(shape: _Shape):
+    """The search's SELECT for one shape, built once per process: building the expression tree
+    and its cache key again for every request cost more than running it on PostgreSQL."""
+    level_col = ExpertProduct.level if shape.product else None
+    score_expr = _score(level_col, shape.bonus)
+    columns = [*CARD_COLUMNS, score_expr.label("score")]
+    columns.append(level_col if level_col is not None else literal(None))
     query = (
         db.select(*columns)
         .join(User, User.id == ExpertProfile.user_id)
@@ -161,67 +205,99 @@ def search(f: Filters, limit: int = PAGE) -> Page:
             User.active.is_(True),
             ExpertProfile.active_dossiers < ExpertProfile.capacity,
         )
-        .options(
-            db.load_only(*CARD_PROFILE),
-            db.contains_eager(ExpertProfile.user).load_only(User.first_name, User.last_name),
-        )
     )
-    if f.product_id:
+    if shape.product:
         query = query.join(
             ExpertProduct,
             (ExpertProduct.expert_id == ExpertProfile.id)
-            & (ExpertProduct.product_id == f.product_id)
+            & (ExpertProduct.product_id == bindparam("product_id"))
             & ExpertProduct.active.is_(True),
         )
-    if f.sector:
+    if shape.sector:
         query = query.where(
             exists().where(
-                ExpertSector.expert_id == ExpertProfile.id, ExpertSector.sector == f.sector
+                ExpertSector.expert_id == ExpertProfile.id,
+                ExpertSector.sector == bindparam("sector"),
             )
         )
-    if f.location:
-        pattern = f"%{f.location.lower()}%"
+    if shape.location:
         query = query.where(
             or_(
-                func.lower(ExpertProfile.city).like(pattern),
-                ExpertProfile.department == f.location.upper()[:3],
+                func.lower(ExpertProfile.city).like(bindparam("city_pattern")),
+                ExpertProfile.department == bindparam("department"),
             )
         )
-    if f.min_rating is not None:
-        query = query.where(ExpertProfile.rating_x100 >= int(f.min_rating * 100))
-    if f.max_fee is not None:
-        query = query.where(ExpertProfile.fee_bp <= int(f.max_fee * 100))
-    if f.available:
+    if shape.min_rating:
+        query = query.where(ExpertProfile.rating_x100 >= bindparam("min_rating"))
+    if shape.max_fee:
+        query = query.where(ExpertProfile.fee_bp <= bindparam("max_fee"))
+    if shape.available:
         query = query.where(ExpertProfile.available.is_(True))
     key, descending = {
-        "relevance": (score, True),
+        "relevance": (score_expr, True),
         "rating": (ExpertProfile.rating_x100, True),
         "experience": (func.coalesce(ExpertProfile.years_experience, 0), True),
         "fee": (ExpertProfile.fee_bp, False),
-    }[f.sort]
-    if f.sort == "relevance":
-        key = score_expr  # the expression, not the label
-    if f.after:
-        try:
-            raw_value, raw_id = f.after.rsplit(":", 1)
-            value, last_id = float(raw_value), int(raw_id)
-        except ValueError:
-            value = last_id = None
-        if last_id is not None:
-            beyond = key < value if descending else key > value
-            query = query.where(or_(beyond, (key == value) & (ExpertProfile.id > last_id)))
+    }[shape.sort]
+    if shape.after:
+        value = bindparam("after_value", type_=Float)
+        beyond = key < value if descending else key > value
+        query = query.where(
+            or_(beyond, (key == value) & (ExpertProfile.id > bindparam("after_id")))
+        )
     query = query.order_by(key.desc() if descending else key.asc(), ExpertProfile.id)
-    rows = db.session.execute(query.limit(limit + 1)).all()
-    page = Page(rows=[Row(profile, int(round(float(s))), lvl) for profile, s, lvl in rows[:limit]])
+    return query.limit(shape.limit + 1)
+
+
+def _cursor(after: str | None) -> tuple[float, int] | None:
+    try:
+        raw_value, raw_id = (after or "").rsplit(":", 1)
+        return float(raw_value), int(raw_id)
+    except ValueError:
+        return None  # a mangled link: the first page
+
+
+def search(f: Filters, limit: int = PAGE) -> Page:
+    bonus_sector = f.client_sector or f.sector
+    if bonus_sector and bonus_sector == f.sector:
+        bonus = "all"
+    else:
+        bonus = "exists" if bonus_sector else None
+    cursor = _cursor(f.after)
+    params = {
+        "product_id": f.product_id,
+        "sector": f.sector,
+        "bonus_sector": bonus_sector,
+        "city_pattern": f"%{f.location.lower()}%",
+        "department": f.location.upper()[:3],
+        "min_rating": None if f.min_rating is None else int(f.min_rating * 100),
+        "max_fee": None if f.max_fee is None else int(f.max_fee * 100),
+        "after_value": cursor[0] if cursor else None,
+        "after_id": cursor[1] if cursor else None,
+    }
+    shape = _Shape(
+        product=f.product_id is not None,
+        sector=bool(f.sector),
+        location=bool(f.location),
+        min_rating=f.min_rating is not None,
+        max_fee=f.max_fee is not None,
+        available=f.available,
+        sort=f.sort,
+        after=cursor is not None,
+        bonus=bonus,
+        limit=limit,
+    )
+    rows = db.session.execute(_statement(shape), params).all()  # unnamed parameters are unused
+    page = Page(rows=[Row(*r[:12], int(round(float(r[12]))), r[13]) for r in rows[:limit]])
     if len(rows) > limit:
         last = page.rows[-1]
         value = {
-            "relevance": float(rows[limit - 1][1]),
-            "rating": last.profile.rating_x100,
-            "experience": last.profile.years_experience or 0,
-            "fee": last.profile.fee_bp,
+            "relevance": float(rows[limit - 1][12]),
+            "rating": last.rating_x100,
+            "experience": last.years_experience or 0,
+            "fee": last.fee_bp,
         }[f.sort]
-        page.next_cursor = f"{value:g}:{last.profile.id}"
+        page.next_cursor = f"{value:g}:{last.profile_id}"
     return page
 
 

@@ -607,7 +607,7 @@ def _distributor_for(dossier: Dossier) -> User | None:
     if profile is not None:
         return profile.user
     rows = marketplace.search(marketplace.Filters(product_id=dossier.product_id), limit=1).rows
-    return rows[0].user if rows else None
+    return db.session.get(User, rows[0].user_id) if rows else None
 
 
 def _partner_available(dossier: Dossier, actor: User) -> str | None:

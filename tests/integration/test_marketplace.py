@@ -99,10 +99,10 @@ def test_relevance_follows_level_rating_completions_and_sector(app, client):
         rows = marketplace.search(
             marketplace.Filters(product_id=_ticpe(app), client_sector="Transport et Logistique")
         ).rows
-    scores = {r.profile.user_id: r.score for r in rows}
+    scores = {r.user_id: r.score for r in rows}
     # 40 + 480/20 + 20 + 15; 30 + 20 + 10 + 12; 10; 10 + 10 (sector bonus)
     assert scores == {top: 99, mid: 72, low: 10, sector: 20}
-    assert [r.profile.user_id for r in rows] == [top, mid, sector, low]
+    assert [r.user_id for r in rows] == [top, mid, sector, low]
     by_fee = _ids(client.get(f"/experts/?product={_ticpe(app)}&sort=fee").get_data(as_text=True))
     assert len(by_fee) == 4
 

@@ -61,6 +61,20 @@ def test_language_switch_and_locale_formats(app, client):
             assert format_currency(1234.56, "EUR") == "€1,234.56"
 
 
+def test_templates_follow_a_locale_forced_within_the_request(app):
+    """Emails and invoices render in another language than the page's, in the same request:
+    `_()` and the number filter must not keep the language they saw first."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    source = "{{ _('Log in') }} {{ 1500.5|number_input }}"
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert render_template_string(source) == "Se connecter 1\u202f500,5"
+        with force_locale("en"):
+            assert render_template_string(source) == "Log in 1,500.5"
+        assert render_template_string(source) == "Se connecter 1\u202f500,5"
+
+
 def test_email_job_fails_once_then_succeeds_on_retry(app, client, run_jobs, smtp):
     make_user(app, email="retry@example.fr")
     smtp.fail_next = 1
