@@ -25,6 +25,30 @@ def test_no_drift_between_models_and_migrations(app):
         migrate_check()  # raises when autogenerate would produce operations
 
 
+def test_a_connection_the_server_dropped_is_replaced_before_a_request_uses_it(app, client):
+    """A PostgreSQL restart or a killed backend leaves dead connections in every process's
+    pool; the next request must get a fresh one, not an error page."""
+    import time
+
+    import pytest
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no server to drop the connection")
+        pid = db.session.execute(db.text("SELECT pg_backend_pid()")).scalar()
+        db.session.remove()  # back to the pool, idle
+        outside = create_engine(db.engine.url, poolclass=NullPool)  # not from the same pool
+        with outside.connect() as other:
+            other.execute(db.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        outside.dispose()
+        time.sleep(0.2)  # the server's goodbye reaches the pooled socket
+    make_user(app, email="after-drop@example.fr")  # the pooled connection, checked out again
+    with app.app_context():
+        assert db.session.execute(db.text("SELECT pg_backend_pid()")).scalar() != pid
+
+
 def test_request_id_and_security_headers(client):
     resp = client.get("/login", headers={"X-Request-ID": "abc123"})
     assert resp.headers["X-Request-ID"] == "abc123"
