@@ -148,11 +148,15 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties, run_jobs
     with app.app_context():
         statuses = set(db.session.scalars(db.select(Document.status)))
     assert statuses == {DocumentStatus.VALIDATED}
+    # the admin may propose or assign the expert from a list of those who may take it
+    page = client.get(f"/dossiers/{d}").get_data(as_text=True)
+    assert f'<option value="{parties["expert"]}"' in page
 
     client.post("/logout", data={})
     login(client, "client@example.fr")
     page = client.get(f"/dossiers/{d}").get_data(as_text=True)
     assert "Recommended" in page or "Recommandé" in page
+    assert f'name="expert_id" value="{parties["expert"]}"' in page
     assert _act(client, d, "select_expert", expert_id=parties["expert"]).status_code == 303
     assert _dossier(app, d).pending_expert_id == parties["expert"]
     assert _dossier(app, d).expert_deadline_at is not None
