@@ -196,6 +196,25 @@ def _number_in(value, locale: str) -> str:
     return format_decimal(value, format="#,##0.##", locale=locale)
 
 
+def datetimeformat(value=None, format=None) -> str:
+    """Flask-Babel's `datetimeformat` filter, remembered per (instant, format, locale, zone):
+    Babel takes about 30 µs per date, and a dossier's timeline or a thread shows dozens of
+    dates that are the same at every visit and every live refresh."""
+    from flask_babel import format_datetime, get_locale, get_timezone
+
+    if value is None:  # "now": never the same twice
+        return format_datetime(value, format)
+    return _datetime_in(value, format, str(get_locale()), str(get_timezone()))
+
+
+@functools.lru_cache(maxsize=8192)
+def _datetime_in(value, format, _locale: str, _zone: str) -> str:
+    # the locale and zone are part of the key; Babel reads them from the request, as always
+    from flask_babel import format_datetime
+
+    return format_datetime(value, format)
+
+
 def init_app(app: Flask) -> None:
     from flask_babel import get_locale
 
@@ -211,6 +230,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
     app.jinja_env.globals["_"] = _template_underscore
+    app.jinja_env.filters["datetimeformat"] = datetimeformat
 
     @app.context_processor
     def _locale():

@@ -91,12 +91,17 @@ def test_templates_follow_a_locale_forced_within_the_request(app):
     from flask import render_template_string
     from flask_babel import force_locale
 
-    source = "{{ _('Log in') }} {{ 1500.5|number_input }}"
+    from datetime import UTC, datetime
+
+    source = "{{ _('Log in') }} {{ 1500.5|number_input }} {{ at|datetimeformat('short') }}"
+    at = datetime(2026, 11, 3, 14, 5, tzinfo=UTC)
     with app.test_request_context(headers={"Accept-Language": "fr"}):
-        assert render_template_string(source) == "Se connecter 1\u202f500,5"
+        french = render_template_string(source, at=at)
+        assert french == "Se connecter 1\u202f500,5 03/11/2026 15:05"  # Paris time
         with force_locale("en"):
-            assert render_template_string(source) == "Log in 1,500.5"
-        assert render_template_string(source) == "Se connecter 1\u202f500,5"
+            english = render_template_string(source, at=at)
+            assert english.startswith("Log in 1,500.5 11/3/26, 3:05")
+        assert render_template_string(source, at=at) == french
 
 
 def test_email_job_fails_once_then_succeeds_on_retry(app, client, run_jobs, smtp):
