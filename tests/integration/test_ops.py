@@ -87,11 +87,11 @@ def test_language_switch_and_locale_formats(app, client):
 
 def test_templates_follow_a_locale_forced_within_the_request(app):
     """Emails and invoices render in another language than the page's, in the same request:
-    `_()` and the number filter must not keep the language they saw first."""
+    `_()`, the number and the date filters must not keep the language they saw first."""
+    from datetime import UTC, datetime
+
     from flask import render_template_string
     from flask_babel import force_locale
-
-    from datetime import UTC, datetime
 
     source = "{{ _('Log in') }} {{ 1500.5|number_input }} {{ at|datetimeformat('short') }}"
     at = datetime(2026, 11, 3, 14, 5, tzinfo=UTC)
