@@ -156,7 +156,8 @@ def _score(level_col, bonus: str | None):
     return score
 
 
-# what a result card shows (not the bio, certifications or decision notes of 20 experts)
+# what a result card shows (not the bio, certifications or decision notes of 20 experts), in
+# the order of Row's first fields: search() builds each Row from the tuple as it comes
 CARD_COLUMNS = (
     ExpertProfile.id,
     ExpertProfile.user_id,

@@ -107,6 +107,27 @@ def test_relevance_follows_level_rating_completions_and_sector(app, client):
     assert len(by_fee) == 4
 
 
+def test_a_result_card_carries_each_column_under_its_own_name(app):
+    fields = dict(
+        cabinet_name="Cabinet Lumière",
+        city="Lyon",
+        department="69",
+        years_experience=12,
+        fee_bp=2250,
+        rating_x100=460,
+        rating_count=3,
+        completed_count=7,
+    )
+    user_id = _expert(app, level=ExpertiseLevel.ADVANCED, **fields)
+    with app.test_request_context():
+        (row,) = marketplace.search(marketplace.Filters(product_id=_ticpe(app))).rows
+        user = db.session.get(User, user_id)
+        assert (row.user_id, row.profile_id) == (user_id, user.expert_profile.id)
+        assert row.full_name == user.full_name and row.rating == 4.6
+    assert {name: getattr(row, name) for name in fields} == fields
+    assert row.level == ExpertiseLevel.ADVANCED and row.score == 30 + 23 + 10 + 15
+
+
 def test_keyset_pages_cover_everyone_once(app, client):
     made = {_expert(app, years_experience=i % 7, rating_x100=(i * 37) % 500) for i in range(45)}
     for sort in marketplace.SORTS:
