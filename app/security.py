@@ -84,19 +84,21 @@ def can_view_document(viewer: User | None, document) -> bool:
 
 def can_read_thread(viewer: User | None, thread) -> bool:
     """A dossier's thread is its client's and its *current* expert's (a replaced expert loses
-    it); a support thread its owner's; admins read every thread (the service audits it)."""
+    it); a support thread its owner's; admins read every thread (the service audits it).
+
+    `thread` is a `Thread`, or any object with its `id`, `kind`, `key` and `parties` (the
+    dossier's client and expert ids): the message post reads those as one row."""
     if viewer is None or not viewer.is_authenticated:
         return False
     if viewer.is_admin:
         return True
     from app.extensions import db
-    from app.models import ClientProfile, Dossier, ThreadKind, ThreadParticipant
+    from app.models import ClientProfile, ThreadKind, ThreadParticipant
 
     if thread.kind == ThreadKind.SUPPORT:
         return thread.key == f"support:{viewer.id}"
     if thread.kind == ThreadKind.DOSSIER:
-        dossier = db.session.get(Dossier, thread.dossier_id)
-        return dossier is not None and viewer.id in (dossier.client_id, dossier.expert_id)
+        return viewer.id in thread.parties
     if thread.kind == ThreadKind.REFERRAL:
         # "referral:<referrer>:<client>": the client, and the referrer while still theirs
         referrer_id, client_id = (int(x) for x in thread.key.split(":")[1:])

@@ -42,6 +42,14 @@ class Thread(Base):
         back_populates="thread", cascade="all, delete-orphan"
     )
 
+    @property
+    def parties(self) -> tuple[int, ...]:
+        """The ids of the dossier's client and current expert (none for other threads)."""
+        dossier = self.dossier
+        if dossier is None:
+            return ()
+        return tuple(i for i in (dossier.client_id, dossier.expert_id) if i is not None)
+
 
 class ThreadParticipant(Base):
     __tablename__ = "thread_participants"

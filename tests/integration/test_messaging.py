@@ -161,6 +161,32 @@ def test_strangers_get_404_and_admin_reads_are_audited(app, client, people):
         assert db.session.scalar(db.select(Message.body).where(Message.body == "Intrus")) is None
 
 
+def test_a_post_is_seen_by_the_thread_the_session_already_holds(app, people):
+    # the post writes with plain statements, not through the thread's objects: a thread
+    # already loaded must not keep its old state (the htmx answer renders it at once)
+    with app.test_request_context():
+        admin = db.session.get(User, people["admin"])
+        thread = messaging.open_dossier_thread(
+            people["dossier"], db.session.get(User, people["client"])
+        )
+        assert admin.id not in {p.user_id for p in thread.participants}
+        msg = messaging.post(thread.id, admin, "  Nous regardons votre dossier.  ")
+        assert (msg.kind, msg.sender_id, msg.body) == (
+            MessageKind.TEXT,
+            admin.id,
+            "Nous regardons votre dossier.",
+        )
+        assert thread.last_message_at == msg.created_at
+        assert admin.id in {p.user_id for p in thread.participants}  # the admin joined
+        assert msg.attachments == []
+        thread_id, message_id = thread.id, msg.id
+    with app.app_context():
+        db.session.expire_all()
+        stored = db.session.get(Thread, thread_id)
+        assert stored.last_message_at is not None
+        assert db.session.get(Message, message_id).thread_id == thread_id
+
+
 def test_support_thread_is_pinned_and_admins_answer(app, client, people):
     login(client, "app@example.fr")
     resp = client.get("/messages/support")
