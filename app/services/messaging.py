@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.extensions import db
 from app.models import (
@@ -199,17 +200,32 @@ class _Target:
     participants: frozenset[int]
 
 
-# One row per participant (one row with no participant for a thread nobody has joined yet).
-# Built once: the statement, its compiled form and its cache key are the same for every post.
+# The post's statements, built once on the tables (not the mapped classes): each execution
+# skips building the statement, computing its cache key and the ORM's result handling.
+_threads, _messages = Thread.__table__, Message.__table__
+# one row per participant (one row with no participant for a thread nobody has joined yet)
 _TARGET = (
     db.select(
-        Thread.kind, Thread.key, Dossier.client_id, Dossier.expert_id, ThreadParticipant.user_id
+        _threads.c.kind,
+        _threads.c.key,
+        Dossier.__table__.c.client_id,
+        Dossier.__table__.c.expert_id,
+        ThreadParticipant.__table__.c.user_id,
     )
-    .select_from(Thread)
-    .outerjoin(Dossier, Dossier.id == Thread.dossier_id)
-    .outerjoin(ThreadParticipant, ThreadParticipant.thread_id == Thread.id)
-    .where(Thread.id == db.bindparam("thread_id"))
+    .select_from(_threads)
+    .outerjoin(Dossier.__table__, Dossier.__table__.c.id == _threads.c.dossier_id)
+    .outerjoin(
+        ThreadParticipant.__table__, ThreadParticipant.__table__.c.thread_id == _threads.c.id
+    )
+    .where(_threads.c.id == db.bindparam("thread_id"))
 )
+_JOIN = db.insert(ThreadParticipant.__table__)
+_TOUCH = (
+    db.update(_threads)
+    .where(_threads.c.id == db.bindparam("thread_id"))
+    .values(last_message_at=db.bindparam("at"))
+)
+_INSERT = db.insert(_messages).returning(_messages.c.id)
 
 
 def _target(thread_id: int) -> _Target | None:
@@ -274,18 +290,15 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
         raise ValidationFailed(message, files=message) from None
     now = utcnow()
     if sender.id not in target.participants:
-        db.session.execute(
-            db.insert(ThreadParticipant).values(thread_id=target.id, user_id=sender.id)
-        )
+        db.session.execute(_JOIN, {"thread_id": target.id, "user_id": sender.id})
     # No read-pointer write: unread counts never include your own messages, and what you saw
     # before posting is marked read by the page you come back to.
-    db.session.execute(
-        db.update(Thread.__table__).where(Thread.id == target.id).values(last_message_at=now)
-    )
-    msg = db.session.scalars(
-        db.insert(Message).returning(Message),
-        [{"thread_id": target.id, "sender_id": sender.id, "body": body, "created_at": now}],
-    ).one()
+    db.session.execute(_TOUCH, {"thread_id": target.id, "at": now})
+    row = {"thread_id": target.id, "sender_id": sender.id, "body": body, "created_at": now}
+    msg = Message(id=db.session.execute(_INSERT, row).scalar_one(), kind=MessageKind.TEXT, **row)
+    # the caller gets the stored message as if it had been loaded (its files load on access)
+    make_transient_to_detached(msg)
+    db.session.add(msg)
     if stored:
         db.session.execute(
             db.insert(MessageAttachment),
