@@ -11,7 +11,7 @@ from typing import Any
 import socketio
 from flask import current_app
 
-from app.services.transaction import after_commit
+from app.services.transaction import after_commit_gathered
 
 
 def _publisher() -> socketio.RedisManager:
@@ -25,10 +25,33 @@ def _publisher() -> socketio.RedisManager:
     return ext["signal_publisher"]
 
 
+class _Signals:
+    """A transaction's signals: one publish per distinct signal, to all of its rooms at once
+    (a transition tells the client, the expert and the admins with one Redis round trip, and
+    someone in two of those rooms receives it once)."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, tuple[dict, list[str]]] = {}
+
+    def add(self, room: str, data: dict) -> None:
+        rooms = self.rooms.setdefault(repr(data), (data, []))[1]
+        if room not in rooms:
+            rooms.append(room)
+
+    def __call__(self) -> None:
+        publisher = _publisher()
+        for data, rooms in self.rooms.values():
+            publisher.emit("notify", data, room=rooms, namespace="/")
+
+
 def signal(room: str, event_name: str, /, **ids: Any) -> None:
     """Send `{"event": event_name, **ids}` to a room once the current transaction commits."""
     data = {"event": event_name, **ids}
-    after_commit(lambda: _publisher().emit("notify", data, room=room, namespace="/"))
+    gathered = after_commit_gathered(_Signals)
+    if gathered is None:  # no transaction: nothing to wait for
+        _publisher().emit("notify", data, room=room, namespace="/")
+    else:
+        gathered.add(room, data)
 
 
 def to_user(recipient_id: int, event_name: str, /, **ids: Any) -> None:

@@ -1,12 +1,14 @@
 """Side effects after commit: a callback registered here runs only if the transaction commits."""
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 _KEY = "after_commit_callbacks"
+G = TypeVar("G", bound=Callable[[], None])
 
 
 def after_commit(callback: Callable[[], None]) -> None:
@@ -18,6 +20,24 @@ def after_commit(callback: Callable[[], None]) -> None:
         session.info.setdefault(_KEY, []).append(callback)
     else:
         callback()
+
+
+def after_commit_gathered(kind: Callable[[], G]) -> G | None:
+    """The `kind()` callback of the current transaction, made and registered by the first
+    caller: side effects gathered over a transaction and sent together once it commits. None
+    when no transaction is open (the caller acts at once)."""
+    from app.extensions import db
+
+    session = db.session()
+    if not session.in_transaction():
+        return None
+    callbacks = session.info.setdefault(_KEY, [])
+    for callback in callbacks:
+        if type(callback) is kind:
+            return callback
+    gathered = kind()
+    callbacks.append(gathered)
+    return gathered
 
 
 def commit_keeping_loaded() -> None:

@@ -121,3 +121,39 @@ def test_admins_room_receives_application_signals(app, live_server):
         assert events == {"notification:new", "approvals:changed"}
     finally:
         client.disconnect()
+
+
+def test_a_transactions_signals_leave_once_it_commits_and_reach_each_socket_once(app, live_server):
+    boss = make_user(app, role=Role.ADMIN, email="boss@example.fr")
+    carl = make_user(app, email="carl@example.fr")
+    admin, to_admin = connect(live_server, session_cookie(live_server, "boss@example.fr"))
+    client, to_client = connect(live_server, session_cookie(live_server, "carl@example.fr"))
+    try:
+        from app.extensions import db
+        from app.models import User
+        from app.realtime import notify
+
+        with app.app_context():
+            db.session.get(User, boss)  # a transaction is open
+            for room in (f"user:{boss}", f"user:{carl}"):
+                notify.signal(room, "dossier:changed", dossier_id=7)
+            notify.to_admins("dossier:changed", dossier_id=7)  # the boss is in both rooms
+            notify.to_user(carl, "notification:read")
+            with pytest.raises(queue.Empty):
+                to_client.get(timeout=0.5)  # nothing before the commit
+            db.session.commit()
+            db.session.get(User, boss)
+            notify.to_user(carl, "notification:new", notification_id=1)
+            db.session.rollback()  # never sent
+        assert to_admin.get(timeout=5) == {"event": "dossier:changed", "dossier_id": 7}
+        got = [to_client.get(timeout=5), to_client.get(timeout=5)]
+        assert got == [
+            {"event": "dossier:changed", "dossier_id": 7},
+            {"event": "notification:read"},
+        ]
+        for received in (to_admin, to_client):
+            with pytest.raises(queue.Empty):
+                received.get(timeout=0.5)
+    finally:
+        admin.disconnect()
+        client.disconnect()
