@@ -41,7 +41,15 @@ def enqueue(queue_name: str, func: str, *args: Any, **options: Any):
 
     Callers commit first: the worker must find the rows the job is about.
     """
+    target = queue(queue_name)
     try:
-        return queue(queue_name).enqueue(func, *args, **options)
+        if not target.is_async:  # runs the job here and now: nothing to batch
+            return target.enqueue(func, *args, **options)
+        # RQ registers the queue, then saves and pushes the job: two round trips on its own,
+        # one in a single pipeline (the actor of a transition waits for it)
+        with redis().pipeline() as pipe:
+            job = target.enqueue(func, *args, pipeline=pipe, **options)
+            pipe.execute()
+        return job
     except DuplicateJobError:  # unique job ids make a second enqueue a no-op
         return None
