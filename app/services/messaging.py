@@ -456,22 +456,24 @@ def threads_for(user: User, limit: int = 50) -> list[ThreadRow]:
     return [ThreadRow(t, lasts.get(t.id), n, t.kind == ThreadKind.SUPPORT) for t, n in rows]
 
 
-def unread_total(user: User) -> int:
-    """Messages from others newer than what the user has read, across their threads (the
-    header badge): one query on the participant rows and the (thread, id) index."""
+def unread_query(user: User):
+    """The count of messages from others newer than what the user has read, across their
+    threads (the header badge): one query on the participant rows and the (thread, id)
+    index."""
     return (
-        db.session.scalar(
-            db.select(func.count(Message.id))
-            .join(ThreadParticipant, ThreadParticipant.thread_id == Message.thread_id)
-            .where(
-                ThreadParticipant.user_id == user.id,
-                Message.id > func.coalesce(ThreadParticipant.last_read_message_id, 0),
-                func.coalesce(Message.sender_id, 0) != user.id,
-                Message.kind == MessageKind.TEXT,
-            )
+        db.select(func.count(Message.id))
+        .join(ThreadParticipant, ThreadParticipant.thread_id == Message.thread_id)
+        .where(
+            ThreadParticipant.user_id == user.id,
+            Message.id > func.coalesce(ThreadParticipant.last_read_message_id, 0),
+            func.coalesce(Message.sender_id, 0) != user.id,
+            Message.kind == MessageKind.TEXT,
         )
-        or 0
     )
+
+
+def unread_total(user: User) -> int:
+    return db.session.scalar(unread_query(user)) or 0
 
 
 def support_threads_for_admins(limit: int = 50) -> list[Thread]:

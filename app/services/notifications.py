@@ -53,12 +53,25 @@ def notify_admins(type: str, title, body="", link=None, priority=Priority.MEDIUM
         create(admin, type, title, body, link, priority, object_ref)
 
 
-def unread_count(user: User) -> int:
-    return db.session.scalar(
-        db.select(db.func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
-        )
+def _unread(user: User):
+    return db.select(db.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)
     )
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(_unread(user))
+
+
+def badge_counts(user: User) -> tuple[int, int]:
+    """(unread notifications, unread messages): the header's badges, in one round trip."""
+    from app.services import messaging
+
+    both = db.select(
+        _unread(user).scalar_subquery(), messaging.unread_query(user).scalar_subquery()
+    )
+    notes, messages = db.session.execute(both).one()
+    return notes or 0, messages or 0
 
 
 def page(user: User, before_id: int | None = None, unread_only: bool = False, limit: int = 30):

@@ -159,16 +159,7 @@ def _titles():
     def people_names(people) -> dict[str, str]:
         return {str(user.id): user.first_name for user, _online, _last in people}
 
-    def unread_messages() -> int:
-        if not current_user.is_authenticated:
-            return 0
-        return messaging.unread_total(current_user)
-
-    return {
-        "thread_title": thread_title,
-        "people_names": people_names,
-        "unread_messages": unread_messages,
-    }
+    return {"thread_title": thread_title, "people_names": people_names}
 
 
 @bp.get("/search")

@@ -9,10 +9,21 @@ from blueprints.notifications import bp
 
 @bp.app_context_processor
 def _unread():
-    def unread_count() -> int:
-        return notifications.unread_count(current_user) if current_user.is_authenticated else 0
+    """The header's two badges. A page shows both: the first one asked counts both in one
+    round trip, and the second reads what the first found (a badge fragment asks for one)."""
+    counts: list[tuple[int, int]] = []
 
-    return {"unread_count": unread_count}
+    def badges() -> tuple[int, int]:
+        if not current_user.is_authenticated:
+            return 0, 0
+        if not counts:
+            counts.append(notifications.badge_counts(current_user))
+        return counts[0]
+
+    return {
+        "unread_count": lambda: badges()[0],
+        "unread_messages": lambda: badges()[1],
+    }
 
 
 @bp.get("/")

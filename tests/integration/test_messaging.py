@@ -19,7 +19,7 @@ from app.models import (
     Thread,
     User,
 )
-from app.services import messaging, workflow
+from app.services import messaging, notifications, workflow
 from tests.factories import HX, login, make_user, post
 
 
@@ -409,7 +409,14 @@ def test_the_header_badge_counts_unread_messages(app, client, people):
         messaging.post(thread.id, cli, "Un")
         messaging.post(thread.id, cli, "Deux")
         thread_id = thread.id
+        # and one notification: a page counts both badges at once, each keeps its own number
+        exp = db.session.get(User, people["expert"])
+        notifications.create(exp, "dossier_accept", "Un dossier vous attend")
+        db.session.commit()
     login(client, "exp@example.fr")
+    page = client.get("/messages/").get_data(as_text=True)
+    assert re.search(r'id="messages-badge"[^>]*>.*?>\s*2<span', page, re.S)
+    assert re.search(r'id="unread-badge"[^>]*>.*?>\s*1<span', page, re.S)
     frag = client.get("/messages/badge", headers={**HX}).get_data(as_text=True)
     assert re.search(r">\s*2<span", frag)
     client.get(f"/messages/{thread_id}")
