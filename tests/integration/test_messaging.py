@@ -187,6 +187,37 @@ def test_a_post_is_seen_by_the_thread_the_session_already_holds(app, people):
         assert db.session.get(Message, message_id).thread_id == thread_id
 
 
+def test_a_thread_reads_as_rows_with_names_and_every_file_once(app, people):
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+    def files(*names):
+        return [FileStorage(io.BytesIO(pdf), filename=name) for name in names]
+
+    with app.test_request_context():
+        cli = db.session.get(User, people["client"])
+        exp = db.session.get(User, people["expert"])
+        thread = messaging.open_dossier_thread(people["dossier"], cli)
+        first = messaging.post(thread.id, cli, "Deux pièces", files("devis.pdf", "kbis.pdf"))
+        reply = messaging.post(thread.id, exp, "Reçu")
+        last = messaging.post(thread.id, cli, "", files("rib.pdf"))
+        items, older = messaging.history(thread, limit=2)
+        assert older
+        assert [m.body for m in items] == ["Reçu", ""]
+        assert [a.original_name for a in items[1].attachments] == ["rib.pdf"]
+        items, older = messaging.history(thread, before_id=last.id, limit=2)
+        assert [m.id for m in items] == [first.id, reply.id] and not older
+        assert [a.original_name for a in items[0].attachments] == ["devis.pdf", "kbis.pdf"]
+        assert items[0].sender_name == "Claire" + (" " + cli.last_name if cli.last_name else "")
+        assert items[1].attachments == () and items[1].sender_id == exp.id
+        # a live refresh for the expert: what came after, without their own
+        assert [m.id for m in messaging.newer(thread, first.id, skip_sender=exp.id)] == [last.id]
+        assert [m.id for m in messaging.newer(thread, first.id)] == [reply.id, last.id]
+
+
 def test_support_thread_is_pinned_and_admins_answer(app, client, people):
     login(client, "app@example.fr")
     resp = client.get("/messages/support")
