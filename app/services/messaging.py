@@ -92,8 +92,8 @@ def _get_or_create(key: str, **fields) -> Thread:
 
 
 def _load(thread_id: int) -> Thread | None:
-    """A thread with what the access check and the fan-out read (its dossier, its
-    participants), in one round trip."""
+    """A thread with what the access check and its page read (its dossier, its participants
+    and who they are), in one round trip."""
     return db.session.get(
         Thread,
         thread_id,
@@ -102,7 +102,7 @@ def _load(thread_id: int) -> Thread | None:
             db.joinedload(Thread.dossier).options(
                 db.load_only(Dossier.client_id, Dossier.expert_id), db.lazyload(Dossier.product)
             ),
-            db.joinedload(Thread.participants),
+            db.joinedload(Thread.participants).joinedload(ThreadParticipant.user),
         ],
     )
 
