@@ -228,6 +228,24 @@ _TOUCH = (
     .values(last_message_at=db.bindparam("at"))
 )
 _INSERT = db.insert(_messages).returning(_messages.c.id)
+# PostgreSQL takes both in one statement (one round trip); SQLite has no UPDATE in a WITH
+_TOUCH_AND_INSERT = (
+    db.insert(_messages)
+    .values(
+        thread_id=db.bindparam("m_thread"),
+        sender_id=db.bindparam("m_sender"),
+        kind=MessageKind.TEXT,  # set here: left to its column default, it came out NULL
+        body=db.bindparam("m_body"),
+        created_at=db.bindparam("m_at"),
+    )
+    .returning(_messages.c.id)
+    .add_cte(
+        db.update(_threads)
+        .where(_threads.c.id == db.bindparam("m_thread"))
+        .values(last_message_at=db.bindparam("m_at"))
+        .cte("touch")
+    )
+)
 
 
 def _target(thread_id: int) -> _Target | None:
@@ -295,9 +313,14 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
         db.session.execute(_JOIN, {"thread_id": target.id, "user_id": sender.id})
     # No read-pointer write: unread counts never include your own messages, and what you saw
     # before posting is marked read by the page you come back to.
-    db.session.execute(_TOUCH, {"thread_id": target.id, "at": now})
     row = {"thread_id": target.id, "sender_id": sender.id, "body": body, "created_at": now}
-    msg = Message(id=db.session.execute(_INSERT, row).scalar_one(), kind=MessageKind.TEXT, **row)
+    if db.session.get_bind().dialect.name == "postgresql":
+        both = {"m_thread": target.id, "m_sender": sender.id, "m_body": body, "m_at": now}
+        message_id = db.session.execute(_TOUCH_AND_INSERT, both).scalar_one()
+    else:
+        db.session.execute(_TOUCH, {"thread_id": target.id, "at": now})
+        message_id = db.session.execute(_INSERT, row).scalar_one()
+    msg = Message(id=message_id, kind=MessageKind.TEXT, **row)
     # the caller gets the stored message as if it had been loaded (its files load on access)
     make_transient_to_detached(msg)
     db.session.add(msg)
