@@ -447,7 +447,7 @@ def history(thread: Thread, before_id: int | None = None, limit: int = PAGE):
     """The latest `limit` messages before `before_id`, oldest first, and whether older ones
     exist (keyset on the id)."""
     statement = _items_statement(
-        newest_first=True, before=before_id is not None, skip_sender=False, limit=limit + 1
+        newest_first=True, before=bool(before_id), skip_sender=False, limit=limit + 1
     )
     params = {"thread_id": thread.id, "before_id": before_id, "after_id": 0}
     rows = _items(statement, params)
