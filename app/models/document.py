@@ -88,11 +88,12 @@ class DocumentRequest(Base):
     """The expert's list of complementary documents (B §4.4 step 3), with a message."""
 
     __tablename__ = "document_requests"
+    # "the dossier's latest request" is one probe of this index: with the dossier alone,
+    # PostgreSQL walks the whole primary key backwards for a dossier that has none
+    __table_args__ = (Index("ix_document_requests_dossier_latest", "dossier_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dossier_id: Mapped[int] = mapped_column(
-        ForeignKey("dossiers.id", ondelete="CASCADE"), index=True
-    )
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
