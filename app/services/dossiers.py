@@ -37,8 +37,8 @@ class DossierView:
     review: object = None
 
 
-def get(dossier_id: int, viewer: User) -> Dossier:
-    dossier = db.session.get(Dossier, dossier_id)
+def get(dossier_id: int, viewer: User, options=()) -> Dossier:
+    dossier = db.session.get(Dossier, dossier_id, options=options)
     require(dossier is not None and can_view_dossier(viewer, dossier))
     return dossier
 
@@ -63,7 +63,7 @@ def choosing_expert_for(dossier_id: int, viewer: User) -> Dossier | None:
 
 
 def page(dossier_id: int, viewer: User) -> DossierView:
-    dossier = get(dossier_id, viewer)
+    dossier = get(dossier_id, viewer, [db.joinedload(Dossier.expert)])  # named on the page
     step, progress = workflow.step_of(dossier)
     timeline = list(
         db.session.scalars(
