@@ -559,10 +559,6 @@ def unread_query(user: User):
     )
 
 
-def unread_total(user: User) -> int:
-    return db.session.scalar(unread_query(user)) or 0
-
-
 def support_threads_for_admins(limit: int = 50) -> list[Thread]:
     return list(
         db.session.scalars(

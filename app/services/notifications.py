@@ -59,10 +59,6 @@ def _unread(user: User):
     )
 
 
-def unread_count(user: User) -> int:
-    return db.session.scalar(_unread(user))
-
-
 def badge_counts(user: User) -> tuple[int, int]:
     """(unread notifications, unread messages): the header's badges, in one round trip."""
     from app.services import messaging

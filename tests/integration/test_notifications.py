@@ -69,4 +69,4 @@ def test_toast_fragment(app, client, two_users):
 
 def notifications_unread(app, uid):
     with app.app_context():
-        return notifications.unread_count(db.session.get(User, uid))
+        return notifications.badge_counts(db.session.get(User, uid))[0]

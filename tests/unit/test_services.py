@@ -19,7 +19,7 @@ def test_notification_idempotent_on_key(app):
         db.session.commit()
         assert first is not None and second is None and other is not None
         assert db.session.scalar(db.select(db.func.count(Notification.id))) == 2
-        assert notifications.unread_count(user) == 2
+        assert notifications.badge_counts(user)[0] == 2
 
 
 def test_reset_token_single_use_and_expiry(app, smtp):
