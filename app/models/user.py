@@ -58,6 +58,11 @@ class CompanyType(enum.StrEnum):
     CALL_CENTER = "call_center"
 
 
+def full_name(first_name: str, last_name: str) -> str:
+    """How a person is named on every page (also for rows read without their `User`)."""
+    return f"{first_name} {last_name}".strip()
+
+
 class User(UserMixin, Base):
     __tablename__ = "users"
 
@@ -110,7 +115,7 @@ class User(UserMixin, Base):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return full_name(self.first_name, self.last_name)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -24,6 +24,7 @@ from app.models import (
     Review,
     User,
 )
+from app.models.user import full_name
 from app.services.errors import NotFound
 
 SORTS = ("relevance", "rating", "experience", "fee")
@@ -109,7 +110,7 @@ class Row:
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        return full_name(self.first_name, self.last_name)
 
     @property
     def rating(self) -> float:

@@ -34,6 +34,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.models.user import full_name
 from app.realtime import notify
 from app.security import can_read_thread, can_view_dossier, require
 from app.services import audit, documents, storage
@@ -314,7 +315,7 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
     # No read-pointer write: unread counts never include your own messages, and what you saw
     # before posting is marked read by the page you come back to.
     row = {"thread_id": target.id, "sender_id": sender.id, "body": body, "created_at": now}
-    if db.session.get_bind().dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
         both = {"m_thread": target.id, "m_sender": sender.id, "m_body": body, "m_at": now}
         message_id = db.session.execute(_TOUCH_AND_INSERT, both).scalar_one()
     else:
@@ -435,7 +436,7 @@ def _items(statement, params: dict) -> list[Item]:
     for row in db.session.execute(statement, params):
         message_id = row[0]
         if message_id not in heads:
-            name = f"{row[5]} {row[6]}".strip() if row[5] is not None else None
+            name = full_name(row[5], row[6]) if row[5] is not None else None
             heads[message_id] = (*row[:5], name)
             files[message_id] = []
         if row[7] is not None:
