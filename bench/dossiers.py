@@ -1,7 +1,8 @@
 """Dossier measurements for `make bench` (issue 4 targets), called from bench/run.py, on the
 scale dataset (10 000 experts, 500 000 dossiers):
 
-- the marketplace search with filters, anonymous, at 16 concurrent users (wrk);
+- the marketplace search with filters, anonymous, at 16 concurrent users (wrk), and alone with
+  and without filters;
 - a dossier page and the client dashboard, as the dossier's client (wrk, session cookie);
 - a transition (`request_documents` by the dossier's expert: guards, a version bump, the
   timeline, notifications) repeated at 16 concurrent connections;
@@ -198,6 +199,8 @@ def requests_bench(app_url: str, wrk_script) -> dict:
     # each request answers as a user would see it before it is measured (a 4xx looks fast)
     checks = {
         "marketplace search (filters)": (search, None, 200, 'id="expert-'),
+        # the directory as the header's link opens it: every listed expert, best first
+        "marketplace, no filter": (f"{app_url}/experts/", None, 200, 'id="expert-'),
         "dossier page (client)": (cases["dossier page (client)"][0], client_cookie, 200, "/logout"),
         "client dashboard": (f"{app_url}/dashboard", client_cookie, 200, "/logout"),
     }

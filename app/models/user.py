@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Computed, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import PARIS, Base, _enum, utcnow
@@ -65,6 +65,16 @@ def full_name(first_name: str, last_name: str) -> str:
 
 class User(UserMixin, Base):
     __tablename__ = "users"
+    __table_args__ = (
+        # the few deactivated accounts: the marketplace leaves them out with one small lookup
+        # instead of joining every listed expert to their account
+        Index(
+            "ix_users_inactive",
+            "id",
+            postgresql_where=text("NOT active"),
+            sqlite_where=text("NOT active"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # always stored lower-cased, so the unique index is case-insensitive on every database
@@ -187,6 +197,18 @@ class ClientProfile(_Completeness, Base):
     apporteur: Mapped[User | None] = relationship(foreign_keys=[apporteur_id])
 
 
+# The expert's own share of the marketplace relevance score (B §7.4), × 20: rating × 5 (the
+# average × 100 / 20, up to 25 points), completed dossiers (up to 20) and the rating band (up
+# to 15). The product's speciality level and the client's sector are added per search.
+RELEVANCE_BASE_SQL = (
+    "rating_x100"
+    " + 20 * (CASE WHEN completed_count >= 20 THEN 20 WHEN completed_count >= 10 THEN 15"
+    " WHEN completed_count >= 5 THEN 10 WHEN completed_count >= 1 THEN 5 ELSE 0 END)"
+    " + 20 * (CASE WHEN rating_x100 >= 450 THEN 15 WHEN rating_x100 >= 400 THEN 12"
+    " WHEN rating_x100 >= 350 THEN 8 WHEN rating_x100 >= 300 THEN 4 ELSE 0 END)"
+)
+
+
 class ExpertProfile(_Completeness, Base):
     __tablename__ = "expert_profiles"
     COMPLETENESS_FIELDS = (
@@ -224,6 +246,10 @@ class ExpertProfile(_Completeness, Base):
     # dossiers taken and not finished, kept by workflow.transition (and recounted nightly):
     # "has capacity" is then a column comparison, not a count over every dossier
     active_dossiers: Mapped[int] = mapped_column(default=0)
+    # the part of the marketplace's relevance score owed to the expert alone, in twentieths of
+    # a point so it stays an integer: the database keeps it, and an index in its order lets
+    # the directory's default listing read its first page instead of scoring every expert
+    relevance_base: Mapped[int] = mapped_column(Computed(RELEVANCE_BASE_SQL, persisted=True))
     cabinet_id: Mapped[int | None] = mapped_column(
         ForeignKey("cabinets.id", ondelete="SET NULL"), index=True
     )
@@ -239,7 +265,18 @@ class ExpertProfile(_Completeness, Base):
     def rating(self) -> float:
         return self.rating_x100 / 100
 
-    __table_args__ = (Index("ix_expert_profiles_approval", "approval_status", "id"),)
+    __table_args__ = (
+        Index("ix_expert_profiles_approval", "approval_status", "id"),
+        # listed experts best first, read backwards as the marketplace pages them (score, then
+        # id, both descending)
+        Index(
+            "ix_expert_profiles_relevance",
+            "relevance_base",
+            "id",
+            postgresql_where=text("approval_status = 'approved'"),
+            sqlite_where=text("approval_status = 'approved'"),
+        ),
+    )
 
 
 class ExpertSector(Base):

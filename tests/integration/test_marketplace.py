@@ -141,6 +141,34 @@ def test_keyset_pages_cover_everyone_once(app, client):
         assert set(seen) == made
 
 
+def test_the_whole_directory_is_best_first_without_deactivated_accounts(app, client):
+    """Without a product or sector, the order is the expert's own share of the score (a
+    column the database keeps): it follows a new rating, leaves a deactivated account out, and
+    its keyset pages cover everyone once, ties included."""
+    strong = _expert(app, rating_x100=480, completed_count=25)  # 24 + 20 + 15 = 59
+    middle = _expert(app, rating_x100=400, completed_count=6)  # 20 + 10 + 12 = 42
+    gone = _expert(app, rating_x100=500, completed_count=30)  # would be first
+    ties = [_expert(app) for _ in range(25)]  # 0 each
+    with app.app_context():
+        db.session.get(User, gone).active = False
+        db.session.commit()
+    seen, url = [], "/experts/"
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += _ids(html)
+        more = re.search(r'class="pager"><a href="([^"]+)"', html)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    assert seen[:2] == [strong, middle] and sorted(seen[2:]) == sorted(ties)
+    assert "pertinence 59/100" in client.get("/experts/").get_data(as_text=True)
+
+    with app.app_context():  # reviews and completions lift the middle expert to 60
+        profile = db.session.get(User, middle).expert_profile
+        profile.rating_x100, profile.completed_count = 500, 20
+        db.session.commit()
+        assert profile.relevance_base == 20 * (25 + 20 + 15)
+    assert _ids(client.get("/experts/").get_data(as_text=True))[:2] == [middle, strong]
+
+
 def test_live_filtering_returns_the_results_fragment(app, client):
     _expert(app, city="Lyon")
     resp = client.get("/experts/?location=lyon", headers={**HX, "HX-Target": "expert-results"})
