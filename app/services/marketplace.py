@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, bindparam, case, exists, func, literal, not_, or_, tuple_
+from sqlalchemy import Integer, bindparam, case, exists, func, literal, not_, or_, tuple_, union_all
 
 from app.extensions import db
 from app.models import (
@@ -137,11 +137,7 @@ def _score(level_col, bonus: str | None):
     if bonus == "all":
         score = score + 20 * SECTOR_BONUS
     elif bonus == "exists":
-        knows = exists().where(
-            ExpertSector.expert_id == ExpertProfile.id,
-            ExpertSector.sector == bindparam("bonus_sector"),
-        )
-        score = score + case((knows, 20 * SECTOR_BONUS), else_=0)
+        score = score + case((_knows_bonus_sector(), 20 * SECTOR_BONUS), else_=0)
     return score
 
 
@@ -178,23 +174,16 @@ class _Shape:
     limit: int
 
 
-@functools.lru_cache(maxsize=512)
-def _statement(shape: _Shape):
-    """The search's SELECT for one shape, built once per process: building the expression tree
-    and its cache key again for every request cost more than running it on PostgreSQL.
+def _knows_bonus_sector():
+    return exists().where(
+        ExpertSector.expert_id == ExpertProfile.id,
+        ExpertSector.sector == bindparam("bonus_sector"),
+    )
 
-    The page is chosen on expert_profiles alone and only its rows are joined to their accounts
-    for the names: a deactivated account is one lookup in the (small, indexed) set of inactive
-    users, not a join of every candidate to the users table, which cost 20 ms of the 45 an
-    unfiltered search took at 10 000 experts."""
-    level_col = ExpertProduct.level if shape.product else None
-    score = _score(level_col, shape.bonus)
-    key, descending = {
-        "relevance": (score, True),
-        "rating": (ExpertProfile.rating_x100, True),
-        "experience": (func.coalesce(ExpertProfile.years_experience, 0), True),
-        "fee": (ExpertProfile.fee_bp, False),
-    }[shape.sort]
+
+def _candidates(shape: _Shape, score, level_col, column, descending: bool, *where, shift=0):
+    """The page's rows chosen on expert_profiles alone (the names are joined afterwards), in
+    the order of `column` + `shift`: the order of `column` alone, which an index may hold."""
     # as ix_users_inactive says it; NOT EXISTS rather than NOT IN, which the planner takes for
     # a filter keeping half the rows and then scans every expert instead of a product's holders
     deactivated = exists().where(User.id == ExpertProfile.user_id, not_(User.active))
@@ -202,11 +191,12 @@ def _statement(shape: _Shape):
         *CARD_COLUMNS,
         score.label("score"),
         (level_col if level_col is not None else literal(None)).label("level"),
-        key.label("sort_key"),
+        (column + shift if shift else column).label("sort_key"),
     ).where(
         ExpertProfile.approval_status == ApprovalStatus.APPROVED,
         ExpertProfile.active_dossiers < ExpertProfile.capacity,
         ~deactivated,
+        *where,
     )
     if shape.product:
         query = query.join(
@@ -238,14 +228,51 @@ def _statement(shape: _Shape):
     # ties go by id in the key's direction: the page is then one row comparison, which an
     # index on (key, id) answers from where the last page stopped, read backwards if need be
     if shape.after:
-        mark = tuple_(key, ExpertProfile.id)
-        last = tuple_(bindparam("after_value", type_=Integer), bindparam("after_id"))
+        mark = tuple_(column, ExpertProfile.id)
+        value = bindparam("after_value", type_=Integer)
+        last = tuple_(value - shift if shift else value, bindparam("after_id"))
         query = query.where(mark < last if descending else mark > last)
     if descending:
-        query = query.order_by(key.desc(), ExpertProfile.id.desc())
+        query = query.order_by(column.desc(), ExpertProfile.id.desc())
     else:
-        query = query.order_by(key.asc(), ExpertProfile.id.asc())
-    page = query.limit(shape.limit + 1).subquery("page")
+        query = query.order_by(column.asc(), ExpertProfile.id.asc())
+    return query.limit(shape.limit + 1)
+
+
+@functools.lru_cache(maxsize=512)
+def _statement(shape: _Shape):
+    """The search's SELECT for one shape, built once per process: building the expression tree
+    and its cache key again for every request cost more than running it on PostgreSQL.
+
+    The page is chosen on expert_profiles alone and only its rows are joined to their accounts
+    for the names: a deactivated account is one lookup in the (small, indexed) set of inactive
+    users, not a join of every candidate to the users table, which cost 20 ms of the 45 an
+    unfiltered search took at 10 000 experts."""
+    level_col = ExpertProduct.level if shape.product else None
+    descending = shape.sort != "fee"
+    if shape.sort == "relevance" and shape.bonus == "exists" and not shape.product:
+        # A client's own sector adds 10 points to the experts who know it. Scoring everyone to
+        # find them is a pass over every expert (9 ms at 10 000); as two lists each read in
+        # relevance_base order from its index, those who know the sector and the others, it
+        # is twice a page (2 ms). The best of both is the page.
+        bonus = 20 * SECTOR_BONUS
+        base = ExpertProfile.relevance_base
+        knows = _knows_bonus_sector()
+        lists = (
+            _candidates(shape, base + bonus, None, base, True, knows, shift=bonus),
+            _candidates(shape, base, None, base, True, ~knows),
+        )
+        # each list a subquery: SQLite takes no ORDER BY or LIMIT inside a UNION's members
+        page = union_all(*(db.select(*q.subquery().c) for q in lists)).subquery("page")
+    else:
+        score = _score(level_col, shape.bonus)
+        key = {
+            "relevance": score,
+            "rating": ExpertProfile.rating_x100,
+            "experience": func.coalesce(ExpertProfile.years_experience, 0),
+            "fee": ExpertProfile.fee_bp,
+        }[shape.sort]
+        page = _candidates(shape, score, level_col, key, descending).subquery("page")
     order = (page.c.sort_key, page.c.id)
     return (
         db.select(
@@ -259,6 +286,7 @@ def _statement(shape: _Shape):
         )
         .join(User, User.id == page.c.user_id)
         .order_by(*(c.desc() if descending else c.asc() for c in order))
+        .limit(shape.limit + 1)
     )
 
 

@@ -169,6 +169,37 @@ def test_the_whole_directory_is_best_first_without_deactivated_accounts(app, cli
     assert _ids(client.get("/experts/").get_data(as_text=True))[:2] == [middle, strong]
 
 
+def test_a_clients_sector_bonus_ranks_and_pages_as_the_score_says(app):
+    """Without a product, a client's directory is read as two lists (experts who know the
+    client's sector, with their 10 points, and the others) merged: the pages must be exactly
+    the score's order, ties by id, each expert once."""
+    sector = "Transport et Logistique"
+    ratings = [500, 480, 450, 420, 400, 380, 350, 300, 0, 0]
+    made = {}
+    for i, rating in enumerate(ratings):
+        knows = i % 3 == 0
+        user_id = _expert(app, rating_x100=rating, sectors=[sector] if knows else [])
+        # rating × 5 + the rating band (no completed dossier) + the sector bonus
+        band = next(
+            (b for floor, b in ((450, 15), (400, 12), (350, 8), (300, 4)) if rating >= floor), 0
+        )
+        made[user_id] = rating + 20 * band + (200 if knows else 0)
+    with app.test_request_context():
+        profile_ids = {u: db.session.get(User, u).expert_profile.id for u in made}
+        seen, after = [], None
+        while True:
+            page = marketplace.search(
+                marketplace.Filters(client_sector=sector, after=after), limit=3
+            )
+            seen += [(r.user_id, r.score) for r in page.rows]
+            if not page.next_cursor:
+                break
+            after = page.next_cursor
+    expected = sorted(made, key=lambda u: (made[u], profile_ids[u]), reverse=True)
+    assert [u for u, _ in seen] == expected
+    assert all(score == round(made[u] / 20) for u, score in seen)
+
+
 def test_live_filtering_returns_the_results_fragment(app, client):
     _expert(app, city="Lyon")
     resp = client.get("/experts/?location=lyon", headers={**HX, "HX-Target": "expert-results"})
