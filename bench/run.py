@@ -16,6 +16,8 @@
 6. Conversations: a 10 000-message thread page, search over 5 million messages, and message
    delivery to sockets over two realtime processes beside a bare echo (bench/messages.py).
 
+Before and after, a plain Python loop is timed: the machine's phase the figures were taken in.
+
 Environment: APP_URL, HELLO_URL, REALTIME_URL, REALTIME2_URL, ECHO_URLS, REDIS_URL, DATABASE_URL
 (set by bench.sh).
 """
@@ -269,7 +271,20 @@ def page_weight() -> dict:
     return results
 
 
+def machine_speed(when: str) -> None:
+    """This machine's speed changes by up to 60 % within the hour (its neighbours): the same
+    plain Python loop timed before and after the measurements says which phase they ran in."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, (time.perf_counter() - started) * 1000)
+    print(f"\n## Machine speed {when}: 3 million additions in {best:.0f} ms (lower is faster)")
+
+
 def main() -> None:
+    machine_speed("before")
     parts = sys.argv[1:] or [
         "throughput",
         "signals",
@@ -302,6 +317,7 @@ def main() -> None:
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
         messages.page_and_search(APP, wrk_script, cookie)
         messages.live(APP)
+    machine_speed("after")
 
 
 if __name__ == "__main__":
