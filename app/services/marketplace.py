@@ -142,8 +142,8 @@ def _score(level_col, bonus: str | None):
 
 
 # what a result card shows from the profile (not the bio, certifications or decision notes of
-# 20 experts); search() builds each Row from the tuple as it comes: these, the names, the score
-# and the level
+# 20 experts); the statement returns Row's fields in Row's order (the first two of these, the
+# names, the rest, the score, the level) and search() builds each Row from the tuple as it comes
 CARD_COLUMNS = (
     ExpertProfile.id,
     ExpertProfile.user_id,
