@@ -8,7 +8,10 @@ source scripts/services.sh
 export TZ=UTC LOG_JSON=1 LOG_LEVEL=WARNING
 WORK=$(mktemp -d /tmp/ft-bench.XXXXXX)
 PIDS=()
-cleanup() { set +e; for p in "${PIDS[@]}"; do kill "$p"; done; wait; stop_redis "$WORK"; stop_postgres "$WORK"; rm -rf "$WORK"; }
+# the processes' logs (warnings and errors only) outlive the run: a failed or odd run can be read
+LOGS=${BENCH_LOGS:-/tmp/ft-bench-logs}
+keep_logs() { rm -rf "$LOGS"; mkdir -p "$LOGS"; cp "$WORK"/*.log "$WORK/pg/pg.log" "$LOGS/" 2>/dev/null; }
+cleanup() { set +e; for p in "${PIDS[@]}"; do kill "$p"; done; wait; keep_logs; stop_redis "$WORK"; stop_postgres "$WORK"; rm -rf "$WORK"; }
 trap cleanup EXIT
 REDIS_PORT=$(free_port); PG_PORT=$(free_port); APP_PORT=$(free_port); HELLO_PORT=$(free_port)
 RT_PORT=$(free_port); RT2_PORT=$(free_port); ECHO_PORT=$(free_port); ECHO2_PORT=$(free_port)
@@ -28,12 +31,12 @@ psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "vacuum analyze" ft_bench
 
 # the web configuration of the Procfile (DESIGN §2), for the app and for hello alike
 GUNICORN=(.venv/bin/gunicorn --no-control-socket -k gthread -w 4 --threads 8)
-"${GUNICORN[@]}" -b "127.0.0.1:$APP_PORT" wsgi:app >/dev/null 2>&1 & PIDS+=($!)
+"${GUNICORN[@]}" -b "127.0.0.1:$APP_PORT" wsgi:app >"$WORK/web.log" 2>&1 & PIDS+=($!)
 "${GUNICORN[@]}" -b "127.0.0.1:$HELLO_PORT" --chdir bench hello:app >/dev/null 2>&1 & PIDS+=($!)
 # two realtime processes on the one Redis message queue, and a bare echo pair beside them
 for port in $RT_PORT $RT2_PORT; do
   .venv/bin/gunicorn --no-control-socket -k gevent -w 1 -b "127.0.0.1:$port" wsgi:realtime \
-    >/dev/null 2>&1 & PIDS+=($!)
+    >"$WORK/realtime-$port.log" 2>&1 & PIDS+=($!)
 done
 for port in $ECHO_PORT $ECHO2_PORT; do
   .venv/bin/gunicorn --no-control-socket -k gevent -w 1 -b "127.0.0.1:$port" --chdir bench echo:app \

@@ -139,6 +139,11 @@ def test_keyset_pages_cover_everyone_once(app, client):
             url = more.group(1).replace("&amp;", "&") if more else None
         assert len(seen) == len(set(seen)) == 45, sort
         assert set(seen) == made
+    # a cursor no page can have (edited by hand) is the first page, not an error
+    first = _ids(client.get(f"/experts/?product={_ticpe(app)}").get_data(as_text=True))
+    for after in ("99999999999999999999:1", "-5:1", "3.5:1", "12:99999999999999"):
+        resp = client.get(f"/experts/?product={_ticpe(app)}&after={after}")
+        assert resp.status_code == 200 and _ids(resp.get_data(as_text=True)) == first, after
 
 
 def test_the_whole_directory_is_best_first_without_deactivated_accounts(app, client):
