@@ -41,9 +41,15 @@ def test_a_connection_the_server_dropped_is_replaced_before_a_request_uses_it(ap
         db.session.remove()  # back to the pool, idle
         outside = create_engine(db.engine.url, poolclass=NullPool)  # not from the same pool
         with outside.connect() as other:
-            other.execute(db.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # with a timeout it returns once the backend has exited (its goodbye sent and its
+            # socket closed), not once it is signalled: on a busy machine the backend may take
+            # longer than any fixed sleep to act on the signal
+            ended = other.execute(
+                db.text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid}
+            ).scalar()
+            assert ended
         outside.dispose()
-        time.sleep(0.2)  # the server's goodbye reaches the pooled socket
+        time.sleep(0.05)  # the closed socket's end reaches the pooled connection (loopback)
     make_user(app, email="after-drop@example.fr")  # the pooled connection, checked out again
     with app.app_context():
         assert db.session.execute(db.text("SELECT pg_backend_pid()")).scalar() != pid
