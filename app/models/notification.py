@@ -37,6 +37,7 @@ class Notification(Base):
 
     __table_args__ = (
         UniqueConstraint("user_id", "type", "object_ref", "threshold", name="uq_notifications_key"),
-        Index("ix_notifications_user_created", "user_id", "created_at"),
+        # a person's list, newest first, and its next pages (`id < ?`): one backward range
+        Index("ix_notifications_user_latest", "user_id", "id"),
         Index("ix_notifications_user_unread", "user_id", "read_at"),
     )
