@@ -41,6 +41,17 @@ def _ids(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'id="expert-(\d+)"', html)]
 
 
+def _every_page(client, url: str) -> list[int]:
+    """The experts listed from `url` on, following each page's "more experts" link."""
+    seen = []
+    while url:
+        html = client.get(url).get_data(as_text=True)
+        seen += _ids(html)
+        more = re.search(r'class="pager"><a href="([^"]+)"', html)
+        url = more.group(1).replace("&amp;", "&") if more else None
+    return seen
+
+
 def _ticpe(app) -> int:
     with app.app_context():
         return db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
@@ -131,12 +142,7 @@ def test_a_result_card_carries_each_column_under_its_own_name(app):
 def test_keyset_pages_cover_everyone_once(app, client):
     made = {_expert(app, years_experience=i % 7, rating_x100=(i * 37) % 500) for i in range(45)}
     for sort in marketplace.SORTS:
-        seen, url = [], f"/experts/?product={_ticpe(app)}&sort={sort}"
-        while url:
-            html = client.get(url).get_data(as_text=True)
-            seen += _ids(html)
-            more = re.search(r'class="pager"><a href="([^"]+)"', html)
-            url = more.group(1).replace("&amp;", "&") if more else None
+        seen = _every_page(client, f"/experts/?product={_ticpe(app)}&sort={sort}")
         assert len(seen) == len(set(seen)) == 45, sort
         assert set(seen) == made
     # a cursor no page can have (edited by hand) is the first page, not an error
@@ -157,12 +163,7 @@ def test_the_whole_directory_is_best_first_without_deactivated_accounts(app, cli
     with app.app_context():
         db.session.get(User, gone).active = False
         db.session.commit()
-    seen, url = [], "/experts/"
-    while url:
-        html = client.get(url).get_data(as_text=True)
-        seen += _ids(html)
-        more = re.search(r'class="pager"><a href="([^"]+)"', html)
-        url = more.group(1).replace("&amp;", "&") if more else None
+    seen = _every_page(client, "/experts/")
     assert seen[:2] == [strong, middle] and sorted(seen[2:]) == sorted(ties)
     assert "pertinence 59/100" in client.get("/experts/").get_data(as_text=True)
 
