@@ -37,6 +37,7 @@ LEVEL_POINTS = {
     ExpertiseLevel.BEGINNER.value: 10,
 }
 SECTOR_BONUS = 10
+MATCH_BANDS = ((80, "excellent"), (60, "very_good"), (40, "good"), (20, "fair"), (0, "basic"))
 
 
 @dataclass
@@ -90,10 +91,11 @@ class Filters:
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One result card: plain columns, not ORM objects (twenty of those and their users cost
-    more to build than the query takes)."""
+    more to build than the query takes). Frozen, so equal values are one key for the card
+    kept by blueprints/marketplace/cards.py."""
 
     profile_id: int
     user_id: int
@@ -117,6 +119,17 @@ class Row:
     @property
     def rating(self) -> float:
         return self.rating_x100 / 100
+
+    @property
+    def match(self) -> int:
+        """The score as the card shows it, out of 100: the sector bonus (10) ranks an expert
+        above their equals but cannot make a match better than perfect."""
+        return min(self.score, 100)
+
+    @property
+    def match_band(self) -> str:
+        """B §7.4's words for the score: excellent ≥ 80, very good ≥ 60, good ≥ 40, fair ≥ 20."""
+        return next(name for floor, name in MATCH_BANDS if self.match >= floor)
 
 
 @dataclass

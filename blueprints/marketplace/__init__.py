@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("marketplace", __name__, url_prefix="/experts")
 
-from blueprints.marketplace import routes  # noqa: F401
+from blueprints.marketplace import cards, routes  # noqa: F401

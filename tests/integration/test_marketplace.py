@@ -18,7 +18,7 @@ from app.models import (
     User,
 )
 from app.services import marketplace
-from tests.factories import HX, login, make_user, post
+from tests.factories import HX, csrf_token, login, make_user, post
 
 
 def _expert(app, product_code="TICPE", level=ExpertiseLevel.INTERMEDIATE, **fields):
@@ -116,6 +116,23 @@ def test_relevance_follows_level_rating_completions_and_sector(app, client):
     assert [r.user_id for r in rows] == [top, mid, sector, low]
     by_fee = _ids(client.get(f"/experts/?product={_ticpe(app)}&sort=fee").get_data(as_text=True))
     assert len(by_fee) == 4
+    # the card says the score out of 100 with B §7.4's words; the bonus ranks, never exceeds
+    bands = {r.user_id: (r.match, r.match_band) for r in rows}
+    assert bands == {top: (99, "excellent"), mid: (72, "very_good"), low: (10, "basic"),
+                     sector: (20, "fair")}  # fmt: skip
+    perfect = _expert(
+        app,
+        level=ExpertiseLevel.EXPERT,
+        rating_x100=500,
+        rating_count=9,
+        completed_count=30,
+        sectors=["Transport et Logistique"],
+    )
+    html = client.get(f"/experts/?product={_ticpe(app)}&sector=Transport+et+Logistique").get_data(
+        as_text=True
+    )
+    card = re.search(rf'id="expert-{perfect}">(.*?)</li>', html, re.S).group(1)
+    assert "pertinence 100/100 (excellente)" in card  # 110 with the sector's bonus
 
 
 def test_a_result_card_carries_each_column_under_its_own_name(app):
@@ -137,6 +154,31 @@ def test_a_result_card_carries_each_column_under_its_own_name(app):
         assert row.full_name == user.full_name and row.rating == 4.6
     assert {name: getattr(row, name) for name in fields} == fields
     assert row.level == ExpertiseLevel.ADVANCED and row.score == 30 + 23 + 10 + 15
+
+
+def test_a_kept_card_follows_its_values_and_the_readers_language(app, client):
+    """Cards are rendered once and kept (blueprints/marketplace/cards.py): a new rating, a new
+    name and the reader's language each show at once, never the card kept before."""
+    user_id = _expert(app, rating_x100=420, rating_count=2, years_experience=9)
+    url = f"/experts/?product={_ticpe(app)}"
+
+    def card() -> str:
+        html = client.get(url).get_data(as_text=True)
+        return re.search(rf'id="expert-{user_id}">(.*?)</li>', html, re.S).group(1)
+
+    first = card()
+    assert "4,2/5 sur 2 avis" in first and "9 ans" in first
+    assert card() == first
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        user.expert_profile.rating_x100 = 470
+        user.last_name = "Nouveau-Nom"
+        db.session.commit()
+    second = card()
+    assert "4,7/5 sur 2 avis" in second and "Nouveau-Nom" in second
+    client.post("/locale", data={"locale": "en", "csrf_token": csrf_token(client)})
+    english = card()
+    assert "4.7/5 from 2 reviews" in english and "9 years" in english and "Nouveau-Nom" in english
 
 
 def test_keyset_pages_cover_everyone_once(app, client):
