@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import requests
 
-from bench.dossiers import _signed_session, alone
+from bench.dossiers import _signed_session, alone, settle
 
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
 PAIRS = 50
@@ -86,6 +86,7 @@ def _cookie(user_id: int) -> str:
 
 
 def page_and_search(app_url: str, wrk_script, admin_cookie: str) -> dict:
+    settle("the measurements before")
     thread_id, client_id, _expert = _long_thread()
     expert_id, threads = _busiest_expert()
     client_cookie, expert_cookie = _cookie(client_id), _cookie(expert_id)
@@ -283,6 +284,7 @@ def live(app_url: str) -> dict:
     # Python's default 5 ms GIL switch interval, a signal that lands while the posting thread
     # parses its answer waits up to 5 ms here, in the measuring client, not in the platform.
     sys.setswitchinterval(0.0005)
+    settle("the conversation pages")
     realtimes = [os.environ["REALTIME_URL"], os.environ["REALTIME2_URL"]]
     echoes = os.environ["ECHO_URLS"].split(",")
     results = {
