@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, case, exists, func, literal, not_, or_, tuple_, union_all
 
 from app.extensions import db
@@ -35,6 +36,14 @@ LEVEL_POINTS = {
     ExpertiseLevel.ADVANCED.value: 30,
     ExpertiseLevel.INTERMEDIATE.value: 20,
     ExpertiseLevel.BEGINNER.value: 10,
+}
+# the levels as readers see them, in the order a form offers them (cards, profiles, the
+# expert's own settings)
+LEVEL_NAMES = {
+    ExpertiseLevel.BEGINNER.value: _l("beginner"),
+    ExpertiseLevel.INTERMEDIATE.value: _l("intermediate"),
+    ExpertiseLevel.ADVANCED.value: _l("advanced"),
+    ExpertiseLevel.EXPERT.value: _l("expert"),
 }
 SECTOR_BONUS = 10
 MATCH_BANDS = ((80, "excellent"), (60, "very_good"), (40, "good"), (20, "fair"), (0, "basic"))

@@ -77,6 +77,9 @@ def answer(review_id: int):
     )
 
 
+bp.add_app_template_global(marketplace.LEVEL_NAMES, "level_names")
+
+
 @bp.app_template_filter("product_name")
 def product_name(product_id: int) -> str:
     from app.services import catalogue

@@ -167,7 +167,7 @@ def test_a_kept_card_follows_its_values_and_the_readers_language(app, client):
         return re.search(rf'id="expert-{user_id}">(.*?)</li>', html, re.S).group(1)
 
     first = card()
-    assert "4,2/5 sur 2 avis" in first and "9 ans" in first
+    assert "4,2/5 sur 2 avis" in first and "9 ans" in first and "intermédiaire" in first
     assert card() == first
     with app.app_context():
         user = db.session.get(User, user_id)
@@ -179,6 +179,7 @@ def test_a_kept_card_follows_its_values_and_the_readers_language(app, client):
     client.post("/locale", data={"locale": "en", "csrf_token": csrf_token(client)})
     english = card()
     assert "4.7/5 from 2 reviews" in english and "9 years" in english and "Nouveau-Nom" in english
+    assert "intermediate" in english
 
 
 def test_keyset_pages_cover_everyone_once(app, client):
