@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import (
@@ -79,8 +80,14 @@ def may_contact(sender: User, recipient: User) -> bool:
 # -- threads -------------------------------------------------------------------------------------
 
 
+def _by_key(key: str) -> Thread | None:
+    """The thread and its participants, in one round trip (every caller joins it next)."""
+    query = db.select(Thread).where(Thread.key == key).options(db.joinedload(Thread.participants))
+    return db.session.execute(query).unique().scalar_one_or_none()
+
+
 def _get_or_create(key: str, **fields) -> Thread:
-    thread = db.session.scalar(db.select(Thread).where(Thread.key == key))
+    thread = _by_key(key)
     if thread is not None:
         return thread
     try:
@@ -88,7 +95,7 @@ def _get_or_create(key: str, **fields) -> Thread:
             thread = Thread(key=key, participants=[], **fields)  # new: nobody to load
             db.session.add(thread)
     except IntegrityError:
-        thread = db.session.scalar(db.select(Thread).where(Thread.key == key))
+        thread = _by_key(key)
     return thread
 
 
@@ -108,10 +115,10 @@ def _load(thread_id: int) -> Thread | None:
     )
 
 
-def _join(thread: Thread, user: User) -> ThreadParticipant:
-    row = next((p for p in thread.participants if p.user_id == user.id), None)
+def _join(thread: Thread, user_id: int) -> ThreadParticipant:
+    row = next((p for p in thread.participants if p.user_id == user_id), None)
     if row is None:  # written with the caller's next flush, with any other new ones at once
-        row = ThreadParticipant(user_id=user.id)
+        row = ThreadParticipant(user_id=user_id)
         thread.participants.append(row)
     return row
 
@@ -123,15 +130,15 @@ def dossier_thread(dossier: Dossier) -> Thread:
         dossier_id=dossier.id,
         title=dossier.product.name,
     )
-    _join(thread, dossier.client)
-    if dossier.expert is not None:
-        _join(thread, dossier.expert)
+    _join(thread, dossier.client_id)
+    if dossier.expert_id is not None:
+        _join(thread, dossier.expert_id)
     return thread
 
 
 def support_thread(user: User) -> Thread:
     thread = _get_or_create(f"support:{user.id}", kind=ThreadKind.SUPPORT, title="")
-    _join(thread, user)
+    _join(thread, user.id)
     return thread
 
 
@@ -148,8 +155,8 @@ def open_referral_thread(viewer: User, other_id: int) -> Thread:
     thread = _get_or_create(
         f"referral:{referrer.id}:{client.id}", kind=ThreadKind.REFERRAL, title=""
     )
-    _join(thread, referrer)
-    _join(thread, client)
+    _join(thread, referrer.id)
+    _join(thread, client.id)
     db.session.commit()
     return thread
 
@@ -178,7 +185,7 @@ def get_thread(thread_id: int, user: User, ip: str | None = None) -> Thread:
         audit.record(user, "thread.read", "thread", thread.id, ip)
         changed = True
     if not any(p.user_id == user.id for p in thread.participants):
-        _join(thread, user)
+        _join(thread, user.id)
         changed = True
     if changed:
         commit_keeping_loaded()
@@ -235,7 +242,7 @@ _TOUCH_AND_INSERT = (
     .values(
         thread_id=db.bindparam("m_thread"),
         sender_id=db.bindparam("m_sender"),
-        kind=MessageKind.TEXT,  # set here: left to its column default, it came out NULL
+        kind=db.bindparam("m_kind", type_=_messages.c.kind.type),
         body=db.bindparam("m_body"),
         created_at=db.bindparam("m_at"),
     )
@@ -247,6 +254,18 @@ _TOUCH_AND_INSERT = (
         .cte("touch")
     )
 )
+
+
+def _insert_message(
+    thread_id: int, sender_id: int | None, kind: MessageKind, body: str, at: datetime
+) -> int:
+    """Write a message and move its thread's `last_message_at`; returns the message's id."""
+    if db.engine.dialect.name == "postgresql":
+        both = {"m_thread": thread_id, "m_sender": sender_id, "m_kind": kind, "m_body": body}
+        return db.session.execute(_TOUCH_AND_INSERT, {**both, "m_at": at}).scalar_one()
+    db.session.execute(_TOUCH, {"thread_id": thread_id, "at": at})
+    row = {"thread_id": thread_id, "sender_id": sender_id, "kind": kind, "body": body}
+    return db.session.execute(_INSERT, {**row, "created_at": at}).scalar_one()
 
 
 def _target(thread_id: int) -> _Target | None:
@@ -314,14 +333,15 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
         db.session.execute(_JOIN, {"thread_id": target.id, "user_id": sender.id})
     # No read-pointer write: unread counts never include your own messages, and what you saw
     # before posting is marked read by the page you come back to.
-    row = {"thread_id": target.id, "sender_id": sender.id, "body": body, "created_at": now}
-    if db.engine.dialect.name == "postgresql":
-        both = {"m_thread": target.id, "m_sender": sender.id, "m_body": body, "m_at": now}
-        message_id = db.session.execute(_TOUCH_AND_INSERT, both).scalar_one()
-    else:
-        db.session.execute(_TOUCH, {"thread_id": target.id, "at": now})
-        message_id = db.session.execute(_INSERT, row).scalar_one()
-    msg = Message(id=message_id, kind=MessageKind.TEXT, **row)
+    message_id = _insert_message(target.id, sender.id, MessageKind.TEXT, body, now)
+    msg = Message(
+        id=message_id,
+        thread_id=target.id,
+        sender_id=sender.id,
+        kind=MessageKind.TEXT,
+        body=body,
+        created_at=now,
+    )
     # the caller gets the stored message as if it had been loaded (its files load on access)
     make_transient_to_detached(msg)
     db.session.add(msg)
@@ -354,12 +374,11 @@ def system_message(dossier: Dossier, action: str) -> None:
     """A dossier event in the dossier thread, rendered in each reader's language (the body is
     the event's code). Part of the caller's transaction."""
     thread = dossier_thread(dossier)
-    msg = Message(thread_id=thread.id, kind=MessageKind.SYSTEM, body=action, created_at=utcnow())
-    db.session.add(msg)
-    thread.last_message_at = msg.created_at
-    db.session.flush()
+    now = utcnow()
+    message_id = _insert_message(thread.id, None, MessageKind.SYSTEM, action, now)
+    set_committed_value(thread, "last_message_at", now)  # what that statement wrote
     people = frozenset(row.user_id for row in thread.participants)
-    _announce(thread.id, thread.kind, people, msg.id, None)
+    _announce(thread.id, thread.kind, people, message_id, None)
 
 
 def _announce(
@@ -475,7 +494,7 @@ def mark_read(thread: Thread, user: User, seen: list[Item]) -> None:
         return
     row = next((p for p in thread.participants if p.user_id == user.id), None)
     joined = row is None
-    row = row or _join(thread, user)
+    row = row or _join(thread, user.id)
     old = row.last_read_message_id or 0
     if seen[-1].id <= old and not joined:
         return
@@ -743,7 +762,7 @@ def email_unread(now=None, limit: int = 500) -> int:
         if not preferences.wants(user, "message", "email"):
             row.emailed_up_to_message_id = newest_id  # declined: never reconsidered
             continue
-        if preferences.settings(user).daily_digest or preferences.in_quiet_hours(user, now):
+        if preferences.choices(user).daily_digest or preferences.in_quiet_hours(user, now):
             continue
         newest = db.session.get(Message, newest_id)
         thread = db.session.get(Thread, row.thread_id)
@@ -777,9 +796,8 @@ def send_digests(now=None, limit: int = 5000) -> int:
     sent = 0
     for rows in by_user.values():
         user = rows[0][0].user
-        settings = preferences.settings(user)
         local = now.astimezone(user.zone)
-        if not settings.daily_digest or local.hour != DIGEST_HOUR:
+        if not preferences.choices(user).daily_digest or local.hour != DIGEST_HOUR:
             continue
         if not preferences.wants(user, "message", "email"):
             continue

@@ -1,7 +1,6 @@
 """In-app notifications: create (idempotent), list, mark read, unread count."""
 
 from flask_babel import force_locale
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
@@ -28,22 +27,28 @@ def create(
 
     if not preferences.wants(user, type, "in_app"):
         return None  # the user turned this family off in the app
-    key = dict(user_id=user.id, type=type, object_ref=object_ref, threshold=threshold)
-    if db.session.scalar(db.select(Notification.id).filter_by(**key)) is not None:
-        return None
     with force_locale(user.locale):
-        notification = Notification(
-            **key, title=str(title), body=str(body), link=link, priority=priority
-        )
-    try:
-        with db.session.begin_nested():  # a concurrent twin loses on the unique key, quietly
-            db.session.add(notification)
-    except IntegrityError:
+        values = dict(title=str(title), body=str(body), link=link, priority=priority)
+    key = dict(user_id=user.id, type=type, object_ref=object_ref, threshold=threshold)
+    # one statement: an existing twin (a repeated sweep, a concurrent job) wins the unique key
+    # and nothing comes back
+    notification = db.session.scalar(
+        _insert_unless_present().values(**key, **values).returning(Notification)
+    )
+    if notification is None:
         return None
     notify.to_user(user.id, "notification:new", notification_id=notification.id)
     if push.enabled() and preferences.wants(user, type, "push"):
         push.queue(notification)
     return notification
+
+
+def _insert_unless_present():
+    """INSERT … ON CONFLICT DO NOTHING, in the database's own dialect."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(Notification).on_conflict_do_nothing()
 
 
 def notify_admins(type: str, title, body="", link=None, priority=Priority.MEDIUM, object_ref=""):

@@ -3,10 +3,13 @@ channels, quiet hours in the user's time zone and a daily digest for message ema
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
 
 from app.extensions import db
 from app.models import User, utcnow
@@ -70,19 +73,69 @@ def matrix(user: User) -> dict[tuple[str, str], bool]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """What one user changed from the defaults, and their quiet hours and digest."""
+
+    changed: dict[tuple[str, str], bool]
+    quiet_from: int | None = None
+    quiet_to: int | None = None
+    daily_digest: bool = False
+
+
+_CACHE = "notification_choices"
+
+
+def choices(user: User) -> Choices:
+    """A user's choices, read in one statement once per transaction: an announcement asks
+    about three channels and the quiet hours of the same person. A commit, a rollback or a
+    write to either table forgets them (the listeners below)."""
+    cache = db.session.info.setdefault(_CACHE, {})
+    found = cache.get(user.id)
+    if found is None:
+        prefs, quiet = NotificationPreference, NotificationSettings
+        rows = db.session.execute(
+            db.select(prefs.family, prefs.channel, prefs.enabled)
+            .add_columns(quiet.quiet_from, quiet.quiet_to, quiet.daily_digest)
+            .select_from(User)
+            .outerjoin(prefs, prefs.user_id == User.id)
+            .outerjoin(quiet, quiet.user_id == User.id)
+            .where(User.id == user.id)
+        ).all()
+        changed = {(r.family, r.channel): r.enabled for r in rows if r.family is not None}
+        found = Choices(changed)
+        if rows and rows[0].daily_digest is not None:
+            first = rows[0]
+            found = Choices(changed, first.quiet_from, first.quiet_to, first.daily_digest)
+        cache[user.id] = found
+    return found
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_all(session: Session) -> None:
+    session.info.pop(_CACHE, None)
+
+
+def _forget_written(_mapper, _connection, target) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.pop(_CACHE, None)
+
+
+for _model in (NotificationPreference, NotificationSettings):
+    for _when in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _when, _forget_written)
+
+
 def wants(user: User, notification_type: str, channel: str) -> bool:
     family = family_of(notification_type)
-    row = db.session.scalar(
-        db.select(NotificationPreference.enabled).where(
-            NotificationPreference.user_id == user.id,
-            NotificationPreference.family == family,
-            NotificationPreference.channel == channel,
-        )
-    )
-    return DEFAULTS.get((family, channel), False) if row is None else row
+    chosen = choices(user).changed.get((family, channel))
+    return DEFAULTS.get((family, channel), False) if chosen is None else chosen
 
 
 def settings(user: User) -> NotificationSettings:
+    """The row the preferences page edits (a new one if the user never saved any)."""
     found = db.session.scalar(
         db.select(NotificationSettings).where(NotificationSettings.user_id == user.id)
     )
@@ -90,7 +143,7 @@ def settings(user: User) -> NotificationSettings:
 
 
 def in_quiet_hours(user: User, now: datetime | None = None) -> bool:
-    s = settings(user)
+    s = choices(user)
     if s.quiet_from is None or s.quiet_to is None or s.quiet_from == s.quiet_to:
         return False
     hour = (now or utcnow()).astimezone(user.zone).hour
@@ -148,7 +201,7 @@ def quiet_end(user: User, now: datetime | None = None) -> datetime | None:
     if not in_quiet_hours(user, now):
         return None
     local = now.astimezone(user.zone)
-    end = local.replace(hour=settings(user).quiet_to, minute=0, second=0, microsecond=0)
+    end = local.replace(hour=choices(user).quiet_to, minute=0, second=0, microsecond=0)
     if end <= local:
         end += timedelta(days=1)
     return end

@@ -424,6 +424,42 @@ def test_preferences_quiet_hours_and_digest_shape_message_emails(
     assert "Je regarde demain" in smtp.body(digest)
 
 
+def test_preferences_are_read_once_per_transaction_and_a_write_is_seen_at_once(app, people):
+    """An announcement asks about three channels and the quiet hours of one person: one
+    statement. A choice written meanwhile, committed or rolled back, is never answered from an
+    old copy."""
+    from sqlalchemy import event
+
+    from app.models.preferences import NotificationPreference, NotificationSettings
+    from app.services import preferences
+
+    statements = []
+    with app.test_request_context():
+        cli = db.session.get(User, people["client"])
+        listen = (db.engine, "before_cursor_execute")
+        count = lambda *_args: statements.append(1)  # noqa: E731
+        event.listen(*listen, count)
+        try:
+            assert preferences.wants(cli, "invoice_issued", "email") is True
+            assert preferences.wants(cli, "dossier_accept", "in_app") is True
+            assert preferences.wants(cli, "message", "push") is False
+            assert preferences.quiet_end(cli) is None
+        finally:
+            event.remove(*listen, count)
+        assert len(statements) == 1
+        row = NotificationPreference(user_id=cli.id, family="money", channel="email", enabled=False)
+        db.session.add(row)
+        db.session.add(NotificationSettings(user_id=cli.id, quiet_from=0, quiet_to=0))
+        db.session.flush()
+        assert preferences.wants(cli, "invoice_issued", "email") is False
+        assert preferences.choices(cli).quiet_to == 0
+        db.session.rollback()
+        assert preferences.wants(cli, "invoice_issued", "email") is True
+        preferences.update(cli, {("money", "in_app")}, "", "", True)
+        assert preferences.wants(cli, "invoice_issued", "email") is False
+        assert preferences.choices(cli).daily_digest is True
+
+
 def test_admins_see_a_users_notification_settings_read_only(app, client, people):
     login(client, "adm@example.fr")
     html = client.get(f"/admin/users/{people['client']}/notifications").get_data(as_text=True)
