@@ -20,17 +20,17 @@ from pathlib import Path
 
 import requests
 
+from bench import platform_app
 from bench.simulator import lua_request
 
 SIZE_20MB = 20_000_000
 
 
 def _signed_session(user_id: int) -> str:
-    from app import create_app
     from app.extensions import db
     from app.models import User
 
-    app = create_app()
+    app = platform_app()
     with app.app_context(), app.test_request_context():
         user = db.session.get(User, user_id)
         serializer = app.session_interface.get_signing_serializer(app)
@@ -51,12 +51,11 @@ def _http_as(app_url: str, user_id: int) -> tuple[requests.Session, str, str]:
 
 def _pick(status: str, with_expert: bool = True, code: str | None = None) -> tuple:
     """A scale dossier in `status`: (dossier id, client id, expert id)."""
-    from app import create_app
     from app.extensions import db
     from app.models import Dossier, DossierStatus, Product, ProductKind
     from app.models.dossier import QUOTE_PRODUCTS
 
-    app = create_app()
+    app = platform_app()
     with app.app_context():
         financial = db.select(Product.id).where(Product.kind == ProductKind.FINANCIAL)
         query = db.select(Dossier.id, Dossier.client_id, Dossier.expert_id).where(
@@ -124,12 +123,11 @@ def settle(after: str, timeout: float = 600) -> None:
 def _transition_entries(app_url: str, count: int = 400) -> list[tuple[str, str, str]]:
     """(path, cookie, body) of `request_documents` on `count` dossiers awaiting documents,
     each with its own expert's cookie and CSRF token."""
-    from app import create_app
     from app.extensions import db
     from app.models import Dossier, DossierStatus, Product, ProductKind
     from app.models.dossier import QUOTE_PRODUCTS
 
-    app = create_app()
+    app = platform_app()
     with app.app_context():
         rows = db.session.execute(
             db.select(Dossier.id, Dossier.expert_id)
@@ -189,11 +187,10 @@ def _transition_script(entries: list[tuple[str, str, str]]) -> str:
 
 
 def requests_bench(app_url: str, wrk_script) -> dict:
-    from app import create_app
     from app.extensions import db
     from app.models import Product
 
-    app = create_app()
+    app = platform_app()
     with app.app_context():
         ticpe = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
     dossier_id, client_id, _ = _pick("audit_in_progress")

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import requests
 
+from bench import platform_app
+
 APP = os.environ["APP_URL"]
 HELLO = os.environ["HELLO_URL"]
 REALTIME = os.environ["REALTIME_URL"]
@@ -154,11 +156,10 @@ def throughput() -> dict:
 def session_cookies(n: int) -> tuple[list[int], list[str]]:
     """Signed Flask session cookies for n scale clients (logging 500 users in through scrypt
     would only measure the password hash)."""
-    from app import create_app
     from app.extensions import db
     from app.models import Role, User
 
-    app = create_app()
+    app = platform_app()
     with app.app_context(), app.test_request_context():
         users = db.session.scalars(
             db.select(User).where(User.role == Role.CLIENT).order_by(User.id).limit(n)
@@ -197,10 +198,9 @@ async def _listen(n: int, cookies: list[str], rounds: int, user_ids: list[int]) 
     print(f"{len(clients)} sockets connected")
     await asyncio.sleep(1)
 
-    from app import create_app
     from app.tasks import enqueue
 
-    app = create_app()
+    app = platform_app()
     with app.app_context():
         enqueue("default", "bench.signals.emit_pings", user_ids, rounds)
     try:

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import requests
 
+from bench import platform_app
 from tests.unit.test_simulator import GOLDEN
 
 LOOPS = 10_000
 
 
 def compute_loop() -> dict:
-    from app import create_app
     from app.services import catalogue, simulations
 
-    app = create_app()
+    app = platform_app()
     with app.test_request_context():
         questions = catalogue.questions()
         by_code = {q.code: q for q in questions}
@@ -139,13 +139,12 @@ def requests_bench(app_url: str, wrk_script) -> dict:
 def export_times(app_url: str) -> dict:
     """Each format requested over HTTP, built by the running exports worker; the time from
     the job's start to the stored file is read back from the Export row."""
-    from app import create_app
     from app.extensions import db
     from app.models import Export, ExportStatus
 
     http, token, results_url = completed(app_url)
     sim_token = results_url.rsplit("/", 1)[1]
-    app = create_app()
+    app = platform_app()
     timings = {}
     for fmt in ("xlsx", "docx", "pdf"):
         for _ in range(3):
