@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import null as sa_null
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -419,6 +418,12 @@ def _refuse(d: Dossier, actor: User, p: Params):
     d.pending_expert_id = d.expert_deadline_at = d.expert_selected_at = None
 
 
+# A transition's own rows are written as plain statements: through the unit of work, the ORM
+# cost more than the writes themselves (about 1 ms of a ~9 ms transition)
+_NEW_EVENT = db.insert(DossierEvent.__table__).returning(DossierEvent.__table__.c.id)
+_NEW_REQUEST = db.insert(DocumentRequest.__table__).returning(DocumentRequest.__table__.c.id)
+
+
 def _request_documents(d: Dossier, actor: User, p: Params):
     labels = [str(v).strip() for v in p.get("items", []) if str(v).strip()]
     required = set(p.get("required", []))
@@ -430,12 +435,22 @@ def _request_documents(d: Dossier, actor: User, p: Params):
         raise ValidationFailed(error, items=error)
     message = p.text("message", "", max_len=2000, required=False)
     documents._forget(d)
-    request = DocumentRequest(dossier_id=d.id, expert_id=actor.id, message=message)
-    request.items = [
-        DocumentRequestItem(label=label, required=str(i) in required or not required, position=i)
-        for i, label in enumerate(labels)
-    ]
-    db.session.add(request)
+    request_id = db.session.execute(
+        _NEW_REQUEST,
+        {"dossier_id": d.id, "expert_id": actor.id, "message": message, "created_at": utcnow()},
+    ).scalar_one()
+    db.session.execute(
+        db.insert(DocumentRequestItem.__table__),
+        [
+            {
+                "request_id": request_id,
+                "label": label,
+                "required": str(i) in required or not required,
+                "position": i,
+            }
+            for i, label in enumerate(labels)
+        ],
+    )
     p["note"] = message or None
     p["data"] = {"items": labels}
 
@@ -1090,7 +1105,8 @@ def available(dossier: Dossier, actor: User) -> list[tuple[Action, str | None]]:
     return found
 
 
-def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> DossierEvent:
+def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> int:
+    """Change the dossier and write its event; returns the event's id."""
     before = dossier.status
     expert_before = dossier.expert_id if before in EXPERT_LOAD else None
     target = action.apply(dossier, actor, p) if action.apply else None
@@ -1101,22 +1117,25 @@ def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> DossierE
         _shift_load(expert_after, +1)
     dossier.waiting_on = p.get("waiting_on") or action.waiting_on or Party.NOBODY
     dossier.waiting_since = utcnow()
-    event = DossierEvent(
-        dossier_id=dossier.id,
-        actor_id=actor.id,
-        action=action.name,
-        before=before.value,
-        after=dossier.status.value,
-        note=p.get("note"),
-        data=p.get("data") or {},
-        # what the announcement needs, as it was at this moment
-        waiting_on=dossier.waiting_on,
-        expert_id=dossier.expert_id,
-        announced_at=sa_null(),  # NULL itself: a plain None would let the default fill it in
-    )
-    db.session.add(event)
+    event_id = db.session.execute(
+        _NEW_EVENT,
+        {
+            "dossier_id": dossier.id,
+            "actor_id": actor.id,
+            "action": action.name,
+            "before": before.value,
+            "after": dossier.status.value,
+            "note": p.get("note"),
+            "data": p.get("data") or {},
+            # what the announcement needs, as it was at this moment
+            "waiting_on": dossier.waiting_on,
+            "expert_id": dossier.expert_id,
+            "announced_at": None,  # for the worker (other events are announced as written)
+            "created_at": utcnow(),
+        },
+    ).scalar_one()
     documents._signal(dossier)  # open pages refresh at once, after commit
-    return event
+    return event_id
 
 
 def transition(
@@ -1147,9 +1166,7 @@ def transition(
         raise InvalidTransition(reason)
     p = Params(params)
     try:
-        event = _apply(dossier, action, actor, p)
-        db.session.flush()
-        event_id = event.id
+        event_id = _apply(dossier, action, actor, p)
         db.session.commit()
     except StaleDataError:  # the version changed between our read and our write (any flush)
         db.session.rollback()
