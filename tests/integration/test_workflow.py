@@ -292,6 +292,37 @@ def test_concurrent_writers_one_wins(app, parties):
             workflow.transition(d, "validate_eligibility", admin)
 
 
+def test_a_writer_that_loses_the_race_leaves_no_row_behind(app, parties):
+    """The event and the document request are written before the dossier's versioned UPDATE:
+    when that UPDATE finds another writer's version, they go with the rollback."""
+    from sqlalchemy.orm import Session
+
+    from app.models import DocumentRequest, DossierEvent
+    from app.services.errors import Conflict
+
+    d = parties["dossier"]
+    with app.test_request_context():
+        dossier = db.session.get(Dossier, d)
+        dossier.status = DossierStatus.EXPERT_ASSIGNED
+        dossier.expert_id = parties["expert"]
+        db.session.commit()
+        expert = db.session.get(User, parties["expert"])
+        assert db.session.get(Dossier, d).version  # this session now holds the current version
+        with Session(db.engine) as other:  # someone else moves it on meanwhile
+            twin = other.get(Dossier, d)
+            twin.estimated_cents += 1
+            other.commit()
+        events = db.select(db.func.count(DossierEvent.id)).where(DossierEvent.dossier_id == d)
+        before = db.session.scalar(events)
+        with pytest.raises(Conflict, match="modifié ce dossier entre-temps"):
+            workflow.transition(d, "request_documents", expert, items=["Relevé"], required=[])
+        assert db.session.scalar(events) == before
+        requests = db.select(db.func.count(DocumentRequest.id)).where(
+            DocumentRequest.dossier_id == d
+        )
+        assert db.session.scalar(requests) == 0
+
+
 RELATIONS = ("client", "expert", "pending_expert", "admin", "stranger")
 
 
