@@ -60,12 +60,7 @@ def family_of(notification_type: str) -> str:
 
 
 def matrix(user: User) -> dict[tuple[str, str], bool]:
-    chosen = {
-        (p.family, p.channel): p.enabled
-        for p in db.session.scalars(
-            db.select(NotificationPreference).where(NotificationPreference.user_id == user.id)
-        )
-    }
+    chosen = choices(user).changed
     return {
         (family, channel): chosen.get((family, channel), DEFAULTS.get((family, channel), False))
         for family in FAMILIES
@@ -104,7 +99,7 @@ def choices(user: User) -> Choices:
         ).all()
         changed = {(r.family, r.channel): r.enabled for r in rows if r.family is not None}
         found = Choices(changed)
-        if rows and rows[0].daily_digest is not None:
+        if rows and rows[0].daily_digest is not None:  # the user has saved settings
             first = rows[0]
             found = Choices(changed, first.quiet_from, first.quiet_to, first.daily_digest)
         cache[user.id] = found
