@@ -67,13 +67,21 @@ def parties(app):
         }
 
 
+def _put(app, dossier_id: int, status: DossierStatus, **fields) -> int:
+    """Put a dossier straight into `status` (and set `fields`), committed; returns its
+    version."""
+    with app.app_context():
+        dossier = db.session.get(Dossier, dossier_id)
+        dossier.status = status
+        for name, value in fields.items():
+            setattr(dossier, name, value)
+        db.session.commit()
+        return dossier.version
+
+
 def _audit_in_progress(app, parties) -> int:
     """The dossier at the audit, with the expert holding it."""
-    with app.app_context():
-        dossier = db.session.get(Dossier, parties["dossier"])
-        dossier.status = DossierStatus.AUDIT_IN_PROGRESS
-        dossier.expert_id = parties["expert"]
-        db.session.commit()
+    _put(app, parties["dossier"], DossierStatus.AUDIT_IN_PROGRESS, expert_id=parties["expert"])
     return parties["dossier"]
 
 
@@ -257,11 +265,7 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties, run_jobs
 
 def test_a_stale_version_gets_the_current_state_and_a_clear_message(app, client, parties):
     d = parties["dossier"]
-    with app.app_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.PENDING_ADMIN_VALIDATION
-        db.session.commit()
-        stale = dossier.version
+    stale = _put(app, d, DossierStatus.PENDING_ADMIN_VALIDATION)
     login(client, "admin@example.fr")
     assert _act(client, d, "validate_eligibility", version=stale).status_code == 303
     resp = _act(client, d, "reject_eligibility", version=stale, reason="Kbis illisible")
@@ -301,13 +305,12 @@ def test_a_writer_that_loses_the_race_leaves_no_row_behind(app, parties):
     from app.services.errors import Conflict
 
     d = parties["dossier"]
+    _put(app, d, DossierStatus.EXPERT_ASSIGNED, expert_id=parties["expert"])
     with app.test_request_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.EXPERT_ASSIGNED
-        dossier.expert_id = parties["expert"]
-        db.session.commit()
         expert = db.session.get(User, parties["expert"])
-        assert db.session.get(Dossier, d).version  # this session now holds the current version
+        # this session holds the current version (a reference keeps it in the identity map)
+        held = db.session.get(Dossier, d)
+        read = held.version
         with Session(db.engine) as other:  # someone else moves it on meanwhile
             twin = other.get(Dossier, d)
             twin.estimated_cents += 1
@@ -321,6 +324,7 @@ def test_a_writer_that_loses_the_race_leaves_no_row_behind(app, parties):
             DocumentRequest.dossier_id == d
         )
         assert db.session.scalar(requests) == 0
+    assert _dossier(app, d).version == read + 1  # only the other writer's change landed
 
 
 RELATIONS = ("client", "expert", "pending_expert", "admin", "stranger")
@@ -478,11 +482,7 @@ def test_an_expert_who_does_not_hold_the_product_is_never_offered(app, client, p
 
 def test_an_expert_refuses_with_a_reason_and_loses_sight_of_the_dossier(app, client, parties):
     d = parties["dossier"]
-    with app.app_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.EXPERT_PENDING_ACCEPTANCE
-        dossier.pending_expert_id = parties["expert"]
-        db.session.commit()
+    _put(app, d, DossierStatus.EXPERT_PENDING_ACCEPTANCE, pending_expert_id=parties["expert"])
     login(client, "expert@example.fr")
     assert _act(client, d, "refuse").status_code == 422
     assert _act(client, d, "refuse", reason="Complet ce mois-ci").status_code == 303
@@ -757,11 +757,8 @@ def test_the_experts_load_follows_transitions(app, parties):
             return db.session.get(User, parties["expert"]).expert_profile.active_dossiers
 
     d = parties["dossier"]
+    _put(app, d, DossierStatus.EXPERT_PENDING_ACCEPTANCE, pending_expert_id=parties["expert"])
     with app.test_request_context():
-        dossier = db.session.get(Dossier, d)
-        dossier.status = DossierStatus.EXPERT_PENDING_ACCEPTANCE
-        dossier.pending_expert_id = parties["expert"]
-        db.session.commit()
         workflow.transition(d, "accept", db.session.get(User, parties["expert"]))
     assert load() == 1
     with app.test_request_context():
