@@ -12,7 +12,6 @@ scale dataset (10 000 experts, 500 000 dossiers):
 
 import os
 import re
-import statistics
 import subprocess
 import tempfile
 import time
@@ -86,19 +85,6 @@ def _rss_kb(pid: int) -> int:
 def _workers(master: int) -> list[int]:
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
     return [int(c) for c in children]
-
-
-def alone(send, n: int = 200) -> dict:
-    """One user, one request at a time: the latency without queueing behind others.
-    `send(i)` makes the i-th request; the first ten warm up."""
-    times = []
-    for i in range(n + 10):
-        t0 = time.perf_counter()
-        send(i)
-        if i >= 10:
-            times.append((time.perf_counter() - t0) * 1000)
-    q = statistics.quantiles(times, n=100)
-    return {"p50": q[49], "p95": q[94]}
 
 
 def settle(after: str, timeout: float = 600) -> None:
@@ -244,19 +230,18 @@ def requests_bench(app_url: str, wrk_script) -> dict:
         )
     # the same requests from one user at a time: the latency a user sees on a quiet server
     settle("16 users' transitions")
-    http = requests.Session()
-
-    def get(url, cookie):
-        return lambda _i: http.get(url, headers={"Cookie": cookie} if cookie else {})
-
-    def transition(i):
-        _post_transition(http, app_url, entries[i % len(entries)])
-
-    quiet = {name: alone(get(url, cookie)) for name, (url, cookie, _s, _n) in checks.items()}
-    quiet["transition request_documents"] = alone(transition)
-    print("\n## Dossiers: one user at a time, scale dataset")
+    one_user = {
+        name: (url, lua_request("GET", {"Cookie": cookie} if cookie else {}, None))
+        for name, (url, cookie, _s, _n) in checks.items()
+    }
+    one_user["transition request_documents"] = cases["transition request_documents"]
+    quiet = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (url, script) in one_user.items():
+            quiet[name] = wrk_script(url, script, Path(tmp), users=1)
+    print("\n## Dossiers: one user at a time (wrk -t1 -c1), scale dataset")
     for name, r in quiet.items():
-        print(f"{name:30} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms")
+        print(f"{name:30} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  ({r['n']} requests)")
     results["alone"] = quiet
     return results
 

@@ -25,7 +25,7 @@ from urllib.parse import quote
 import requests
 
 from bench import platform_app
-from bench.dossiers import _signed_session, alone, settle
+from bench.dossiers import _signed_session, settle
 
 SOCKETS = int(os.environ.get("BENCH_SOCKETS", "1000"))
 PAIRS = 50
@@ -110,9 +110,9 @@ def page_and_search(app_url: str, wrk_script, admin_cookie: str) -> dict:
             setup = f'wrk.headers["Cookie"] = "{cookie}"\n'
             wrk_script(url, setup, Path(tmp))  # warm-up (caches, plans)
             results[name] = wrk_script(url, setup, Path(tmp))
-            results[name]["alone"] = _alone(url, cookie)
+            results[name]["alone"] = wrk_script(url, setup, Path(tmp), users=1)
     print("\n## Conversations, 5 million messages on PostgreSQL")
-    print("wrk -t2 -c16 (16 users at once), and one user alone (200 requests in a row)\n")
+    print("wrk -t2 -c16 (16 users at once), and one user alone (wrk -t1 -c1)\n")
     for name, r in results.items():
         alone = r["alone"]
         print(
@@ -121,11 +121,6 @@ def page_and_search(app_url: str, wrk_script, admin_cookie: str) -> dict:
             f"   alone: p50 {alone['p50']:5.1f} ms  p95 {alone['p95']:5.1f} ms"
         )
     return results
-
-
-def _alone(url: str, cookie: str) -> dict:
-    http = requests.Session()
-    return alone(lambda _i: http.get(url, headers={"Cookie": cookie}, allow_redirects=False))
 
 
 # -- live delivery -------------------------------------------------------------------------------
@@ -229,32 +224,45 @@ async def _post_to_socket(app_url: str, realtimes: list[str]) -> list[float]:
         )
         # the clock starts as the request leaves, in the thread that sends it: the hop from
         # the event loop to that thread and building the request belong to this client
-        started[thread_id] = time.perf_counter()
+        started[thread_id] = t0 = time.perf_counter()
         resp = http.send(request, allow_redirects=False)
         assert resp.status_code == 303, resp.status_code
+        return (time.perf_counter() - t0) * 1000
 
     pauses = _GcPauses()
+    # per timed post: its delivery, when its HTTP answer came, and the CPU time the host
+    # stole meanwhile
+    timeline: list[tuple[float | None, float, int]] = []
     for n in range(POSTS + 20):  # the first 20 warm up
         thread_id, token, cookie = senders[n % len(senders)]
         arrived.clear()
-        await loop.run_in_executor(None, post, thread_id, token, cookie, n)
+        before = _stolen_ms()
+        answered = await loop.run_in_executor(None, post, thread_id, token, cookie, n)
         try:
             await asyncio.wait_for(arrived.wait(), timeout=5)
         except TimeoutError:
             started.pop(thread_id, None)
             print(f"post {n}: no signal within 5 s")
+        delivered = got[-1] if arrived.is_set() else None
+        timeline.append((delivered, answered, _stolen_ms() - before))
         if n == 19:
             got.clear()
+            timeline.clear()
             pauses.start()
             tcp, stolen = _tcp_counters(), _stolen_ms()
         await asyncio.sleep(0.01)
     pauses.stop()
-    # what a slow delivery can be told apart by, for whoever reads the run: the measuring
-    # client's own collections, and the kernel's retransmissions (a lost segment on loopback
-    # waits for the 200 ms minimum retransmission timeout)
-    slow = [(n, round(ms)) for n, ms in enumerate(got) if ms > 50]
+    # what a slow delivery can be told apart by, for whoever reads the run: the web's answer
+    # (slow there: the post itself; fast: Redis or the realtime process), the CPU the host
+    # took meanwhile, the measuring client's own collections, and the kernel's retransmissions
+    # (a lost segment on loopback waits for the 200 ms minimum retransmission timeout)
     after = _tcp_counters()
-    print(f"deliveries over 50 ms (post, ms): {slow or 'none'}")
+    slow = [
+        f"#{n} {ms:.0f} (answer {answered:.0f}, stolen {took})"
+        for n, (ms, answered, took) in enumerate(timeline)
+        if ms and ms > 50
+    ]
+    print(f"deliveries over 50 ms, ms: {'; '.join(slow) or 'none'}")
     print(
         f"measuring client's GC pauses over 5 ms while timing: {pauses.summary()}; kernel TCP "
         + ", ".join(f"{k} +{after[k] - tcp[k]}" for k in tcp)

@@ -116,23 +116,11 @@ def requests_bench(app_url: str, wrk_script) -> dict:
             f"p99 {r['p99']:6.1f} ms  CPU {r['cpu_ms']:5.2f} ms/req"
         )
     # the same requests from one user at a time: the latency without queueing behind others
-    from bench.dossiers import alone
-
-    form = {"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": token}
-    partner = requests.Session()  # the API is public: no cookie
-    sends = {
-        "step fragment (GET)": lambda _i: http.get(f"{app_url}/simulator/step", headers=hx),
-        "answer (POST)": lambda _i: http.post(
-            f"{app_url}/simulator/answer", data=answer, headers={**hx, **form}
-        ),
-        "API POST /api/v1/simulations": lambda _i: partner.post(
-            f"{app_url}/api/v1/simulations", json={"answers": GOLDEN}
-        ),
-    }
-    print("\n## Simulator requests, one user at a time")
-    for name, send in sends.items():
-        r = results[f"{name} (one user)"] = alone(send)
-        print(f"{name:30} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms")
+    print("\n## Simulator requests, one user at a time (wrk -t1 -c1)")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (url, script) in cases.items():
+            r = results[f"{name} (one user)"] = wrk_script(url, script, Path(tmp), users=1)
+            print(f"{name:30} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms")
     return results
 
 
