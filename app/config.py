@@ -108,6 +108,8 @@ class Config:
 
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_JSON = _bool("LOG_JSON", True)
+    # a request slower than this is logged as a warning, with its SQL and collector time
+    SLOW_REQUEST_MS = float(os.environ.get("SLOW_REQUEST_MS", "200"))
     # trust X-Forwarded-For from this many proxies (nginx in front = 1)
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     FORCE_HTTPS = _bool("FORCE_HTTPS")

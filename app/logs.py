@@ -1,12 +1,21 @@
-"""JSON logs with a request id (taken from X-Request-ID when a proxy sets one)."""
+"""JSON logs with a request id (taken from X-Request-ID when a proxy sets one).
 
+Every request is logged at INFO with its time. One slower than `SLOW_REQUEST_MS` is logged as
+a WARNING, with what it waited on: its SQL statements (count and time) and the garbage
+collections of its process meanwhile (a collection stops every thread of the process). What
+is left of its time was the request's own Python, or its process waiting for a CPU.
+"""
+
+import gc
 import logging
 import sys
 import time
 import uuid
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 
 class RequestIdFilter(logging.Filter):
@@ -34,15 +43,51 @@ def configure_logging(level: str, as_json: bool) -> None:
     root.setLevel(level)
 
 
+class _Collector:
+    """This process's time in the garbage collector so far (ms)."""
+
+    total_ms = 0.0
+    _began = 0.0
+
+    @classmethod
+    def callback(cls, phase: str, _info: dict) -> None:
+        if phase == "start":
+            cls._began = time.perf_counter()
+        else:
+            cls.total_ms += (time.perf_counter() - cls._began) * 1000
+
+
+def _sql_started(conn, _cursor, _statement, _params, _context, _executemany) -> None:
+    conn.info["sql_started"] = time.perf_counter()  # a connection runs one at a time
+
+
+def _sql_ended(conn, _cursor, _statement, _params, _context, _executemany) -> None:
+    if has_request_context():
+        took = (time.perf_counter() - conn.info["sql_started"]) * 1000
+        g.sql_ms = g.get("sql_ms", 0.0) + took
+        g.sql_count = g.get("sql_count", 0) + 1
+
+
+def _watch_waits() -> None:
+    """Once per process: every engine's statements and every collection are timed."""
+    if _Collector.callback not in gc.callbacks:
+        gc.callbacks.append(_Collector.callback)
+    if not event.contains(Engine, "before_cursor_execute", _sql_started):
+        event.listen(Engine, "before_cursor_execute", _sql_started)
+        event.listen(Engine, "after_cursor_execute", _sql_ended)
+
+
 def init_app(app: Flask) -> None:
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
     access = logging.getLogger("financialtracker.access")
+    _watch_waits()
 
     @app.before_request
     def _request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
         g.request_started = time.perf_counter()
+        g.gc_at_start = _Collector.total_ms
 
     @app.after_request
     def _log(resp):
@@ -50,13 +95,17 @@ def init_app(app: Flask) -> None:
         if request.path.startswith("/static/"):
             return resp
         elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
-        access.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": resp.status_code,
-                "ms": round(elapsed, 2),
-            },
-        )
+        fields = {
+            "method": request.method,
+            "path": request.path,
+            "status": resp.status_code,
+            "ms": round(elapsed, 2),
+        }
+        if elapsed < current_app.config["SLOW_REQUEST_MS"]:
+            access.info("request", extra=fields)
+            return resp
+        fields["sql_ms"] = round(g.get("sql_ms", 0.0), 2)
+        fields["sql_statements"] = g.get("sql_count", 0)
+        fields["gc_ms"] = round(_Collector.total_ms - g.get("gc_at_start", _Collector.total_ms), 2)
+        access.warning("slow request", extra=fields)
         return resp

@@ -64,6 +64,45 @@ def test_request_id_and_security_headers(client):
     assert "HttpOnly" in resp.headers.get("Set-Cookie", "HttpOnly")
 
 
+def test_a_slow_request_is_logged_with_what_it_waited_on():
+    """Over SLOW_REQUEST_MS a request is a warning that says how much of its time was SQL and
+    how much the garbage collector stopped its process; under it, nothing is warned."""
+    import gc
+    import logging
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    def build(slow_ms):
+        app = create_app(TESTING=True, SLOW_REQUEST_MS=slow_ms)
+
+        @app.get("/_probe")
+        def probe():
+            db.session.execute(db.text("SELECT 1"))
+            db.session.execute(db.text("SELECT 2"))
+            gc.collect()
+            return "ok"
+
+        return app
+
+    access = logging.getLogger("financialtracker.access")
+    handler = Keep(level=logging.WARNING)
+    access.addHandler(handler)
+    try:
+        assert build(10_000).test_client().get("/_probe").status_code == 200
+        assert records == []  # a quick request is no warning
+        assert build(0).test_client().get("/_probe").status_code == 200
+    finally:
+        access.removeHandler(handler)
+    (slow,) = records
+    assert slow.getMessage() == "slow request" and slow.path == "/_probe"
+    assert slow.sql_statements == 2 and 0 < slow.sql_ms <= slow.ms
+    assert 0 < slow.gc_ms <= slow.ms  # the full collection happened within the request
+
+
 def test_error_pages_full_and_fragment(client):
     full = client.get("/does-not-exist")
     assert full.status_code == 404 and "<html" in full.get_data(as_text=True)
