@@ -219,7 +219,8 @@ async def _post_to_socket(app_url: str, realtimes: list[str]) -> list[float]:
                 "POST",
                 f"{app_url}/messages/{thread_id}",
                 data={"csrf_token": token, "body": f"Bench message {n}"},
-                headers={"Cookie": cookie},
+                # a slow one's line in the web log (SLOW_REQUEST_MS) carries this id
+                headers={"Cookie": cookie, "X-Request-ID": f"bench-post-{n - 20}"},
             )
         )
         # the clock starts as the request leaves, in the thread that sends it: the hop from
