@@ -29,6 +29,13 @@ echo "seeding the scale dataset (${BENCH_CLIENTS:-100000} clients, ${BENCH_EXPER
 time $FLASK seed scale --clients "${BENCH_CLIENTS:-100000}" --experts "${BENCH_EXPERTS:-10000}" \
   --dossiers "${BENCH_DOSSIERS:-500000}" --messages "${BENCH_MESSAGES:-5000000}" | tail -1
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "vacuum analyze" ft_bench
+# PostgreSQL's own account of a slow request, in the kept pg.log: statements over 50 ms, lock
+# waits over 20 ms and every autovacuum, from here on (the seed's bulk statements are not news)
+for setting in "log_min_duration_statement = 50" "deadlock_timeout = 20" "log_lock_waits = on" \
+  "log_autovacuum_min_duration = 0"; do
+  psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "alter system set $setting"
+done
+psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qtc "select pg_reload_conf()" >/dev/null
 
 # the web configuration of the Procfile (DESIGN §2), for the app and for hello alike
 GUNICORN=(.venv/bin/gunicorn --no-control-socket -k gthread -w 4 --threads 8)
