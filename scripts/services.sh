@@ -11,11 +11,11 @@ start_redis() {  # $1 dir, $2 port
 }
 stop_redis() { [ -f "$1/redis.pid" ] && kill "$(cat "$1/redis.pid")" 2>/dev/null || true; }
 
-start_postgres() {  # $1 dir, $2 port, $3 database
+start_postgres() {  # $1 dir, $2 port, $3 database; PG_OPTIONS: more "-c name=value" settings
   chmod 755 "$1"; mkdir -p "$1/pg"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$1/pg"
   as_pg "$PGBIN/initdb" -D "$1/pg/data" -U postgres -A trust -E UTF8 --no-sync >"$1/initdb.log"
   as_pg "$PGBIN/pg_ctl" -D "$1/pg/data" -l "$1/pg/pg.log" -w \
-    -o "-p $2 -k $1/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
+    -o "-p $2 -k $1/pg -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${PG_OPTIONS:-}" start >/dev/null
   psql -h 127.0.0.1 -p "$2" -U postgres -qc "create database $3"
 }
 stop_postgres() {
