@@ -219,7 +219,8 @@ async def _post_to_socket(app_url: str, realtimes: list[str]) -> list[float]:
                 "POST",
                 f"{app_url}/messages/{thread_id}",
                 data={"csrf_token": token, "body": f"Bench message {n}"},
-                # a slow one's line in the web log (SLOW_REQUEST_MS) carries this id
+                # a slow one's line in the web log (SLOW_REQUEST_MS) carries the number printed
+                # for it below (the 20 warm-up posts come first)
                 headers={"Cookie": cookie, "X-Request-ID": f"bench-post-{n - 20}"},
             )
         )
