@@ -107,5 +107,11 @@ def init_app(app: Flask) -> None:
         fields["sql_ms"] = round(g.get("sql_ms", 0.0), 2)
         fields["sql_statements"] = g.get("sql_count", 0)
         fields["gc_ms"] = round(_Collector.total_ms - g.get("gc_at_start", _Collector.total_ms), 2)
-        access.warning("slow request", extra=fields)
+        # the sentence too: the plain (non-JSON) format of `make run` shows no extra fields
+        access.warning(
+            "slow request %(method)s %(path)s: %(ms).0f ms, SQL %(sql_ms).0f ms in "
+            "%(sql_statements)d statements, GC %(gc_ms).0f ms",
+            fields,
+            extra=fields,
+        )
         return resp

@@ -98,7 +98,8 @@ def test_a_slow_request_is_logged_with_what_it_waited_on():
     finally:
         access.removeHandler(handler)
     (slow,) = records
-    assert slow.getMessage() == "slow request" and slow.path == "/_probe"
+    assert slow.getMessage().startswith("slow request GET /_probe: ") and slow.path == "/_probe"
+    assert "in 2 statements" in slow.getMessage()
     assert slow.sql_statements == 2 and 0 < slow.sql_ms <= slow.ms
     assert 0 < slow.gc_ms <= slow.ms  # the full collection happened within the request
 
