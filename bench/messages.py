@@ -265,6 +265,13 @@ async def _post_to_socket(app_url: str, realtimes: list[str]) -> list[float]:
         if ms and ms > 50
     ]
     print(f"deliveries over 50 ms, ms: {'; '.join(slow) or 'none'}")
+    # the web's share of every delivery: what is left is Redis, the realtime process and this
+    # client's event loop
+    answers = _summary([answered for _d, answered, _s in timeline])
+    print(
+        "the HTTP answer to each post, as this client got it: "
+        f"p50 {answers['p50']:.1f} ms, p95 {answers['p95']:.1f} ms, p99 {answers['p99']:.1f} ms"
+    )
     print(
         f"measuring client's GC pauses over 5 ms while timing: {pauses.summary()}; kernel TCP "
         + ", ".join(f"{k} +{after[k] - tcp[k]}" for k in tcp)
