@@ -90,3 +90,22 @@ def with_luhn_key(prefix: str) -> str:
         if luhn_ok(prefix + d):
             return prefix + d
     raise AssertionError("unreachable")
+
+
+# the largest id every database here stores (PostgreSQL `integer`): a bigger number in a URL or
+# a form is no row, never a query that fails
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value) -> int | None:
+    """An object id from a form, a query string or JSON, or None when it cannot be one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value or "").strip()
+        if not text.isascii() or not text.isdigit() or len(text) > 10:
+            return None
+        number = int(text)
+    return number if 0 < number <= MAX_ID else None

@@ -41,6 +41,7 @@ from app.models import (
 from app.security import can_view_dossier, require
 from app.services import documents, emails, messaging, notifications
 from app.services.errors import Conflict, InvalidTransition, ValidationFailed
+from app.validators import parse_id
 
 S = DossierStatus
 
@@ -117,11 +118,28 @@ def step_of(dossier: Dossier) -> tuple[int, int]:
     return STEP.get(status, (6, 100))
 
 
+def takes(*names: str):
+    """Declare the fields a person may send with an action (everything else is dropped before
+    the action runs, so a form can never set what the action decides itself)."""
+
+    def mark(apply):
+        apply.fields = frozenset(names)
+        return apply
+
+    return mark
+
+
 class Params(dict):
-    """The submitted values, read with helpers that raise ValidationFailed per field."""
+    """The submitted values of the action's declared fields, read with helpers that raise
+    ValidationFailed per field. What the action decides (its timeline note and data, who is
+    waited on, whether an invoice follows) goes to `out`, which no request can reach."""
+
+    def __init__(self, values=(), /) -> None:
+        super().__init__(values)
+        self.out: dict = {}
 
     def text(self, name: str, message, max_len: int = 2000, required: bool = True) -> str:
-        value = (self.get(name) or "").strip()
+        value = str(self.get(name) or "").strip()
         if required and not value:
             raise ValidationFailed(str(message), **{name: str(message)})
         if len(value) > max_len:
@@ -177,6 +195,11 @@ class Action:
     flows: frozenset[str] = BOTH
     # an exception (hold, cancel, archive): offered apart, never as "the next thing to do"
     secondary: bool = False
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """What a person may send with it: what its `apply` declared with `takes`."""
+        return getattr(self.apply, "fields", frozenset())
 
 
 # -- guards: None when satisfied, else the sentence saying why not and what to do ---------------
@@ -297,10 +320,7 @@ def recount_loads() -> int:
 
 
 def _offerable(dossier: Dossier, expert_user_id) -> User:
-    try:
-        expert_user_id = int(expert_user_id)
-    except (TypeError, ValueError):
-        expert_user_id = 0
+    expert_user_id = parse_id(expert_user_id) or 0
     profile = db.session.scalar(
         offerable_experts_query(dossier.product_id).where(ExpertProfile.user_id == expert_user_id)
     )
@@ -316,6 +336,7 @@ def _offerable(dossier: Dossier, expert_user_id) -> User:
 # -- what each action writes ---------------------------------------------------------------------
 
 
+@takes("note")
 def _validate_eligibility(d: Dossier, actor: User, p: Params):
     d.eligibility_validated_at = utcnow()
     for item in documents.checklist(d, DocumentStep.ELIGIBILITY):
@@ -326,11 +347,12 @@ def _validate_eligibility(d: Dossier, actor: User, p: Params):
                     actor.id,
                     utcnow(),
                 )
-    p["note"] = p.get("note", "").strip()[:2000] or None
+    p.out["note"] = p.text("note", "", required=False) or None
 
 
+@takes("reason")
 def _reason(d: Dossier, actor: User, p: Params):
-    p["note"] = p.text("reason", _("Give a reason: the other party will read it."))
+    p.out["note"] = p.text("reason", _("Give a reason: the other party will read it."))
 
 
 def _ask_expert(d: Dossier, expert: User, actor: User) -> None:
@@ -349,6 +371,7 @@ def _ask_expert(d: Dossier, expert: User, actor: User) -> None:
     )
 
 
+@takes("expert_id")
 def _select_expert(d: Dossier, actor: User, p: Params):
     previous = d.pending_expert
     expert = _offerable(d, p.get("expert_id"))
@@ -372,27 +395,29 @@ def _select_expert(d: Dossier, actor: User, p: Params):
             Priority.LOW,
         )
     _ask_expert(d, expert, actor)
-    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+    p.out["data"] = {"expert_id": expert.id, "expert": expert.full_name}
 
 
+@takes("expert_id", "message")
 def _propose_expert(d: Dossier, actor: User, p: Params):
     expert = _offerable(d, p.get("expert_id"))
     d.proposed_expert_id = expert.id
     d.proposal_message = p.text("message", "", required=False) or None
-    p["note"] = d.proposal_message
-    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+    p.out["note"] = d.proposal_message
+    p.out["data"] = {"expert_id": expert.id, "expert": expert.full_name}
 
 
 def _accept_proposal(d: Dossier, actor: User, p: Params):
     expert = _offerable(d, d.proposed_expert_id)
     _ask_expert(d, expert, actor)
-    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+    p.out["data"] = {"expert_id": expert.id, "expert": expert.full_name}
 
 
+@takes("expert_id")
 def _assign_expert(d: Dossier, actor: User, p: Params):
     expert = _offerable(d, p.get("expert_id"))
     _take(d, expert)
-    p["data"] = {"expert_id": expert.id, "expert": expert.full_name}
+    p.out["data"] = {"expert_id": expert.id, "expert": expert.full_name}
     _notify(
         expert,
         d,
@@ -413,6 +438,7 @@ def _accept(d: Dossier, actor: User, p: Params):
     _take(d, actor)
 
 
+@takes("reason")
 def _refuse(d: Dossier, actor: User, p: Params):
     _reason(d, actor, p)
     d.pending_expert_id = d.expert_deadline_at = d.expert_selected_at = None
@@ -424,6 +450,7 @@ _NEW_EVENT = db.insert(DossierEvent.__table__).returning(DossierEvent.__table__.
 _NEW_REQUEST = db.insert(DocumentRequest.__table__).returning(DocumentRequest.__table__.c.id)
 
 
+@takes("items", "required", "message")
 def _request_documents(d: Dossier, actor: User, p: Params):
     labels = [str(v).strip() for v in p.get("items", []) if str(v).strip()]
     required = set(p.get("required", []))
@@ -451,8 +478,8 @@ def _request_documents(d: Dossier, actor: User, p: Params):
             for i, label in enumerate(labels)
         ],
     )
-    p["note"] = message or None
-    p["data"] = {"items": labels}
+    p.out["note"] = message or None
+    p.out["data"] = {"items": labels}
 
 
 def _validate_documents(d: Dossier, actor: User, p: Params):
@@ -465,6 +492,7 @@ def _validate_documents(d: Dossier, actor: User, p: Params):
             )
 
 
+@takes("final_amount", "report", "fee_percent")
 def _complete_audit(d: Dossier, actor: User, p: Params):
     d.final_cents = p.cents("final_amount")
     d.audit_report = p.text("report", _("Write the audit report for the client."), 20000)
@@ -492,7 +520,7 @@ def _complete_audit(d: Dossier, actor: User, p: Params):
             raise ValidationFailed(error, fee_percent=error)
         d.negotiated_fee_bp = bp
     d.audit_completed_at = utcnow()
-    p["data"] = {
+    p.out["data"] = {
         "initial_cents": d.estimated_cents,
         "final_cents": d.final_cents,
         "fee_bp": d.negotiated_fee_bp,
@@ -511,21 +539,23 @@ def _validate_audit(d: Dossier, actor: User, p: Params):
     d.platform_fee_bp = _rate("FEE_PLATFORM_BP")
     d.referrer_share_bp = _rate("FEE_REFERRER_SHARE_BP")
     d.audit_validated_at = utcnow()
-    p["data"] = {
+    p.out["data"] = {
         "client_fee_bp": d.client_fee_bp,
         "platform_fee_bp": d.platform_fee_bp,
         "referrer_share_bp": d.referrer_share_bp,
     }
 
 
+@takes("submitted_on", "reference", "administration")
 def _submit(d: Dossier, actor: User, p: Params):
     day = p.day("submitted_on")
     d.submission_reference = p.text("reference", _("Give the acknowledgement reference."), 80)
     d.administration = p.text("administration", _("Name the administration (DGDDI, URSSAF…)."), 80)
     d.submitted_at = utcnow().replace(year=day.year, month=day.month, day=day.day)
-    p["data"] = {"reference": d.submission_reference, "administration": d.administration}
+    p.out["data"] = {"reference": d.submission_reference, "administration": d.administration}
 
 
+@takes("decision", "amount", "note")
 def _record_decision(d: Dossier, actor: User, p: Params):
     try:
         decision = Decision(p.get("decision"))
@@ -535,18 +565,19 @@ def _record_decision(d: Dossier, actor: User, p: Params):
     d.decision = decision
     d.decided_cents = p.cents("amount") if decision != Decision.REFUSED else 0
     d.decided_at = utcnow()
-    p["note"] = p.text("note", "", required=False) or None
-    p["data"] = {"decision": decision.value, "amount_cents": d.decided_cents}
-    p["waiting_on"] = Party.ADMIN if decision == Decision.REFUSED else Party.EXPERT
+    p.out["note"] = p.text("note", "", required=False) or None
+    p.out["data"] = {"decision": decision.value, "amount_cents": d.decided_cents}
+    p.out["waiting_on"] = Party.ADMIN if decision == Decision.REFUSED else Party.EXPERT
 
 
+@takes("amount", "reference", "refunded_on")
 def _confirm_refund(d: Dossier, actor: User, p: Params):
     d.obtained_cents = p.cents("amount")
     d.refund_reference = p.text("reference", "", 80, required=False) or None
     day = p.day("refunded_on")
     d.refunded_at = utcnow().replace(year=day.year, month=day.month, day=day.day)
-    p["data"] = {"amount_cents": d.obtained_cents}
-    p["after_commit_invoice"] = True
+    p.out["data"] = {"amount_cents": d.obtained_cents}
+    p.out["after_commit_invoice"] = True
 
 
 def _complete(d: Dossier, actor: User, p: Params):
@@ -560,6 +591,7 @@ def _complete(d: Dossier, actor: User, p: Params):
         )
 
 
+@takes("reason")
 def _hold(d: Dossier, actor: User, p: Params):
     _reason(d, actor, p)
     d.held_status = d.status
@@ -567,10 +599,11 @@ def _hold(d: Dossier, actor: User, p: Params):
 
 def _resume(d: Dossier, actor: User, p: Params):
     target, d.held_status = d.held_status, None
-    p["waiting_on"] = WAITING_AFTER.get(target, Party.ADMIN)
+    p.out["waiting_on"] = WAITING_AFTER.get(target, Party.ADMIN)
     return target
 
 
+@takes("reason")
 def _cancel(d: Dossier, actor: User, p: Params):
     _reason(d, actor, p)
     d.pending_expert_id = d.expert_deadline_at = None
@@ -596,6 +629,9 @@ QUOTE_QUESTIONS = {
         ("yearly_bill", _l("Yearly gas bill (€)"), "ENERGIE_GAZ_MONTANT"),
     ),
 }
+
+
+QUOTE_FIELDS = tuple(sorted({name for qs in QUOTE_QUESTIONS.values() for name, *_ in qs}))
 
 
 def quote_questions(dossier: Dossier) -> list[tuple[str, str, str]]:
@@ -631,6 +667,7 @@ def _partner_available(dossier: Dossier, actor: User) -> str | None:
     return None
 
 
+@takes(*QUOTE_FIELDS)
 def _request_quote(d: Dossier, actor: User, p: Params):
     answers = {}
     for name, _label, _value in quote_questions(d):
@@ -642,7 +679,7 @@ def _request_quote(d: Dossier, actor: User, p: Params):
     d.quote_answers = answers
     partner = _distributor_for(d)
     d.expert_id, d.expert_accepted_at = partner.id, utcnow()
-    p["data"] = {"answers": answers, "partner": partner.full_name}
+    p.out["data"] = {"answers": answers, "partner": partner.full_name}
     _notify(
         partner,
         d,
@@ -653,14 +690,16 @@ def _request_quote(d: Dossier, actor: User, p: Params):
     )
 
 
+@takes("amount", "details")
 def _propose_quote(d: Dossier, actor: User, p: Params):
     d.quote_cents = p.cents("amount")
     d.quote_text = p.text("details", _("Describe what the quote includes."), 5000)
-    p["data"] = {"amount_cents": d.quote_cents}
+    p.out["data"] = {"amount_cents": d.quote_cents}
 
 
+@takes("comment")
 def _comment(d: Dossier, actor: User, p: Params):
-    p["note"] = p.text("comment", _("Write your comment for the partner."))
+    p.out["note"] = p.text("comment", _("Write your comment for the partner."))
 
 
 A = Action
@@ -1115,7 +1154,7 @@ def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> int:
     if expert_before != expert_after:  # an expert took it, or let it go (done, held, cancelled)
         _shift_load(expert_before, -1)
         _shift_load(expert_after, +1)
-    dossier.waiting_on = p.get("waiting_on") or action.waiting_on or Party.NOBODY
+    dossier.waiting_on = p.out.get("waiting_on") or action.waiting_on or Party.NOBODY
     dossier.waiting_since = utcnow()
     event_id = db.session.execute(
         _NEW_EVENT,
@@ -1125,8 +1164,8 @@ def _apply(dossier: Dossier, action: Action, actor: User, p: Params) -> int:
             "action": action.name,
             "before": before.value,
             "after": dossier.status.value,
-            "note": p.get("note"),
-            "data": p.get("data") or {},
+            "note": p.out.get("note"),
+            "data": p.out.get("data") or {},
             # what the announcement needs, as it was at this moment
             "waiting_on": dossier.waiting_on,
             "expert_id": dossier.expert_id,
@@ -1164,7 +1203,7 @@ def transition(
     reason = refusal(dossier, action, actor)
     if reason:
         raise InvalidTransition(reason)
-    p = Params(params)
+    p = Params({name: params[name] for name in action.fields if name in params})
     try:
         event_id = _apply(dossier, action, actor, p)
         db.session.commit()
@@ -1176,7 +1215,7 @@ def transition(
         raise
     # the thread, notifications and emails are a worker's job: the actor does not wait for them
     request_announcement(event_id)
-    if p.get("after_commit_invoice"):
+    if p.out.get("after_commit_invoice"):
         request_invoice(dossier.id)
     return dossier
 
