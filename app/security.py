@@ -12,7 +12,7 @@ from flask import Flask, abort, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.models import Notification, Role, User
+from app.models import ApprovalStatus, CabinetRole, Notification, Role, User
 from app.services.errors import NotFound
 
 # -- policies ------------------------------------------------------------------------------------
@@ -50,10 +50,57 @@ def can_view_dossier(viewer: User | None, dossier) -> bool:
     if viewer.is_admin or dossier.is_party(viewer):
         return True
     if viewer.role == Role.EXPERT and dossier.expert_id is not None:
-        from app.services.cabinets import runs_cabinet_of
-
-        return runs_cabinet_of(viewer, dossier.expert_id)  # a firm's owner sees its team's
+        return firm_reads_dossiers_of(viewer, dossier.expert_id)
     return False
+
+
+# -- firms (docs/security.md, "Firms") ---------------------------------------------------------
+
+FIRM_RUNNERS = frozenset({CabinetRole.OWNER, CabinetRole.MANAGER})
+
+
+def is_approved_expert(user: User) -> bool:
+    profile = user.expert_profile if user.role == Role.EXPERT else None
+    return profile is not None and profile.approval_status == ApprovalStatus.APPROVED
+
+
+def may_run_firm(user: User, member) -> bool:
+    """Owners and managers run a firm (invite, remove, see the team's dossiers), and only while
+    their own account is an approved expert's."""
+    return (
+        member is not None
+        and member.user_id == user.id
+        and member.role in FIRM_RUNNERS
+        and is_approved_expert(user)
+    )
+
+
+def can_answer_invitation(user: User, invitation) -> bool:
+    return invitation.user_id == user.id
+
+
+def firm_reads_dossiers_of(viewer: User, expert_id: int) -> bool:
+    """The firm rule: an approved owner or manager reads (never acts on) the dossiers assigned
+    to an expert who accepted to join the same firm, for as long as both are members. An
+    invitation alone shares nothing; leaving or being removed ends it at once."""
+    if not is_approved_expert(viewer):
+        return False
+    from app.extensions import db
+    from app.models import CabinetMember
+
+    runner = db.aliased(CabinetMember)
+    member = db.aliased(CabinetMember)
+    shared = (
+        db.select(member.id)
+        .join(runner, runner.cabinet_id == member.cabinet_id)
+        .where(
+            runner.user_id == viewer.id,
+            runner.role.in_(FIRM_RUNNERS),
+            member.user_id == expert_id,
+        )
+        .limit(1)
+    )
+    return db.session.scalar(shared) is not None
 
 
 def can_view_document(viewer: User | None, document) -> bool:

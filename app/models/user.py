@@ -334,6 +334,46 @@ class CabinetMember(Base):
     user: Mapped[User] = relationship()
 
 
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    REVOKED = "revoked"
+
+
+class CabinetInvitation(Base):
+    """A firm asks an expert to join; the expert decides from their own account. Membership
+    (and with it the firm's sight of the expert's dossiers) exists only once they accept."""
+
+    __tablename__ = "cabinet_invitations"
+    __table_args__ = (
+        # one open invitation per (firm, expert): asking twice is one question
+        Index(
+            "ix_cabinet_invitations_open",
+            "cabinet_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cabinet_id: Mapped[int] = mapped_column(ForeignKey("cabinets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[CabinetRole] = mapped_column(_enum(CabinetRole, "cabinet_role"))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[InvitationStatus] = mapped_column(
+        _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+
+    cabinet: Mapped[Cabinet] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+
 class CabinetProduct(Base):
     __tablename__ = "cabinet_products"
     __table_args__ = (UniqueConstraint("cabinet_id", "product_id"),)

@@ -1,27 +1,32 @@
-"""Cabinets (firms of experts): members with a role, per-product minimum fees, the team's
-dossiers. The owner and managers run it; experts and assistants belong to it."""
+"""Cabinets (firms of experts): invitations the invited expert accepts or refuses, members with
+a role, per-product minimum fees, the team's dossiers. The owner and managers run it; experts
+and assistants belong to it. Who sees what is the policy's (`app.security`), not this module's."""
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import (
     Cabinet,
+    CabinetInvitation,
     CabinetMember,
     CabinetProduct,
     CabinetRole,
     Dossier,
+    InvitationStatus,
     Product,
     Role,
     User,
+    utcnow,
 )
+from app.security import can_answer_invitation, is_approved_expert, may_run_firm, require
 from app.services import audit
 from app.services.errors import Conflict, NotAllowed, ValidationFailed
-
-RUNNERS = (CabinetRole.OWNER, CabinetRole.MANAGER)
 
 
 def membership(user: User) -> CabinetMember | None:
@@ -30,7 +35,7 @@ def membership(user: User) -> CabinetMember | None:
 
 def _runner(user: User) -> CabinetMember:
     member = membership(user)
-    if member is None or member.role not in RUNNERS:
+    if member is None or not may_run_firm(user, member):
         raise NotAllowed()
     return member
 
@@ -38,6 +43,8 @@ def _runner(user: User) -> CabinetMember:
 def create(owner: User, name: str) -> Cabinet:
     if owner.role != Role.EXPERT:
         raise NotAllowed()
+    if not is_approved_expert(owner):
+        raise Conflict(_("Your account must be approved before you can create a firm."))
     if membership(owner) is not None:
         raise Conflict(_("You already belong to a firm."))
     name = (name or "").strip()
@@ -54,8 +61,9 @@ def create(owner: User, name: str) -> Cabinet:
     return cabinet
 
 
-def add_member(runner: User, email: str, role: str) -> CabinetMember:
-    """Add an expert account (by email) that belongs to no firm yet."""
+def invite(runner: User, email: str, role: str) -> CabinetInvitation:
+    """Ask an expert (by their account's email) to join the firm. Nothing is shared until they
+    accept from their own account; they are told in the app and by email."""
     me = _runner(runner)
     try:
         member_role = CabinetRole(role)
@@ -73,30 +81,172 @@ def add_member(runner: User, email: str, role: str) -> CabinetMember:
     if membership(user) is not None:
         message = _("This expert already belongs to a firm.")
         raise ValidationFailed(message, email=message)
-    member = CabinetMember(cabinet_id=me.cabinet_id, user_id=user.id, role=member_role)
+    if _open_invitation(me.cabinet_id, user.id) is not None:
+        message = _("This expert has already been invited; they have not answered yet.")
+        raise ValidationFailed(message, email=message)
+    invitation = CabinetInvitation(
+        cabinet_id=me.cabinet_id, user_id=user.id, role=member_role, invited_by_id=runner.id
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    audit.record(
+        runner, "cabinet.invite", "cabinet", me.cabinet_id, None, user_id=user.id, role=role
+    )
+    _tell(
+        user,
+        "firm_invitation",
+        _l("%(firm)s invites you to join their firm", firm=me.cabinet.name),
+        _l("Accept or refuse from your firm page. Until you accept, they see none of your work."),
+        invitation,
+        email=True,
+    )
+    db.session.commit()
+    return invitation
+
+
+def _open_invitation(cabinet_id: int, user_id: int) -> CabinetInvitation | None:
+    return db.session.scalar(
+        db.select(CabinetInvitation).where(
+            CabinetInvitation.cabinet_id == cabinet_id,
+            CabinetInvitation.user_id == user_id,
+            CabinetInvitation.status == InvitationStatus.PENDING,
+        )
+    )
+
+
+def invitations_for(user: User) -> list[CabinetInvitation]:
+    """The invitations waiting for this expert's answer."""
+    return list(
+        db.session.scalars(
+            db.select(CabinetInvitation)
+            .where(
+                CabinetInvitation.user_id == user.id,
+                CabinetInvitation.status == InvitationStatus.PENDING,
+            )
+            .options(db.joinedload(CabinetInvitation.cabinet))
+            .order_by(CabinetInvitation.id)
+        )
+    )
+
+
+def sent_invitations(cabinet_id: int) -> list[CabinetInvitation]:
+    return list(
+        db.session.scalars(
+            db.select(CabinetInvitation)
+            .where(
+                CabinetInvitation.cabinet_id == cabinet_id,
+                CabinetInvitation.status == InvitationStatus.PENDING,
+            )
+            .options(db.joinedload(CabinetInvitation.user))
+            .order_by(CabinetInvitation.id)
+        )
+    )
+
+
+def _mine(user: User, invitation_id: int) -> CabinetInvitation:
+    invitation = db.session.get(CabinetInvitation, invitation_id)
+    require(invitation is not None and can_answer_invitation(user, invitation))
+    if invitation.status != InvitationStatus.PENDING:
+        raise Conflict(_("This invitation has already been answered or withdrawn."))
+    return invitation
+
+
+def accept(user: User, invitation_id: int) -> CabinetMember:
+    invitation = _mine(user, invitation_id)
+    if membership(user) is not None:
+        raise Conflict(_("Leave your current firm before you join another one."))
+    invitation.status, invitation.decided_at = InvitationStatus.ACCEPTED, utcnow()
+    member = CabinetMember(cabinet_id=invitation.cabinet_id, user_id=user.id, role=invitation.role)
     db.session.add(member)
-    user.expert_profile.cabinet_id = me.cabinet_id
-    audit.record(runner, "cabinet.add_member", "cabinet", me.cabinet_id, None, user_id=user.id)
+    user.expert_profile.cabinet_id = invitation.cabinet_id
+    audit.record(user, "cabinet.join", "cabinet", invitation.cabinet_id, None, role=member.role)
+    if invitation.invited_by is not None:
+        _tell(
+            invitation.invited_by,
+            "firm_invitation_accepted",
+            _l("%(name)s has joined your firm", name=user.full_name),
+            "",
+            invitation,
+        )
     db.session.commit()
     return member
+
+
+def refuse(user: User, invitation_id: int) -> None:
+    invitation = _mine(user, invitation_id)
+    invitation.status, invitation.decided_at = InvitationStatus.REFUSED, utcnow()
+    audit.record(user, "cabinet.refuse", "cabinet", invitation.cabinet_id, None)
+    if invitation.invited_by is not None:
+        _tell(
+            invitation.invited_by,
+            "firm_invitation_refused",
+            _l("%(name)s has declined to join your firm", name=user.full_name),
+            "",
+            invitation,
+        )
+    db.session.commit()
+
+
+def revoke(runner: User, invitation_id: int) -> None:
+    me = _runner(runner)
+    invitation = db.session.get(CabinetInvitation, invitation_id)
+    require(invitation is not None and invitation.cabinet_id == me.cabinet_id)
+    if invitation.status != InvitationStatus.PENDING:
+        raise Conflict(_("This invitation has already been answered or withdrawn."))
+    invitation.status, invitation.decided_at = InvitationStatus.REVOKED, utcnow()
+    audit.record(runner, "cabinet.revoke", "cabinet", me.cabinet_id, None, user=invitation.user_id)
+    db.session.commit()
 
 
 def remove_member(runner: User, member_id: int) -> None:
     me = _runner(runner)
     member = db.session.get(CabinetMember, member_id)
-    if member is None or member.cabinet_id != me.cabinet_id:
-        from app.services.errors import NotFound
-
-        raise NotFound()
+    require(member is not None and member.cabinet_id == me.cabinet_id)
     if member.role == CabinetRole.OWNER:
         raise Conflict(_("The owner cannot be removed from the firm."))
-    if member.user.expert_profile is not None:
-        member.user.expert_profile.cabinet_id = None
-    db.session.delete(member)
+    _drop(member)
     audit.record(
         runner, "cabinet.remove_member", "cabinet", me.cabinet_id, None, user=member.user_id
     )
+    _tell(
+        member.user,
+        "firm_removed",
+        _l("You are no longer a member of %(firm)s", firm=me.cabinet.name),
+        _l("The firm no longer sees your dossiers."),
+        None,
+    )
     db.session.commit()
+
+
+def leave(user: User) -> None:
+    """A member leaves the firm of their own accord; the owner cannot (the firm is theirs)."""
+    member = membership(user)
+    if member is None:
+        raise NotAllowed()
+    if member.role == CabinetRole.OWNER:
+        raise Conflict(_("As the owner, you cannot leave your own firm."))
+    cabinet_id = member.cabinet_id
+    _drop(member)
+    audit.record(user, "cabinet.leave", "cabinet", cabinet_id, None)
+    db.session.commit()
+
+
+def _drop(member: CabinetMember) -> None:
+    if member.user.expert_profile is not None:
+        member.user.expert_profile.cabinet_id = None
+    db.session.delete(member)
+
+
+def _tell(user: User, type: str, title, body, invitation, email: bool = False) -> None:
+    from app.services import emails, notifications
+
+    link = url_for("account.cabinet")
+    ref = f"cabinet_invitation:{invitation.id}" if invitation is not None else ""
+    notifications.create(user, type, title, body, link=link, object_ref=ref, threshold=ref)
+    if email:
+        emails.queue_notification_email(
+            user, type, type, title=title, body=body, link=emails.external_url("account.cabinet")
+        )
 
 
 def set_min_fees(owner: User, raw: dict[int, str]) -> None:
@@ -138,8 +288,10 @@ def products() -> list[Product]:
 
 
 def team_dossiers(runner: User, limit: int = 50) -> list[Dossier]:
+    """The dossiers the policy lets this firm runner read: their members' (see
+    `security.firm_reads_dossiers_of`)."""
     me = membership(runner)
-    if me is None or me.role not in RUNNERS:
+    if me is None or not may_run_firm(runner, me):
         return []
     members = db.select(CabinetMember.user_id).where(CabinetMember.cabinet_id == me.cabinet_id)
     return list(
@@ -150,21 +302,4 @@ def team_dossiers(runner: User, limit: int = 50) -> list[Dossier]:
             .order_by(Dossier.id.desc())
             .limit(limit)
         )
-    )
-
-
-def runs_cabinet_of(viewer: User, expert_id: int | None) -> bool:
-    """True when `viewer` owns or manages the firm `expert_id` works in (read access)."""
-    if expert_id is None:
-        return False
-    me = membership(viewer)
-    if me is None or me.role not in RUNNERS:
-        return False
-    return (
-        db.session.scalar(
-            db.select(CabinetMember.id).where(
-                CabinetMember.cabinet_id == me.cabinet_id, CabinetMember.user_id == expert_id
-            )
-        )
-        is not None
     )

@@ -24,6 +24,7 @@ SUBJECTS = {
     "message_digest": _l("Your unread messages of the day"),
     "dossier_event": _l("Your dossier has moved on"),
     "invoice_issued": _l("An invoice has been issued"),
+    "firm_invitation": _l("You are invited to join a firm"),
 }
 
 

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required, login_user
 
 from app.forms import apply_errors
 from app.models import SECTORS, Role
+from app.security import is_approved_expert, may_run_firm
 from app.services import accounts, cabinets, preferences, push
 from app.services import expertise as expertise_service
 from app.services.errors import Conflict, NotAllowed, ValidationFailed
@@ -126,9 +127,14 @@ def expertise():
 
 def _cabinet_page(status: int = 200, errors: dict | None = None, values=None):
     member = cabinets.membership(current_user)
+    runs = member is not None and may_run_firm(current_user, member)
     return render_template(
         "account/cabinet.html",
         member=member,
+        runs=runs,
+        may_create=is_approved_expert(current_user),
+        invitations=cabinets.invitations_for(current_user) if member is None else [],
+        sent=cabinets.sent_invitations(member.cabinet_id) if runs else [],
         products=cabinets.products(),
         dossiers=cabinets.team_dossiers(current_user),
         errors=errors or {},
@@ -136,26 +142,29 @@ def _cabinet_page(status: int = 200, errors: dict | None = None, values=None):
     ), status
 
 
+def _expert_only() -> None:
+    if current_user.role != Role.EXPERT:
+        abort(404)
+
+
 @bp.get("/cabinet")
 @login_required
 def cabinet():
-    if current_user.role != Role.EXPERT:
-        abort(404)
+    _expert_only()
     return _cabinet_page()
 
 
 @bp.post("/cabinet")
 @login_required
 def cabinet_create():
-    if current_user.role != Role.EXPERT:
-        abort(404)
+    _expert_only()
     try:
         cabinets.create(current_user, request.form.get("name", ""))
     except ValidationFailed as exc:
         return _cabinet_page(422, exc.fields, request.form)
     except Conflict as exc:
         flash(exc.message, "warning")
-        return _cabinet_page(409)
+        return _cabinet_page(409, values=request.form)
     flash(_("Your firm is created: you are its owner."), "success")
     return redirect(url_for("account.cabinet"), 303)
 
@@ -163,15 +172,68 @@ def cabinet_create():
 @bp.post("/cabinet/members")
 @login_required
 def cabinet_add_member():
+    """Invite an expert: they join only once they accept from their own account."""
     try:
-        cabinets.add_member(
-            current_user, request.form.get("email", ""), request.form.get("role", "")
-        )
+        cabinets.invite(current_user, request.form.get("email", ""), request.form.get("role", ""))
     except NotAllowed:
         abort(404)
     except ValidationFailed as exc:
         return _cabinet_page(422, exc.fields, request.form)
-    flash(_("The expert has joined your firm."), "success")
+    flash(_("The invitation is sent: the expert joins once they accept it."), "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
+@bp.post("/cabinet/invitations/<int:invitation_id>/accept")
+@login_required
+def cabinet_accept(invitation_id: int):
+    _expert_only()
+    try:
+        cabinets.accept(current_user, invitation_id)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _cabinet_page(409)
+    flash(_("You have joined the firm."), "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
+@bp.post("/cabinet/invitations/<int:invitation_id>/refuse")
+@login_required
+def cabinet_refuse(invitation_id: int):
+    _expert_only()
+    try:
+        cabinets.refuse(current_user, invitation_id)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _cabinet_page(409)
+    flash(_("You have declined the invitation."), "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
+@bp.post("/cabinet/invitations/<int:invitation_id>/revoke")
+@login_required
+def cabinet_revoke(invitation_id: int):
+    try:
+        cabinets.revoke(current_user, invitation_id)
+    except NotAllowed:
+        abort(404)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _cabinet_page(409)
+    flash(_("The invitation is withdrawn."), "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
+@bp.post("/cabinet/leave")
+@login_required
+def cabinet_leave():
+    try:
+        cabinets.leave(current_user)
+    except NotAllowed:
+        abort(404)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _cabinet_page(409)
+    flash(_("You have left the firm: it no longer sees your dossiers."), "success")
     return redirect(url_for("account.cabinet"), 303)
 
 

@@ -68,6 +68,7 @@ def act(dossier_id: int, action: str):
 @bp.post("/<int:dossier_id>/documents")
 @login_required
 def upload(dossier_id: int):
+    dossiers.get(dossier_id, current_user)  # a stranger's dossier is a 404 whatever was sent
     try:
         step = DocumentStep(request.form.get("step", ""))
     except ValueError:

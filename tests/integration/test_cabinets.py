@@ -3,6 +3,7 @@
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
+    CabinetInvitation,
     CabinetMember,
     Dossier,
     DossierStatus,
@@ -40,6 +41,8 @@ def test_an_owner_builds_a_team_sets_fees_and_sees_its_dossiers(app, client):
         ).status_code
         == 303
     )
+    _accept_invitation(app, client, "member@example.fr")
+    login(client, "owner@example.fr")
     with app.app_context():
         ticpe = db.session.scalar(db.select(Product).where(Product.code == "TICPE"))
         ticpe_id = ticpe.id
@@ -84,6 +87,20 @@ def test_an_owner_builds_a_team_sets_fees_and_sees_its_dossiers(app, client):
                 db.session.rollback()
         assert db.session.get(Dossier, dossier_id).negotiated_fee_bp == 2500
         assert db.session.scalar(db.select(db.func.count(CabinetMember.id))) == 2
+
+
+def _accept_invitation(app, client, email) -> None:
+    """The invited expert logs in and accepts their firm's invitation (then is logged out)."""
+    client.post("/logout", data={})
+    login(client, email)
+    with app.app_context():
+        invitation = db.session.scalar(
+            db.select(CabinetInvitation).join(CabinetInvitation.user).where(User.email == email)
+        )
+    page = client.get("/account/cabinet").get_data(as_text=True)
+    assert f"/account/cabinet/invitations/{invitation.id}/accept" in page
+    assert post(client, f"/account/cabinet/invitations/{invitation.id}/accept").status_code == 303
+    client.post("/logout", data={})
 
 
 def _act_refused(client, dossier_id) -> bool:
@@ -154,7 +171,7 @@ def test_an_experts_fee_cannot_undercut_the_firms_minimum(app, client):
     with app.app_context():
         ticpe = db.session.scalar(db.select(Product.id).where(Product.code == "TICPE"))
     post(client, "/account/cabinet/fees", {f"min-{ticpe}": "25"})
-    client.post("/logout", data={})
+    _accept_invitation(app, client, "junior@example.fr")
     login(client, "junior@example.fr")
     offer = {"products": [str(ticpe)], f"level-{ticpe}": "expert", "capacity": "5"}
     resp = post(client, "/account/expertise", {**offer, "fee_percent": "20"})
