@@ -262,7 +262,7 @@ CSP = {
 
 def init_app(app: Flask) -> None:
     from app import hx
-    from app.extensions import db, login, talisman
+    from app.extensions import login, talisman
 
     login.login_view = "auth.login"
     login.login_message = _l("Please log in to see this page.")
@@ -270,14 +270,10 @@ def init_app(app: Flask) -> None:
     login.refresh_view = "auth.login"
 
     @login.user_loader
-    def load_user(session_id: str) -> User | None:
-        user_id, _, fingerprint = session_id.partition(":")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.get_id() != session_id:
-            return None
-        return user
+    def load_user(cookie_id: str) -> User | None:
+        from app.services import sessions
+
+        return sessions.load(cookie_id)  # None once that browser's session was ended
 
     @login.unauthorized_handler
     def unauthorized():

@@ -61,6 +61,7 @@ from app.models.user import (
     PasswordResetToken,
     Role,
     User,
+    UserSession,
 )
 
 __all__ = [
@@ -129,5 +130,6 @@ __all__ = [
     "Priority",
     "Role",
     "User",
+    "UserSession",
     "utcnow",
 ]

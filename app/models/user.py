@@ -111,9 +111,15 @@ class User(UserMixin, Base):
         foreign_keys="ApporteurProfile.user_id",
     )
 
+    # the signed-in browser this object was loaded for (set by `app.services.sessions`): the
+    # cookie names a random key whose row can be revoked, never anything derived from the user
+    login_key = None  # str: not a column
+    login_session_id = None  # int: not a column
+
     def get_id(self) -> str:
-        # the session names the password too: changing it logs out every other session
-        return f"{self.id}:{self.password_hash[-16:]}"
+        if self.login_key is None:
+            raise RuntimeError("open a login session first (app.services.sessions.open)")
+        return f"{self.id}:{self.login_key}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -461,6 +467,21 @@ class ApporteurProfile(_Completeness, Base):
     user: Mapped[User] = relationship(back_populates="apporteur_profile", foreign_keys=[user_id])
 
     __table_args__ = (Index("ix_apporteur_profiles_status", "status", "id"),)
+
+
+class UserSession(Base):
+    """One signed-in browser. Its cookie (and remember-me cookie) carries a random key; only
+    the key's hash is stored. Logout, a password change or reset, or "log out of all my
+    devices" set `revoked_at`, and the cookie opens nothing from then on."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
 
 
 class PasswordResetToken(Base):

@@ -5,12 +5,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from app.extensions import socketio
+    from app.realtime.manager import Manager
 
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["REDIS_URL"],
-        channel=app.config["SOCKETIO_CHANNEL"],
+        client_manager=Manager(app.config["REDIS_URL"], channel=app.config["SOCKETIO_CHANNEL"]),
         # same-origin only (the default); say it, so nobody "fixes" it with "*"
         cors_allowed_origins=None,
         # the cookie session is read at connect; nothing writes to it from a socket

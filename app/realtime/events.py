@@ -17,6 +17,8 @@ def on_connect(auth=None):
     if not current_user.is_authenticated:
         raise ConnectionRefusedError("login required")
     join_room(f"user:{current_user.id}")
+    # logging this browser out closes this room, and so this socket (app.realtime.manager)
+    join_room(f"session:{current_user.login_session_id}")
     if current_user.is_admin:
         join_room("admins")
     presence.seen(current_user.id, connected=True)

@@ -11,7 +11,7 @@ from typing import Any
 import socketio
 from flask import current_app
 
-from app.services.transaction import after_commit_gathered
+from app.services.transaction import after_commit, after_commit_gathered
 
 
 def _publisher() -> socketio.RedisManager:
@@ -60,3 +60,11 @@ def to_user(recipient_id: int, event_name: str, /, **ids: Any) -> None:
 
 def to_admins(event_name: str, /, **ids: Any) -> None:
     signal("admins", event_name, **ids)
+
+
+def close_sockets_of(login_session_id: int) -> None:
+    """Disconnect, in every realtime process, the sockets a login session opened (logout,
+    password change): their room `session:<id>` is closed after commit, and closing such a
+    room disconnects its members (`app.realtime.manager`)."""
+    room = f"session:{login_session_id}"
+    after_commit(lambda: _publisher().close_room(room, namespace="/"))

@@ -26,7 +26,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import emails, notifications, referrals, users
+from app.services import emails, notifications, referrals, sessions, users
 from app.services.errors import ValidationFailed
 from app.validators import (
     normalize_email,
@@ -407,6 +407,7 @@ def reset_password(token: str, new_password: str) -> User:
     if user.email_verified_at is None:  # the link came through their mailbox
         user.email_verified_at = now
     db.session.commit()
+    sessions.end_all(user)  # whoever held a session (the reason for a reset, often) is out
     return user
 
 
@@ -434,6 +435,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise ValidationFailed(problem, new_password=problem)
     user.password_hash = hash_password(new_password)
     db.session.commit()
+    sessions.end_all(user, keep_current=True)  # every other device is logged out
 
 
 USER_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone")

@@ -9,12 +9,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required, logout_user
 
 from app.forms import apply_errors
 from app.models import SECTORS, Role
 from app.security import is_approved_expert, may_run_firm
-from app.services import accounts, cabinets, preferences, push
+from app.services import accounts, cabinets, preferences, push, sessions
 from app.services import expertise as expertise_service
 from app.services.errors import Conflict, NotAllowed, ValidationFailed
 from blueprints.account import bp
@@ -64,7 +64,12 @@ def update_profile():
 @bp.get("/password")
 @login_required
 def password():
-    return render_template("account/password.html", form=ChangePasswordForm())
+    return _password_page(ChangePasswordForm())
+
+
+def _password_page(form, status: int = 200):
+    open_sessions = sessions.open_count(current_user)
+    return render_template("account/password.html", form=form, open_sessions=open_sessions), status
 
 
 @bp.post("/password")
@@ -72,15 +77,24 @@ def password():
 def change_password():
     form = ChangePasswordForm()
     if not form.validate_on_submit():
-        return render_template("account/password.html", form=form), 422
+        return _password_page(form, 422)
     try:
         accounts.change_password(current_user, form.current_password.data, form.new_password.data)
     except ValidationFailed as exc:
         apply_errors(form, exc)
-        return render_template("account/password.html", form=form), 422
-    login_user(current_user._get_current_object())  # other sessions end, this one goes on
+        return _password_page(form, 422)
     flash(_("Your password is changed. Your other devices are logged out."), "success")
     return redirect(url_for("account.profile"), 303)
+
+
+@bp.post("/sessions/end")
+@login_required
+def end_sessions():
+    """Log out of every device, this one included."""
+    sessions.end_all(current_user)
+    logout_user()
+    flash(_("You are logged out of all your devices."), "success")
+    return redirect(url_for("auth.login"), 303)
 
 
 @bp.route("/expertise", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ from app.extensions import limiter
 from app.forms import apply_errors
 from app.models import Role, SimulationStatus
 from app.security import safe_redirect_target
-from app.services import accounts, referrals, simulations
+from app.services import accounts, referrals, sessions, simulations
 from app.services.errors import ValidationFailed
 from blueprints.auth import bp
 from blueprints.auth.forms import (
@@ -70,7 +70,7 @@ def authenticate():
     session.clear()  # a fresh session on login (no fixation); the language choice survives
     if locale:
         session["locale"] = locale
-    login_user(user, remember=form.remember.data)
+    login_user(sessions.open(user, request.user_agent.string), remember=form.remember.data)
     _claim_simulation(user, simulation)
     flash(_("Welcome, %(name)s.", name=user.first_name), "success")
     return redirect(safe_redirect_target(request.args.get("next")) or _home(), 303)
@@ -78,6 +78,8 @@ def authenticate():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        sessions.end(current_user)  # the cookie's copies open nothing from now on
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"), 303)
@@ -105,7 +107,7 @@ def _signup(form, template: str, create, **extra):
         return render_template(template, form=form, **extra), 422
     simulation = session.get("simulation_token")
     session.clear()
-    login_user(user)
+    login_user(sessions.open(user, request.user_agent.string))
     _claim_simulation(user, simulation)
     return user
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.models import Notification, PasswordResetToken, Role, User, utcnow
+from app.models import Notification, PasswordResetToken, User, utcnow
 from app.services import accounts, notifications
 from app.services.errors import ValidationFailed
 from tests.factories import make_user
@@ -85,15 +85,6 @@ def test_register_client_validates_everything(app):
             )
         assert set(exc.value.fields) == {"email", "password"}
         assert db.session.scalar(db.select(db.func.count(User.id))) == 1
-
-
-def test_login_fingerprint_changes_with_password(app):
-    uid = make_user(app, role=Role.ADMIN)
-    with app.test_request_context():
-        user = db.session.get(User, uid)
-        before = user.get_id()
-        accounts.change_password(user, "correct-horse-42", "brand-new-pass-7")
-        assert user.get_id() != before and user.get_id().startswith(f"{uid}:")
 
 
 def test_the_waterfall_of_domain_b_7_3():
