@@ -20,7 +20,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
             app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1
         )
 
-    from app import charts, errors, forms, hx, i18n, logs, realtime, security, tasks
+    from app import cachefailopen, charts, errors, forms, hx, i18n, logs, realtime, security, tasks
     from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
     from app.models import database
 
@@ -41,8 +41,10 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
             "distributed_lock": True,
             "thread_local_lock": False,
             "lock_timeout": 60,  # a process that dies while renewing does not block forever
+            "connection_kwargs": {"socket_connect_timeout": app.config["REDIS_CONNECT_TIMEOUT"]},
         },
         replace_existing_backend=True,  # tests build several apps in one process
+        wrap=[cachefailopen.FailOpen],  # Redis down: every read is a miss, computed afresh
     )
     compress.init_app(app)
     cors.init_app(app)

@@ -1,4 +1,5 @@
-"""`rq cron app.cron`: exactly one instance; it only enqueues, workers run the sweeps.
+"""What the cron process enqueues (`python -m app.worker cron`, exactly one instance); workers
+run the sweeps.
 
 Cron fields are read in the process's local time: the Procfile sets TZ=Europe/Paris.
 """
@@ -9,6 +10,7 @@ from app.tasks.sweeps import (
     announce_missed_transitions,
     email_unread_messages,
     expire_expert_acceptances,
+    flush_outbox,
     purge_expired_exports,
     purge_reset_tokens,
     purge_visitor_simulations,
@@ -26,3 +28,6 @@ cron.register(announce_missed_transitions, "default", cron="* * * * *", job_time
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)
 cron.register(send_message_digests, "default", cron="2 * * * *", job_timeout=600)
+# every 20 s, and at once when the cron process (re)connects: what waited for Redis goes out
+# within half a minute of its return
+cron.register(flush_outbox, "high", interval=20, job_timeout=120)

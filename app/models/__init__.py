@@ -32,6 +32,7 @@ from app.models.messaging import (
     ThreadParticipant,
 )
 from app.models.notification import Notification, Priority
+from app.models.outbox import OutboxEntry
 from app.models.preferences import (
     NotificationPreference,
     NotificationSettings,
@@ -126,6 +127,7 @@ __all__ = [
     "ExportStatus",
     "ExpertProfile",
     "Notification",
+    "OutboxEntry",
     "PasswordResetToken",
     "Priority",
     "Role",

@@ -13,3 +13,19 @@ class Manager(socketio.RedisManager):
             for sid, _eio_sid in list(self.get_participants(namespace, room)):
                 self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
         super()._handle_close_room(message)
+
+
+class Publisher(socketio.RedisManager):
+    """The web's and workers' write-only side. The stock manager logs a publish Redis refused
+    and drops it; this one raises, so the caller keeps the signal in the outbox."""
+
+    def _publish(self, data):
+        for attempt in (1, 2):  # a connection Redis closed while idle deserves one more try
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                return self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception:
+                self.connected = False
+                if attempt == 2:
+                    raise

@@ -8,21 +8,41 @@ database transaction commits, so a client never fetches state that is not there 
 
 from typing import Any
 
-import socketio
 from flask import current_app
 
+from app import outbox
+from app.realtime.manager import Publisher
 from app.services.transaction import after_commit, after_commit_gathered
 
 
-def _publisher() -> socketio.RedisManager:
+def _publisher() -> Publisher:
     ext = current_app.extensions
     if "signal_publisher" not in ext:
-        ext["signal_publisher"] = socketio.RedisManager(
+        ext["signal_publisher"] = Publisher(
             current_app.config["REDIS_URL"],
             channel=current_app.config["SOCKETIO_CHANNEL"],
             write_only=True,
+            redis_options={"socket_connect_timeout": current_app.config["REDIS_CONNECT_TIMEOUT"]},
         )
     return ext["signal_publisher"]
+
+
+@outbox.replays("signal")
+def _emit(payload: dict) -> None:
+    _publisher().emit("notify", payload["data"], room=payload["rooms"], namespace="/")
+
+
+@outbox.replays("close_room")
+def _close(payload: dict) -> None:
+    _publisher().close_room(payload["room"], namespace="/")
+
+
+def _send(kind: str, payload: dict) -> None:
+    """Publish now; if Redis is away, the outbox sends it when it is back."""
+    try:
+        (_emit if kind == "signal" else _close)(payload)
+    except outbox.REDIS_ERRORS as exc:
+        outbox.record(kind, payload, exc)
 
 
 class _Signals:
@@ -39,9 +59,8 @@ class _Signals:
             rooms.append(room)
 
     def __call__(self) -> None:
-        publisher = _publisher()
         for data, rooms in self.rooms.values():
-            publisher.emit("notify", data, room=rooms, namespace="/")
+            _send("signal", {"data": data, "rooms": rooms})
 
 
 def signal(room: str, event_name: str, /, **ids: Any) -> None:
@@ -49,7 +68,7 @@ def signal(room: str, event_name: str, /, **ids: Any) -> None:
     data = {"event": event_name, **ids}
     gathered = after_commit_gathered(_Signals)
     if gathered is None:  # no transaction: nothing to wait for
-        _publisher().emit("notify", data, room=room, namespace="/")
+        _send("signal", {"data": data, "rooms": [room]})
     else:
         gathered.add(room, data)
 
@@ -67,4 +86,4 @@ def close_sockets_of(login_session_id: int) -> None:
     password change): their room `session:<id>` is closed after commit, and closing such a
     room disconnects its members (`app.realtime.manager`)."""
     room = f"session:{login_session_id}"
-    after_commit(lambda: _publisher().close_room(room, namespace="/"))
+    after_commit(lambda: _send("close_room", {"room": room}))

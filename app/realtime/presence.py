@@ -7,10 +7,15 @@ while closing one of two is not; if a process dies without decrementing, the 60 
 `presence:<user>` still ends it.
 """
 
+import functools
+import logging
 import time
 
 from flask import current_app
 
+from app.outbox import REDIS_ERRORS
+
+log = logging.getLogger(__name__)
 ONLINE_SECONDS = 60
 TYPING_EVERY_SECONDS = 3
 
@@ -19,6 +24,25 @@ def _redis():
     return current_app.extensions["redis"]
 
 
+def _fail_open(default):
+    """Presence is a nicety: while Redis is away, everyone shows offline and typing is quiet,
+    and the page or socket event that asked goes on."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def guarded(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except REDIS_ERRORS:
+                log.warning("presence unavailable", extra={"call": fn.__name__})
+                return default(*args) if callable(default) else default
+
+        return guarded
+
+    return wrap
+
+
+@_fail_open(None)
 def seen(user_id: int, *, connected: bool = False) -> None:
     now = int(time.time())
     pipe = _redis().pipeline()
@@ -30,6 +54,7 @@ def seen(user_id: int, *, connected: bool = False) -> None:
     pipe.execute()
 
 
+@_fail_open(True)
 def left(user_id: int) -> bool:
     """A socket closed; True when it was the user's last one (they are now offline)."""
     pipe = _redis().pipeline()
@@ -42,12 +67,14 @@ def left(user_id: int) -> bool:
     return True
 
 
+@_fail_open(False)
 def typing_allowed(thread_id: int, user_id: int) -> bool:
     """One typing signal per user and thread every 3 s, whatever the browser sends."""
     key = f"typing:{thread_id}:{user_id}"
     return bool(_redis().set(key, 1, nx=True, ex=TYPING_EVERY_SECONDS))
 
 
+@_fail_open(lambda user_ids: {uid: (False, None) for uid in user_ids})
 def status(user_ids: list[int]) -> dict[int, tuple[bool, int | None]]:
     """user id -> (online now, last seen as a unix time or None)."""
     if not user_ids:

@@ -11,6 +11,7 @@ from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from app import outbox
 from app.extensions import db
 from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind, User
 from app.models.user import SECTORS
@@ -528,22 +529,49 @@ def _read_version() -> bytes:
     return version
 
 
+# what a process reads while Redis is away: it keeps its snapshot, and reloads it once Redis
+# gives a version again (an edit made meanwhile is then seen everywhere)
+OFFLINE = b"redis-unavailable"
+
+
+def _version_or_offline() -> bytes:
+    try:
+        return _read_version()
+    except outbox.REDIS_ERRORS:
+        return OFFLINE
+
+
 def _current_version() -> bytes:
     if not has_request_context():  # jobs and scripts: always ask
-        return _read_version()
+        return _version_or_offline()
     if "catalogue_version" not in g:
-        g.catalogue_version = _read_version()
+        g.catalogue_version = _version_or_offline()
     return g.catalogue_version
 
 
+@outbox.replays("catalogue_version")
+def _new_version(_payload: dict) -> None:
+    redis().set(VERSION_KEY, uuid.uuid4().hex)
+
+
 def bump_version() -> None:
-    """After an edit commits, every process reloads its snapshot on its next request."""
-    after_commit(lambda: redis().set(VERSION_KEY, uuid.uuid4().hex))
+    """After an edit commits, every process reloads its snapshot on its next request (if Redis
+    is away, once it is back)."""
+
+    def bump() -> None:
+        try:
+            _new_version({})
+        except outbox.REDIS_ERRORS as exc:
+            outbox.record("catalogue_version", {}, exc)
+
+    after_commit(bump)
 
 
 def _loaded() -> tuple:
     global _snapshot
     version = _current_version()
+    if version == OFFLINE and _snapshot[0] is not None:
+        _snapshot = (OFFLINE, *_snapshot[1:])  # kept; reloaded when a real version returns
     if _snapshot[0] != version:
         with Session(db.engine, expire_on_commit=False) as session:
             questions_ = list(session.scalars(db.select(Question).order_by(Question.position)))

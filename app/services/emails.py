@@ -62,18 +62,13 @@ def queue_email(user: User, template: str, send_at=None, **context: Any) -> Emai
 def enqueue_send(email_id: int, send_at=None):
     intervals = current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300])
     retry = Retry(max=len(intervals), interval=intervals)
-    if send_at is not None:
-        from app.tasks import queue
-
-        return queue("high").enqueue_at(
-            send_at,
-            "app.tasks.emails.send_email",
-            email_id,
-            job_id=f"email-{email_id}",
-            retry=retry,
-        )
     return enqueue(
-        "high", "app.tasks.emails.send_email", email_id, job_id=f"email-{email_id}", retry=retry
+        "high",
+        "app.tasks.emails.send_email",
+        email_id,
+        at=send_at,
+        job_id=f"email-{email_id}",
+        retry=retry,
     )
 
 

@@ -55,11 +55,19 @@ def commit_keeping_loaded() -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run(session: Session) -> None:
-    for callback in session.info.pop(_KEY, None) or ():
-        try:
-            callback()
-        except Exception:  # the data is committed; a lost side effect is logged, not raised
-            current_app.logger.exception("after-commit callback failed")
+    callbacks = session.info.pop(_KEY, None) or ()
+    if not callbacks:
+        return
+    # the session cannot write now: a callback that must (the outbox) uses its own connection
+    session.info["after_commit_running"] = True
+    try:
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the data is committed; a lost side effect is logged, not raised
+                current_app.logger.exception("after-commit callback failed")
+    finally:
+        session.info.pop("after_commit_running", None)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -106,3 +106,11 @@ def send_message_digests() -> int:
 
     with public_context():
         return messaging.send_digests()
+
+
+def flush_outbox() -> int:
+    """Signals and jobs that waited for Redis go out, oldest first (app.outbox)."""
+    from app import outbox
+
+    with public_context():
+        return outbox.flush()
