@@ -2,8 +2,19 @@
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from app.config import ROOT, Config
+from app.validators import MAX_ID
+
+
+class DatabaseInt(IntegerConverter):
+    """`<int:…>` matches only ids the database can hold: a longer number is a 404, never a
+    query the database refuses."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: type[Config] = Config, **overrides) -> Flask:
@@ -15,6 +26,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     )
     app.config.from_object(config)
     app.config.update(overrides)
+    app.url_map.converters["int"] = DatabaseInt
     if app.config["PROXY_FIX_HOPS"]:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1

@@ -11,7 +11,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import StopValidation
 
 from app.services.errors import ValidationFailed
-from app.validators import password_problem, sector_problem, siren_problem
+from app.validators import MAX_ID, password_problem, sector_problem, siren_problem
 
 
 def valid_siren(form, field) -> None:
@@ -42,13 +42,15 @@ class LocalizedIntegerField(IntegerField):
                 self.raw_data = valuelist
                 return
             try:
-                self.data = int(cleaned)
+                self.data = int(cleaned) if cleaned.isascii() else int("x")
             except ValueError:
                 self.data = None
                 self.raw_data = valuelist
                 raise ValueError(_("Enter a whole number, for example 12 000.")) from None
-            else:
-                self.raw_data = valuelist
+            self.raw_data = valuelist
+            if abs(self.data) > MAX_ID:  # the database's integer: beyond it is a typing slip
+                self.data = None
+                raise ValueError(_("This number is too large: check it."))
 
 
 class LocalizedDecimalField(StringField):
@@ -112,3 +114,15 @@ def init_app(app) -> None:
 
 
 NON_NEGATIVE = _l("Enter a number zero or above.")
+
+
+def json_body(max_bytes: int):
+    """The request's JSON document, read only if it is at most `max_bytes` (413 otherwise), or
+    None when it is not JSON or nests too deeply to be a real answer (400)."""
+    from flask import abort, request
+
+    request.max_content_length = max_bytes  # larger: RequestEntityTooLarge before reading
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # thousands of nested brackets: no form of ours looks like it
+        abort(400)

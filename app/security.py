@@ -213,6 +213,9 @@ def safe_redirect_target(target: str | None) -> str | None:
     """A same-site path to redirect to, or None (no open redirect through `next`)."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return None
+    # a line break would split the Location header; a backslash reads as "//" to browsers
+    if any(ch < " " or ch in "\x7f\\" for ch in target):
+        return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target
 

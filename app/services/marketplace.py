@@ -28,6 +28,7 @@ from app.models import (
 )
 from app.models.user import full_name
 from app.services.errors import NotFound
+from app.validators import parse_id
 
 SORTS = ("relevance", "rating", "experience", "fee")
 PAGE = 20
@@ -74,7 +75,7 @@ class Filters:
         product = args.get("product", "")
         sort = args.get("sort") or "relevance"
         return cls(
-            product_id=int(product) if product.isdigit() else None,
+            product_id=parse_id(product),
             sector=args.get("sector") or None,
             location=(args.get("location") or "").strip()[:100],
             min_rating=number("min_rating"),

@@ -28,8 +28,9 @@ def enabled() -> bool:
 
 def subscribe(user: User, data: dict) -> PushSubscription:
     """Store (or move to this user) a browser's subscription, as `PushSubscription.toJSON()`."""
-    endpoint = str((data or {}).get("endpoint") or "")
-    keys = (data or {}).get("keys") or {}
+    data = data if isinstance(data, dict) else {}
+    endpoint = str(data.get("endpoint") or "")
+    keys = data.get("keys") if isinstance(data.get("keys"), dict) else {}
     p256dh, auth = str(keys.get("p256dh") or ""), str(keys.get("auth") or "")
     if not endpoint.startswith("https://") and not current_app.testing:
         endpoint = ""

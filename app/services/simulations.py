@@ -60,13 +60,19 @@ def parse_answer(question: Question, raw):
             raise ValueError(_("Choose at least one option."))
         for value in values:
             if value not in question.options:
-                raise ValueError(_("“%(value)s” is not one of the options.", value=value))
+                raise ValueError(_("“%(value)s” is not one of the options.", value=_shown(value)))
         return [o for o in question.options if o in values]  # catalogue order, no duplicates
     if not isinstance(raw, str):
         raise ValueError(_("Choose one option from the list."))
     if raw not in question.options:
-        raise ValueError(_("“%(value)s” is not one of the options.", value=raw))
+        raise ValueError(_("“%(value)s” is not one of the options.", value=_shown(raw)))
     return raw
+
+
+def _shown(value, at_most: int = 40) -> str:
+    """A value quoted back in a message, cut short: an error never echoes a whole upload."""
+    text = str(value)
+    return text if len(text) <= at_most else text[: at_most - 1] + "…"
 
 
 def _parse_number(question: Question, raw):

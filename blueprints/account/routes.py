@@ -11,7 +11,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from app.forms import apply_errors
+from app.forms import apply_errors, json_body
 from app.models import SECTORS, Role
 from app.security import is_approved_expert, may_run_firm
 from app.services import accounts, cabinets, preferences, push, sessions
@@ -19,6 +19,8 @@ from app.services import expertise as expertise_service
 from app.services.errors import Conflict, NotAllowed, ValidationFailed
 from blueprints.account import bp
 from blueprints.account.forms import PROFILE_FORMS, ChangePasswordForm
+
+PUSH_MAX_BYTES = 16 * 1024  # a browser's PushSubscription is a few hundred bytes
 
 
 def _profile_form(**kwargs):
@@ -334,7 +336,7 @@ def push_subscribe():
     if not push.enabled():
         abort(404)
     try:
-        push.subscribe(current_user, request.get_json(silent=True) or {})
+        push.subscribe(current_user, json_body(PUSH_MAX_BYTES) or {})
     except ValidationFailed as exc:
         return jsonify(errors=exc.fields), 422
     return jsonify(ok=True)
@@ -343,5 +345,8 @@ def push_subscribe():
 @bp.post("/push/unsubscribe")
 @login_required
 def push_unsubscribe():
-    push.unsubscribe(current_user, str((request.get_json(silent=True) or {}).get("endpoint", "")))
+    body = json_body(PUSH_MAX_BYTES)
+    push.unsubscribe(
+        current_user, str((body if isinstance(body, dict) else {}).get("endpoint", ""))
+    )
     return jsonify(ok=True)

@@ -12,6 +12,7 @@ from app.models import PARIS
 from app.security import admin_required
 from app.services import catalogue, formulas, simulator_stats
 from app.services.errors import ValidationFailed
+from app.validators import parse_id
 from blueprints.admin import bp
 from blueprints.admin.forms import ProductForm, QuestionForm
 
@@ -126,7 +127,7 @@ def simulator_list():
     start, end = _period()
     filters = {k: request.args.get(k) or None for k in ("status", "owner", "source")}
     rows, next_before = simulator_stats.simulations_page(
-        start=start, end=end, before_id=request.args.get("before", type=int), **filters
+        start=start, end=end, before_id=request.args.get("before", type=parse_id), **filters
     )
     context = {"rows": rows, "next_before": next_before, "start": start, "end": end, **filters}
     if hx.wants_fragment(target="simulation-rows"):

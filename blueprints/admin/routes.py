@@ -14,6 +14,7 @@ from app.services import push as push_service
 from app.services import reviews as reviews_service
 from app.services import users as users_service
 from app.services.errors import Conflict, ValidationFailed
+from app.validators import parse_id
 from blueprints.admin import bp
 from blueprints.admin.forms import ApproveForm, RejectForm
 
@@ -48,7 +49,7 @@ def queue_count():
 def _queue_context(reject_forms: dict | None = None) -> dict:
     kinds = {}
     for kind in approvals_service.KINDS:
-        after = request.args.get(f"{kind}_after", type=int)
+        after = request.args.get(f"{kind}_after", type=parse_id)
         rows, next_after = approvals_service.pending_page(kind, after_id=after)
         kinds[kind] = {"rows": rows, "next_after": next_after}
     return {
@@ -126,7 +127,7 @@ def users():
     rows, next_before = users_service.page(
         role=role,
         email_prefix=q or None,
-        before_id=request.args.get("before", type=int),
+        before_id=request.args.get("before", type=parse_id),
     )
     ctx = {
         "users": rows,
@@ -145,7 +146,7 @@ def users():
 def audit():
     action = request.args.get("action") or None
     rows, next_before = audit_service.page(
-        before_id=request.args.get("before", type=int), action=action
+        before_id=request.args.get("before", type=parse_id), action=action
     )
     return render_template(
         "admin/audit.html",
@@ -161,7 +162,7 @@ def audit():
 def outbox():
     status = request.args.get("status") or None
     rows, next_before = emails.outbox_page(
-        before_id=request.args.get("before", type=int), status=status
+        before_id=request.args.get("before", type=parse_id), status=status
     )
     return render_template("admin/outbox.html", emails=rows, next_before=next_before, status=status)
 
@@ -201,7 +202,7 @@ def pushes():
     require(can_read_outbox(current_user))
     status = request.args.get("status") or None
     rows, next_before = push_service.outbox_page(
-        before_id=request.args.get("before", type=int), status=status
+        before_id=request.args.get("before", type=parse_id), status=status
     )
     return render_template("admin/pushes.html", rows=rows, next_before=next_before, status=status)
 

@@ -1,22 +1,25 @@
 """The public JSON API: stateless estimates for partner sites and apporteurs (no CSRF, no
 session, nothing stored a user owns), rate-limited per IP, described in /api/v1/openapi.json."""
 
-from flask import current_app, jsonify, request
+from flask import current_app, jsonify
 from flask_babel import gettext as _
 
 from app.extensions import csrf, limiter
+from app.forms import json_body
 from app.services import catalogue, simulations
 from app.services.errors import ValidationFailed
 from blueprints.api import bp
 from blueprints.api.openapi import spec
 
 csrf.exempt(bp)
+# a simulation's answers fit in a few kilobytes; a partner sending more is mistaken
+API_MAX_BYTES = 64 * 1024
 
 
 @bp.post("/simulations")
 @limiter.limit(lambda: current_app.config["RATELIMIT_API"])
 def create_simulation():
-    body = request.get_json(silent=True)
+    body = json_body(API_MAX_BYTES)
     if not isinstance(body, dict) or "answers" not in body:
         return jsonify(
             {"errors": {"answers": _("Send a JSON object with an “answers” object in it.")}}
@@ -44,3 +47,16 @@ def _too_many(exc):
     return jsonify(
         {"errors": {"rate_limit": _("Too many requests. Please wait a moment and try again.")}}
     ), 429
+
+
+@bp.errorhandler(400)
+def _unreadable(exc):
+    return jsonify(
+        {"errors": {"body": _("The request body is not a JSON document we can read.")}}
+    ), 400
+
+
+@bp.errorhandler(413)
+def _too_large(exc):
+    message = _("The request is too large: %(kb)d KB at most.", kb=API_MAX_BYTES // 1024)
+    return jsonify({"errors": {"body": message}}), 413

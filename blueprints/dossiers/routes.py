@@ -18,6 +18,7 @@ from app.services import (
     workflow,
 )
 from app.services.errors import Conflict, ValidationFailed
+from app.validators import parse_id
 from blueprints.dossiers import bp
 from blueprints.dossiers.forms import TicpeForm
 
@@ -27,7 +28,7 @@ from blueprints.dossiers.forms import TicpeForm
 def index():
     status = request.args.get("status") or None
     page = dossiers.list_for(
-        current_user, status=status, after_id=request.args.get("after", type=int)
+        current_user, status=status, after_id=request.args.get("after", type=parse_id)
     )
     return render_template("dossiers/index.html", page=page, status=status)
 
@@ -80,8 +81,8 @@ def upload(dossier_id: int):
             step,
             request.form.get("label", ""),
             request.files.getlist("files"),
-            request_item_id=request.form.get("request_item_id", type=int),
-            replaces_id=request.form.get("replaces", type=int),
+            request_item_id=request.form.get("request_item_id", type=parse_id),
+            replaces_id=request.form.get("replaces", type=parse_id),
         )
     except Conflict as exc:
         flash(exc.message, "warning")
@@ -102,7 +103,7 @@ def upload(dossier_id: int):
 @login_required
 def review(document_id: int):
     doc = documents.get_for(document_id, current_user)
-    dossier_id = doc.dossier_id or int(request.form.get("dossier_id", 0))
+    dossier_id = doc.dossier_id or parse_id(request.form.get("dossier_id")) or 0
     try:
         documents.review(
             document_id,

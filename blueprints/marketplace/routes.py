@@ -9,12 +9,13 @@ from app import hx
 from app.models import SECTORS
 from app.services import dossiers, marketplace, reviews
 from app.services.errors import Conflict, ValidationFailed
+from app.validators import parse_id
 from blueprints.marketplace import bp
 
 
 def _dossier_to_fill():
     """The client's dossier the list is choosing for (`?dossier=`), when it can take one."""
-    dossier_id = request.args.get("dossier", type=int)
+    dossier_id = request.args.get("dossier", type=parse_id)
     if not dossier_id or not current_user.is_authenticated:
         return None
     return dossiers.choosing_expert_for(dossier_id, current_user)

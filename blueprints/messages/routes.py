@@ -7,6 +7,7 @@ from app import hx
 from app.extensions import limiter
 from app.services import messaging, storage, workflow
 from app.services.errors import ValidationFailed
+from app.validators import parse_id
 from blueprints.messages import bp
 from blueprints.messages.filters import linkify
 
@@ -50,7 +51,7 @@ def referral(user_id: int):
 
 
 def _page(thread, status=200, error=None, text="", files_error=None):
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=parse_id)
     items, older = messaging.history(thread, before_id=before)
     if not before:  # the latest page is on screen: all of it is read
         messaging.mark_read(thread, current_user, items)
@@ -98,7 +99,7 @@ def send(thread_id: int):
     if hx.wants_fragment(target="message-form"):
         # the form comes back empty and the new message is appended at once (out of band)
         thread = messaging.get_thread(thread_id, current_user)
-        after = request.form.get("after", type=int) or 0
+        after = request.form.get("after", type=parse_id) or 0
         ctx = {
             "thread": thread,
             "error": None,
@@ -128,7 +129,7 @@ def presence(thread_id: int):
 def new(thread_id: int):
     """Messages after `after`, fetched when a `message:new` signal arrives (or on polling)."""
     thread = messaging.get_thread(thread_id, current_user)
-    after = request.args.get("after", type=int) or 0
+    after = request.args.get("after", type=parse_id) or 0
     items = messaging.newer(thread, after, skip_sender=current_user.id)
     last_id = max([after] + [m.id for m in items])
     ctx = {
@@ -167,7 +168,7 @@ def _titles():
 def search():
     query = (request.args.get("q") or "").strip()[:200]
     results, next_id = messaging.search(
-        current_user, query, before_id=request.args.get("before", type=int)
+        current_user, query, before_id=request.args.get("before", type=parse_id)
     )
     return render_template(
         "messages/search.html",

@@ -3,7 +3,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app import hx
+from app.security import safe_redirect_target
 from app.services import notifications
+from app.validators import parse_id
 from blueprints.notifications import bp
 
 
@@ -32,7 +34,7 @@ def index():
     unread_only = request.args.get("filter") == "unread"
     rows, next_before = notifications.page(
         current_user,
-        before_id=request.args.get("before", type=int),
+        before_id=request.args.get("before", type=parse_id),
         unread_only=unread_only,
     )
     ctx = {
@@ -74,7 +76,8 @@ def mark_read(notification_id: int):
         )
     if hx.wants_fragment():
         return render_template("notifications/_item.html", n=notification)
-    return redirect(request.form.get("back") or url_for("notifications.index"), 303)
+    back = safe_redirect_target(request.form.get("back"))
+    return redirect(back or url_for("notifications.index"), 303)
 
 
 @bp.post("/read-all")
