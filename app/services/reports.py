@@ -129,9 +129,27 @@ def context(sim: Simulation, owner: User | None, now: datetime) -> dict:
     }
 
 
+# a cell a spreadsheet would run as a formula (or DDE command) when it is opened
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(quoted):
+    """A write handler for strings: text that looks like a formula (a company called
+    `=HYPERLINK(…)`) is stored as text with Excel's quote prefix, shown as typed, never run."""
+
+    def write(sheet, row, col, text, fmt=None):
+        if text.startswith(FORMULA_STARTS):
+            return sheet.write_string(row, col, text, fmt or quoted)
+        return None  # the ordinary write
+
+    return write
+
+
 def xlsx(ctx: dict) -> bytes:
     out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    # every str is a string cell: nothing a user typed is ever read as a formula
+    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
+    quoted = book.add_format({"quote_prefix": True})
     bold = book.add_format({"bold": True})
     title = book.add_format({"bold": True, "font_size": 14})
     money = book.add_format({"num_format": "#,##0 €"})
@@ -139,6 +157,7 @@ def xlsx(ctx: dict) -> bytes:
     labels = ctx["labels"]
 
     summary = book.add_worksheet(labels["products"][:31])
+    summary.add_write_handler(str, _as_text(quoted))
     summary.set_column(0, 0, 42)
     summary.set_column(1, 1, 20)
     summary.write(0, 0, ctx["title"], title)
@@ -180,6 +199,7 @@ def xlsx(ctx: dict) -> bytes:
     summary.write(row + 3, 0, ctx["disclaimer"])
 
     sheet = book.add_worksheet(labels["answers"][:31])
+    sheet.add_write_handler(str, _as_text(quoted))
     sheet.set_column(0, 0, 60)
     sheet.set_column(1, 1, 40)
     sheet.write_row(0, 0, [labels["question"], labels["answer"]], bold)
@@ -187,6 +207,7 @@ def xlsx(ctx: dict) -> bytes:
         sheet.write_row(i, 0, [a["question"], a["answer"]])
 
     calc = book.add_worksheet(labels["calculation"][:31])
+    calc.add_write_handler(str, _as_text(quoted))
     calc.set_column(0, 0, 30)
     calc.set_column(1, 2, 18)
     calc.set_column(3, 3, 40)
