@@ -95,6 +95,17 @@ def display_name(raw: str | None) -> str:
     return name[:200] or "document"
 
 
+def download_name(original: str | None, content_type: str) -> str:
+    """What a download is saved as: the uploaded name's stem with the extension of what the
+    file really is (a PDF uploaded as `facture.exe` is saved as `facture.pdf`)."""
+    name = display_name(original)
+    suffix = ACCEPTED.get(content_type)
+    if suffix is None:
+        return name
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem or 'document'}.{suffix}"
+
+
 def _current(query):
     return query.where(Document.superseded_at.is_(None)).order_by(Document.id)
 

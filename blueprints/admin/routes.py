@@ -7,7 +7,7 @@ from app.extensions import db, talisman
 from app.forms import apply_errors
 from app.models import Email, User
 from app.security import admin_required, can_read_outbox, require
-from app.services import accounts, dashboards, emails, storage
+from app.services import accounts, dashboards, documents, emails, storage
 from app.services import approvals as approvals_service
 from app.services import audit as audit_service
 from app.services import push as push_service
@@ -235,7 +235,7 @@ def application_cv(user_id: int):
         storage.path_of(profile.cv_key),
         mimetype="application/pdf",
         as_attachment=True,
-        download_name=profile.cv_name or "cv.pdf",
+        download_name=documents.download_name(profile.cv_name or "cv", "application/pdf"),
         max_age=0,
     )
 

@@ -156,7 +156,7 @@ def download(document_id: int):
         storage.path_of(doc.storage_key),
         mimetype=doc.content_type,
         as_attachment=request.args.get("inline") is None,
-        download_name=doc.original_name,
+        download_name=documents.download_name(doc.original_name, doc.content_type),
         max_age=0,
     )
 

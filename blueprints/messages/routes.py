@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from app import hx
 from app.extensions import limiter
-from app.services import messaging, storage, workflow
+from app.services import documents, messaging, storage, workflow
 from app.services.errors import ValidationFailed
 from app.validators import parse_id
 from blueprints.messages import bp
@@ -188,6 +188,6 @@ def attachment(attachment_id: int):
         storage.path_of(item.storage_key),
         mimetype=item.content_type,
         as_attachment=True,
-        download_name=item.original_name,
+        download_name=documents.download_name(item.original_name, item.content_type),
         max_age=0,
     )
