@@ -1,10 +1,12 @@
 """Application factory: wires extensions, blueprints, real time and jobs together."""
 
+import secrets
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from app.config import ROOT, Config
+from app.config import KNOWN_KEYS, ROOT, Config
 from app.validators import MAX_ID
 
 
@@ -17,6 +19,18 @@ class DatabaseInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def _require_secret_key(app: Flask) -> None:
+    key = app.config.get("SECRET_KEY")
+    if app.testing and not key:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)  # a test app of its own
+        return
+    if not key or key in KNOWN_KEYS or len(key) < 32:
+        raise RuntimeError(
+            "SECRET_KEY is missing, too short or a published example: set SECRET_KEY to at "
+            "least 32 random characters (`make run` writes one into instance/secret_key)."
+        )
+
+
 def create_app(config: type[Config] = Config, **overrides) -> Flask:
     app = Flask(
         __name__,
@@ -26,6 +40,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     )
     app.config.from_object(config)
     app.config.update(overrides)
+    _require_secret_key(app)
     app.url_map.converters["int"] = DatabaseInt
     if app.config["PROXY_FIX_HOPS"]:
         app.wsgi_app = ProxyFix(

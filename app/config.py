@@ -20,8 +20,19 @@ def _default_db() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'financialtracker.db'}"
 
 
+def _instance_secret() -> str | None:
+    path = ROOT / "instance" / "secret_key"
+    return (path.read_text().strip() or None) if path.is_file() else None
+
+
+# keys that were ever written in this repository or its examples: never accepted
+KNOWN_KEYS = {"dev-only-change-me", "change-me-to-a-long-random-string"}
+
+
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    # no default: a key everybody knows signs nobody's session. `make run` writes a random one
+    # into instance/secret_key; tests set their own; production sets SECRET_KEY
+    SECRET_KEY = os.environ.get("SECRET_KEY") or _instance_secret()
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", _default_db())
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     # a Redis that does not answer must not hold a page for long: pages fail open without it

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request, url_for
+from flask import Flask, abort, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
@@ -290,6 +290,18 @@ def init_app(app: Flask) -> None:
 
         flash(str(login.login_message), "info")
         return redirect(target)
+
+    remember_cookie = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+    @app.after_request
+    def _no_store_when_signed_in(resp):
+        """A signed-in page (or file) is nobody else's: no shared cache or back button on a
+        shared computer may keep it. Read from the cookies, so no page loads a user for it."""
+        signed_in = "_user_id" in session or remember_cookie in request.cookies
+        if signed_in and request.endpoint != "static":
+            resp.headers["Cache-Control"] = "no-store"
+            resp.headers.add("Vary", "Cookie")
+        return resp
 
     secure = app.config["SESSION_COOKIE_SECURE"]
     talisman.init_app(

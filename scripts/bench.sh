@@ -27,6 +27,7 @@ PG_OPTIONS="-c shared_buffers=${BUFFERS_MB}MB" start_postgres "$WORK" "$PG_PORT"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/ft_bench"
 export RATELIMIT_ENABLED=false PYTHONPATH=$PWD STORAGE_DIR="$WORK/storage"
+export SECRET_KEY=${SECRET_KEY:-$(.venv/bin/python -c "import secrets; print(secrets.token_hex(32))")}
 FLASK=".venv/bin/flask --app wsgi:app"
 $FLASK db upgrade >/dev/null 2>&1
 $FLASK seed demo >/dev/null

@@ -4,6 +4,7 @@ sink, RQ workers in burst mode, a gunicorn server for realtime and browser tests
 import email
 import email.policy
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -34,6 +35,8 @@ os.environ.update(
         "LOG_JSON": "0",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "SOCKETIO_CHANNEL": f"ft-test-{os.getpid()}",
+        # one key for the suite and the servers it starts (the app refuses to run without)
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
     }
 )
 if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:

@@ -107,7 +107,8 @@ class Dossier(Base):
     # who must act now, and since when (reminders and SLA alerts count from here)
     waiting_on: Mapped[Party] = mapped_column(_enum(Party, "dossier_party"), default=Party.CLIENT)
     waiting_since: Mapped[datetime] = mapped_column(default=utcnow)
-    # the status to go back to when an admin resumes a dossier put on hold
+    # where a stopped dossier stopped: the status to go back to when an admin resumes a dossier
+    # put on hold, and the step a cancelled one had reached (its progress shows that)
     held_status: Mapped[DossierStatus | None] = mapped_column(
         _enum(DossierStatus, "dossier_held_status")
     )

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -37,7 +38,7 @@ from app.models import (
 )
 from app.models.user import full_name
 from app.realtime import notify
-from app.security import can_read_thread, can_view_dossier, require
+from app.security import can_read_thread, require
 from app.services import audit, documents, storage
 from app.services.errors import ValidationFailed
 from app.services.transaction import commit_keeping_loaded
@@ -163,10 +164,20 @@ def open_referral_thread(viewer: User, other_id: int) -> Thread:
 
 def open_dossier_thread(dossier_id: int, viewer: User) -> Thread:
     dossier = db.session.get(Dossier, dossier_id)
-    require(dossier is not None and can_view_dossier(viewer, dossier))
+    # the thread's own rule, asked before it exists: seeing a dossier (a firm's runner, the
+    # expert asked to accept it) is not reading its conversation, and nothing is created for
+    # someone who would then get a 404
+    require(dossier is not None and can_read_thread(viewer, _would_be_thread(dossier)))
     thread = dossier_thread(dossier)
     db.session.commit()
     return thread
+
+
+def _would_be_thread(dossier: Dossier) -> SimpleNamespace:
+    """What `can_read_thread` reads of a dossier's thread, for one that may not exist yet."""
+    parties = tuple(i for i in (dossier.client_id, dossier.expert_id) if i is not None)
+    key = f"dossier:{dossier.id}"
+    return SimpleNamespace(id=None, kind=ThreadKind.DOSSIER, key=key, parties=parties)
 
 
 def open_support_thread(user: User) -> Thread:

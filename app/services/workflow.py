@@ -106,8 +106,14 @@ def steps_for(dossier: Dossier) -> tuple:
     return QUOTE_STEPS if dossier.is_quote_flow else STEPS
 
 
+# statuses that stop a dossier where it was: it shows the step and progress it had reached
+STOPPED = frozenset({S.ON_HOLD, S.CANCELLED, S.ARCHIVED})
+
+
 def step_of(dossier: Dossier) -> tuple[int, int]:
-    status = dossier.held_status if dossier.status == S.ON_HOLD else dossier.status
+    status = dossier.status
+    if status in STOPPED and dossier.held_status is not None:
+        status = dossier.held_status
     if dossier.is_quote_flow:
         if (
             status == S.PENDING_UPLOAD
@@ -607,6 +613,8 @@ def _resume(d: Dossier, actor: User, p: Params):
 def _cancel(d: Dossier, actor: User, p: Params):
     _reason(d, actor, p)
     d.pending_expert_id = d.expert_deadline_at = None
+    if d.status != S.ON_HOLD:  # (a held dossier already keeps where it stopped)
+        d.held_status = d.status  # where it stopped: its progress stays what it was
 
 
 # B §4.3 step 2: what each partner needs to know, pre-filled from the simulation's answers
