@@ -41,6 +41,10 @@ class Config:
     # files (exports, later uploads) live outside static/, served only through authorised views
     STORAGE_DIR = os.environ.get("STORAGE_DIR", str(ROOT / "instance" / "storage"))
     EXPORT_LIFETIME_DAYS = 7
+    # a killed export build is tried again after these many seconds (then shown as failed)
+    EXPORT_RETRY_INTERVALS = [
+        int(x) for x in os.environ.get("EXPORT_RETRY_INTERVALS", "10,60").split(",") if x
+    ]
     # uploads: the largest file accepted (MB) unless a checklist entry sets its own limit
     UPLOAD_MAX_MB = int(os.environ.get("UPLOAD_MAX_MB", "20"))
     MAX_CONTENT_LENGTH = (UPLOAD_MAX_MB * 5 + 1) * 1024 * 1024  # a batch of a few files

@@ -10,6 +10,7 @@ from app.tasks.sweeps import (
     announce_missed_transitions,
     email_unread_messages,
     expire_expert_acceptances,
+    fail_stalled_exports,
     flush_outbox,
     purge_expired_exports,
     purge_reset_tokens,
@@ -23,6 +24,7 @@ cron.register(purge_reset_tokens, "default", cron="7 * * * *", job_timeout=120)
 cron.register(remind_unverified_emails, "default", cron="*/15 * * * *", job_timeout=120)
 cron.register(purge_visitor_simulations, "default", cron="*/10 * * * *", job_timeout=300)
 cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_timeout=300)
+cron.register(fail_stalled_exports, "default", cron="* * * * *", job_timeout=120)
 cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)
 cron.register(announce_missed_transitions, "default", cron="* * * * *", job_timeout=300)
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)

@@ -31,6 +31,7 @@ os.environ.update(
         "MAIL_PORT": str(SMTP_PORT),
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",  # fast hashing in tests only
         "EMAIL_RETRY_INTERVALS": "0,0,0",
+        "EXPORT_RETRY_INTERVALS": "0,0",
         "PUBLIC_URL": f"http://127.0.0.1:{LIVE_PORT}",
         "LOG_JSON": "0",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),

@@ -6,6 +6,8 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from rq import Retry
+from rq.job import Job, JobStatus
 
 from app.extensions import db
 from app.models import (
@@ -21,7 +23,7 @@ from app.realtime import notify
 from app.services import reports, storage
 from app.services.errors import NotFound, ValidationFailed
 from app.services.transaction import after_commit
-from app.tasks import enqueue
+from app.tasks import enqueue, redis
 
 JOB = "app.tasks.exports.build_export"
 
@@ -54,9 +56,21 @@ def request_export(sim: Simulation, fmt: str, locale: str) -> tuple[Export, bool
     db.session.add(export)
     db.session.flush()
     export_id = export.id
-    after_commit(lambda: enqueue("exports", JOB, export_id, job_id=f"export-{export_id}"))
+    after_commit(lambda: _enqueue_build(export_id))
     db.session.commit()
     return export, True
+
+
+def _job_id(export_id: int) -> str:
+    return f"export-{export_id}"
+
+
+def _enqueue_build(export_id: int) -> None:
+    """A build killed mid-way (its work horse ran out of memory, the worker was restarted)
+    is tried again EXPORT_RETRY_INTERVALS later, a limited number of times."""
+    intervals = current_app.config["EXPORT_RETRY_INTERVALS"]
+    retry = Retry(max=len(intervals), interval=intervals) if intervals else None
+    enqueue("exports", JOB, export_id, job_id=_job_id(export_id), retry=retry)
 
 
 def _progress(export: Export, percent: int, status: ExportStatus | None = None) -> None:
@@ -122,24 +136,34 @@ def of_simulation(sim: Simulation) -> list[Export]:
 
 
 STALLED_AFTER = timedelta(minutes=10)  # an export takes seconds; its job timeout is 15 min
+# what RQ says of a job that will not run again
+GIVEN_UP = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
 def fail_stalled(batch: int = 500) -> int:
-    """Exports whose worker died mid-build (still queued or running after 10 minutes) are
-    marked failed, so their page stops polling and offers to ask again (cron sweep)."""
-    stalled = db.session.scalars(
+    """Exports that will never finish are marked failed, so their page stops polling and
+    offers to try again (cron sweep, every minute): those whose job RQ gave up on (its last
+    retry was killed too) or lost, and any still unfinished after 10 minutes."""
+    unfinished = db.session.scalars(
         db.select(Export)
-        .where(
-            Export.status.in_([ExportStatus.QUEUED, ExportStatus.RUNNING]),
-            Export.created_at <= utcnow() - STALLED_AFTER,
-        )
+        .where(Export.status.in_([ExportStatus.QUEUED, ExportStatus.RUNNING]))
+        .order_by(Export.id)
         .limit(batch)
     ).all()
-    for export in stalled:
-        export.error = "stalled"
-        export.finished_at = utcnow()
-        _progress(export, 100, ExportStatus.FAILED)
-    return len(stalled)
+    if not unfinished:
+        return 0
+    jobs = Job.fetch_many([_job_id(e.id) for e in unfinished], connection=redis())
+    now, failed = utcnow(), 0
+    for export, job in zip(unfinished, jobs, strict=True):
+        too_old = export.created_at <= now - STALLED_AFTER
+        given_up = job is None or job.get_status(refresh=False) in GIVEN_UP
+        # a job just enqueued may not be visible yet: give it a minute before calling it lost
+        if too_old or (given_up and export.created_at <= now - timedelta(minutes=1)):
+            export.error = "stalled" if too_old else "abandoned"
+            export.finished_at = now
+            _progress(export, 100, ExportStatus.FAILED)
+            failed += 1
+    return failed
 
 
 def purge_expired(batch: int = 500) -> int:

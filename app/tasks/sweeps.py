@@ -21,7 +21,11 @@ def purge_visitor_simulations() -> int:
 
 
 def purge_expired_exports() -> int:
-    return exports.fail_stalled(BATCH) + exports.purge_expired(BATCH)
+    return exports.purge_expired(BATCH)
+
+
+def fail_stalled_exports() -> int:
+    return exports.fail_stalled(BATCH)
 
 
 def remind_unverified_emails() -> int:
