@@ -20,7 +20,7 @@ from typing import Any
 import redis.exceptions
 
 from app.extensions import db
-from app.models import OutboxEntry
+from app.models import OutboxEntry, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +60,6 @@ def record(kind: str, payload: dict[str, Any], error: BaseException | None = Non
     if session.in_transaction() and not session.info.get("after_commit_running"):
         session.add(OutboxEntry(**values))
         return
-    from app.models.base import utcnow
-
     with db.engine.begin() as conn:
         conn.execute(db.insert(OutboxEntry).values(created_at=utcnow(), attempts=0, **values))
 

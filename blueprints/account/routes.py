@@ -199,72 +199,63 @@ def cabinet_add_member():
     return redirect(url_for("account.cabinet"), 303)
 
 
+def _firm_step(step, done: str):
+    """Run one firm step for the current user: 303 back to the firm page when it is done,
+    the page again with the reason (409) when it cannot be, 404 when it is not theirs."""
+    try:
+        step()
+    except NotAllowed:
+        abort(404)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _cabinet_page(409)
+    flash(done, "success")
+    return redirect(url_for("account.cabinet"), 303)
+
+
 @bp.post("/cabinet/invitations/<int:invitation_id>/accept")
 @login_required
 def cabinet_accept(invitation_id: int):
     _expert_only()
-    try:
-        cabinets.accept(current_user, invitation_id)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-        return _cabinet_page(409)
-    flash(_("You have joined the firm."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return _firm_step(
+        lambda: cabinets.accept(current_user, invitation_id), _("You have joined the firm.")
+    )
 
 
 @bp.post("/cabinet/invitations/<int:invitation_id>/refuse")
 @login_required
 def cabinet_refuse(invitation_id: int):
     _expert_only()
-    try:
-        cabinets.refuse(current_user, invitation_id)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-        return _cabinet_page(409)
-    flash(_("You have declined the invitation."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return _firm_step(
+        lambda: cabinets.refuse(current_user, invitation_id),
+        _("You have declined the invitation."),
+    )
 
 
 @bp.post("/cabinet/invitations/<int:invitation_id>/revoke")
 @login_required
 def cabinet_revoke(invitation_id: int):
-    try:
-        cabinets.revoke(current_user, invitation_id)
-    except NotAllowed:
-        abort(404)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-        return _cabinet_page(409)
-    flash(_("The invitation is withdrawn."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return _firm_step(
+        lambda: cabinets.revoke(current_user, invitation_id), _("The invitation is withdrawn.")
+    )
 
 
 @bp.post("/cabinet/leave")
 @login_required
 def cabinet_leave():
-    try:
-        cabinets.leave(current_user)
-    except NotAllowed:
-        abort(404)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-        return _cabinet_page(409)
-    flash(_("You have left the firm: it no longer sees your dossiers."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return _firm_step(
+        lambda: cabinets.leave(current_user),
+        _("You have left the firm: it no longer sees your dossiers."),
+    )
 
 
 @bp.post("/cabinet/members/<int:member_id>/remove")
 @login_required
 def cabinet_remove_member(member_id: int):
-    try:
-        cabinets.remove_member(current_user, member_id)
-    except NotAllowed:
-        abort(404)
-    except Conflict as exc:
-        flash(exc.message, "warning")
-        return _cabinet_page(409)
-    flash(_("The member has left the firm."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return _firm_step(
+        lambda: cabinets.remove_member(current_user, member_id),
+        _("The member has left the firm."),
+    )
 
 
 @bp.post("/cabinet/fees")
