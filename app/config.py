@@ -103,7 +103,13 @@ class Config:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
-    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
+    # failed logins slow down instead of locking (app/services/login_throttle.py): after the
+    # free attempts per account (or per trusted browser) and per IP address, each failure
+    # doubles the wait from LOGIN_DELAY_BASE seconds up to LOGIN_DELAY_MAX
+    LOGIN_FREE_ATTEMPTS = int(os.environ.get("LOGIN_FREE_ATTEMPTS", "5"))
+    LOGIN_FREE_ATTEMPTS_IP = int(os.environ.get("LOGIN_FREE_ATTEMPTS_IP", "20"))
+    LOGIN_DELAY_BASE = int(os.environ.get("LOGIN_DELAY_BASE", "15"))
+    LOGIN_DELAY_MAX = int(os.environ.get("LOGIN_DELAY_MAX", "900"))
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "5 per minute;30 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
     # the public simulation API, per IP: partner sites embed it, scrapers must not hammer it

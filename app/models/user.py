@@ -495,3 +495,17 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key: `ip:<address>`, `account:<hash of the email>` or
+    `device:<id>` (a browser that has logged in to that account before). Past a few free
+    attempts each failure doubles the wait (capped), never a lock: a success or a password
+    reset clears the count, and a day without failures forgets it."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    locked_until: Mapped[datetime | None]

@@ -18,6 +18,7 @@ from app.models import (
     ApprovalStatus,
     ClientProfile,
     CompanyType,
+    Email,
     ExpertProfile,
     PasswordResetToken,
     Priority,
@@ -26,7 +27,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import emails, notifications, referrals, sessions, users
+from app.services import emails, login_throttle, notifications, referrals, sessions, users
 from app.services.errors import ValidationFailed
 from app.validators import (
     normalize_email,
@@ -48,21 +49,35 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def email_taken(email: str) -> bool:
-    return (
-        db.session.scalar(db.select(User.id).where(User.email == normalize_email(email)))
-        is not None
-    )
-
-
-def _check_new_user(email: str, password: str) -> None:
-    errors = {}
-    if email_taken(email):
-        errors["email"] = _("An account already exists with this email address.")
+def _check_password(email: str, password: str) -> None:
     if problem := password_problem(password, email):
-        errors["password"] = problem
-    if errors:
-        raise ValidationFailed(_("Please correct the highlighted fields."), **errors)
+        raise ValidationFailed(_("Please correct the highlighted fields."), password=problem)
+
+
+def _existing_user(email: str, password: str) -> User | None:
+    """Sign-up with an address that already has an account answers exactly like a new one
+    (no enumeration): nothing is created, and the owner is told by email (once an hour at most,
+    so the form cannot be used to flood their mailbox)."""
+    user = db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        return None
+    hash_password(password)  # the same work as a real sign-up, so timing tells nothing either
+    recent = db.session.scalar(
+        db.select(Email.id).where(
+            Email.user_id == user.id,
+            Email.template == "signup_existing",
+            Email.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    if recent is None and user.active:
+        emails.queue_email(
+            user,
+            "signup_existing",
+            login_link=emails.external_url("auth.login"),
+            reset_link=emails.external_url("auth.forgot_password"),
+        )
+    db.session.commit()
+    return user
 
 
 def _new_user(
@@ -74,7 +89,6 @@ def _new_user(
     phone: str | None,
     locale: str,
 ) -> User:
-    _check_new_user(email, password)
     user = User(
         email=normalize_email(email),
         password_hash=hash_password(password),
@@ -105,19 +119,24 @@ def register_client(
     city: str | None = None,
     locale: str = "fr",
     referral_code: str | None = None,
-) -> User:
+) -> User | None:
     """Create a client account and its company; sends the verification email. A valid
-    referral code (from a referrer's link) makes the referrer theirs.
+    referral code (from a referrer's link) makes the referrer theirs. An address that already
+    has an account gets None and its owner an email (see `_existing_user`).
 
-    :raises ValidationFailed: duplicate email, weak password, invalid SIREN or sector.
+    :raises ValidationFailed: weak password, invalid SIREN or sector.
     """
     errors = {}
     if problem := siren_problem(siren):
         errors["siren"] = problem
     if problem := sector_problem(sector):
         errors["sector"] = problem
+    if problem := password_problem(password, email):
+        errors["password"] = problem
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), **errors)
+    if _existing_user(email, password):
+        return None
     user = _new_user(Role.CLIENT, email, password, first_name, last_name, phone, locale)
     user.client_profile = ClientProfile(
         company_name=company_name.strip(),
@@ -150,8 +169,12 @@ def apply_expert(
     years_experience: int | None = None,
     bio: str | None = None,
     locale: str = "fr",
-) -> User:
-    """Expert application: pending until an admin decides; admins are notified."""
+) -> User | None:
+    """Expert application: pending until an admin decides; admins are notified. An address
+    that already has an account gets None (see `_existing_user`)."""
+    _check_password(email, password)
+    if _existing_user(email, password):
+        return None
     user = _new_user(Role.EXPERT, email, password, first_name, last_name, phone, locale)
     user.expert_profile = ExpertProfile(
         cabinet_name=cabinet_name or None,
@@ -202,7 +225,7 @@ def apply_apporteur(
     target_monthly: int | None = None,
     cv=None,
     locale: str = "fr",
-) -> User:
+) -> User | None:
     """Apporteur application (DOMAIN B §7.4): pending until an admin decides. `cv` is an
     optional uploaded PDF (checked by content, 5 MB at most)."""
     errors = {}
@@ -221,6 +244,8 @@ def apply_apporteur(
         errors["sector"] = problem
     if company_type not in {t.value for t in CompanyType}:
         errors["company_type"] = _("Choose a type from the list.")
+    if problem := password_problem(password, email):
+        errors["password"] = problem
     sponsor = None
     if sponsor_code:
         sponsor = db.session.scalar(
@@ -233,6 +258,8 @@ def apply_apporteur(
             errors["sponsor_code"] = _("This sponsor code does not match any active referrer.")
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), **errors)
+    if _existing_user(email, password):
+        return None  # and their CV is not kept
     cv_key = cv_name = None
     if cv_head is not None:
         from app.services import documents, storage
@@ -302,8 +329,15 @@ def send_verification(user: User) -> None:
     emails.queue_email(user, "verify_email", link=link)
 
 
-def verify_email(token: str) -> User:
-    """:raises ValidationFailed: expired, tampered, or for an address changed since."""
+def resend_verification(user: User) -> None:
+    send_verification(user)
+    db.session.commit()
+
+
+def verify_email(token: str) -> tuple[User, bool]:
+    """The user the link confirms, and whether this is its first use (which logs them in).
+
+    :raises ValidationFailed: expired, tampered, or for an address changed since."""
     try:
         data = _serializer("email-verify").loads(
             token, max_age=current_app.config["EMAIL_VERIFY_MAX_AGE"]
@@ -317,10 +351,11 @@ def verify_email(token: str) -> User:
     user = db.session.get(User, data.get("u"))
     if user is None or user.email != data.get("e"):
         raise ValidationFailed(_("This confirmation link is not valid."))
-    if user.email_verified_at is None:
-        user.email_verified_at = utcnow()
-        db.session.commit()
-    return user
+    if user.email_verified_at is not None:
+        return user, False
+    user.email_verified_at = utcnow()
+    db.session.commit()
+    return user, True
 
 
 # -- login ---------------------------------------------------------------------------------------
@@ -406,6 +441,7 @@ def reset_password(token: str, new_password: str) -> User:
     )
     if user.email_verified_at is None:  # the link came through their mailbox
         user.email_verified_at = now
+    login_throttle.clear_account(user.email)  # the mailbox's owner logs in at once
     db.session.commit()
     sessions.end_all(user)  # whoever held a session (the reason for a reset, often) is out
     return user

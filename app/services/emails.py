@@ -16,6 +16,7 @@ from app.tasks import enqueue
 SUBJECTS = {
     "verify_email": _l("Confirm your email address"),
     "password_reset": _l("Reset your password"),
+    "signup_existing": _l("Someone tried to sign up with your email address"),
     "application_received": _l("We have received your application"),
     "application_to_review": _l("A new application is waiting for review"),
     "application_approved": _l("Your application has been approved"),

@@ -6,14 +6,15 @@ from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
-from app.services import accounts, exports, notifications, simulations
+from app.services import accounts, exports, login_throttle, notifications, simulations
 from app.tasks import public_context
 
 BATCH = 500
 
 
 def purge_reset_tokens() -> int:
-    return accounts.purge_expired_reset_tokens()
+    """Spent reset links and login counters nobody has added to for a day."""
+    return accounts.purge_expired_reset_tokens() + login_throttle.purge_idle()
 
 
 def purge_visitor_simulations() -> int:

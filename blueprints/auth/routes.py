@@ -1,12 +1,16 @@
+from datetime import timedelta
+
 from flask import (
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -15,7 +19,7 @@ from app.extensions import limiter
 from app.forms import apply_errors
 from app.models import Role, SimulationStatus
 from app.security import safe_redirect_target
-from app.services import accounts, referrals, sessions, simulations
+from app.services import accounts, login_throttle, referrals, sessions, simulations
 from app.services.errors import ValidationFailed
 from blueprints.auth import bp
 from blueprints.auth.forms import (
@@ -30,10 +34,6 @@ from blueprints.auth.forms import (
 
 def _limit(config_key: str):
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
-
-
-def _email_key() -> str:
-    return "email:" + (request.form.get("email") or "").strip().lower()
 
 
 def _home() -> str:
@@ -55,25 +55,61 @@ def login():
 
 
 @bp.post("/login")
-@_limit("RATELIMIT_LOGIN")
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], key_func=_email_key, methods=["POST"])
 def authenticate():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 422
+    device = request.cookies.get(login_throttle.DEVICE_COOKIE)
+    keys = login_throttle.keys(form.email.data, request.remote_addr, device)
+    if wait := login_throttle.wait_seconds(keys):
+        # refused without looking at the password: waiting is the only way through
+        return _slow_down(form, wait)
     user = accounts.authenticate(form.email.data, form.password.data)
     if user is None:
+        if wait := login_throttle.failed(keys):
+            return _slow_down(form, wait)
         form.form_errors.append(_("Email or password is incorrect."))
         return render_template("auth/login.html", form=form), 422
+    login_throttle.succeeded(keys)
+    _start_session(user, remember=form.remember.data)
+    flash(_("Welcome, %(name)s.", name=user.first_name), "success")
+    response = redirect(safe_redirect_target(request.args.get("next")) or _home(), 303)
+    response.set_cookie(
+        login_throttle.DEVICE_COOKIE,
+        login_throttle.device_token(user.email, device),
+        max_age=login_throttle.DEVICE_MAX_AGE,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _slow_down(form, seconds: int):
+    shown = seconds if seconds <= 60 else -(-seconds // 60) * 60  # whole minutes, rounded up
+    wait = format_timedelta(timedelta(seconds=shown), threshold=1, add_direction=False)
+    form.form_errors.append(
+        _(
+            "Too many failed attempts. Please wait %(wait)s before trying again, or choose a"
+            " new password by email (“Forgot your password?”).",
+            wait=wait,
+        )
+    )
+    response = make_response(render_template("auth/login.html", form=form), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _start_session(user, remember: bool = False) -> None:
+    """A fresh session (no fixation); the language choice and a visitor's simulation carry
+    over."""
     locale = session.get("locale")
     simulation = session.get("simulation_token")
-    session.clear()  # a fresh session on login (no fixation); the language choice survives
+    session.clear()
     if locale:
         session["locale"] = locale
-    login_user(sessions.open(user, request.user_agent.string), remember=form.remember.data)
+    login_user(sessions.open(user, request.user_agent.string), remember=remember)
     _claim_simulation(user, simulation)
-    flash(_("Welcome, %(name)s.", name=user.first_name), "success")
-    return redirect(safe_redirect_target(request.args.get("next")) or _home(), 303)
 
 
 @bp.post("/logout")
@@ -97,7 +133,13 @@ def _remember_referral():
             session["referral_code"] = code
 
 
+_CLIENT = "auth/register.html"
+
+
 def _signup(form, template: str, create, **extra):
+    """Every valid sign-up answers the same way, whether or not the address already has an
+    account (no enumeration): a 303 to "check your inbox". A new account is not logged in
+    yet; the emailed link does that. An existing one gets a "someone tried" email instead."""
     if not form.validate_on_submit():
         return render_template(template, form=form, **extra), 422
     try:
@@ -105,11 +147,11 @@ def _signup(form, template: str, create, **extra):
     except ValidationFailed as exc:
         apply_errors(form, exc)
         return render_template(template, form=form, **extra), 422
-    simulation = session.get("simulation_token")
-    session.clear()
-    login_user(sessions.open(user, request.user_agent.string))
-    _claim_simulation(user, simulation)
-    return user
+    if user is not None and user.role == Role.CLIENT:
+        # the visitor who just created this account made the simulation; it is theirs
+        simulations.attach_to_user(session.get("simulation_token"), user)
+    session["signup"] = {"email": form.email.data.strip(), "application": template != _CLIENT}
+    return redirect(url_for("auth.signup_sent"), 303)
 
 
 def _claim_simulation(user, token: str | None) -> None:
@@ -135,14 +177,16 @@ def create_account():
         return accounts.register_client(**fields, referral_code=code)
 
     referrer = referrals.referrer_by_code(code)
-    result = _signup(ClientSignupForm(), "auth/register.html", create, referrer=referrer)
-    if not hasattr(result, "id"):
-        return result
-    flash(
-        _("Your account is created. We sent you a link to confirm your email address."),
-        "success",
-    )
-    return redirect(_home(), 303)
+    return _signup(ClientSignupForm(), "auth/register.html", create, referrer=referrer)
+
+
+@bp.get("/register/sent")
+def signup_sent():
+    sent = session.get("signup")
+    if not sent:
+        return redirect(url_for("auth.register"))
+    days = current_app.config["EMAIL_VERIFY_MAX_AGE"] // 86400
+    return render_template("auth/signup_sent.html", days=days, **sent)
 
 
 @bp.get("/apply/expert")
@@ -153,14 +197,7 @@ def apply_expert():
 @bp.post("/apply/expert")
 @_limit("RATELIMIT_SIGNUP")
 def submit_expert_application():
-    result = _signup(ExpertApplicationForm(), "auth/apply_expert.html", accounts.apply_expert)
-    if not hasattr(result, "id"):
-        return result
-    flash(
-        _("Thank you! Your application is sent; an administrator will review it."),
-        "success",
-    )
-    return redirect(_home(), 303)
+    return _signup(ExpertApplicationForm(), "auth/apply_expert.html", accounts.apply_expert)
 
 
 @bp.get("/apply/referrer")
@@ -171,18 +208,11 @@ def apply_apporteur():
 @bp.post("/apply/referrer")
 @_limit("RATELIMIT_SIGNUP")
 def submit_apporteur_application():
-    result = _signup(
+    return _signup(
         ApporteurApplicationForm(),
         "auth/apply_apporteur.html",
         accounts.apply_apporteur,
     )
-    if not hasattr(result, "id"):
-        return result
-    flash(
-        _("Thank you! Your application is sent; an administrator will review it."),
-        "success",
-    )
-    return redirect(_home(), 303)
 
 
 # -- email verification --------------------------------------------------------------------------
@@ -191,9 +221,12 @@ def submit_apporteur_application():
 @bp.get("/verify/<token>")
 def verify_email(token: str):
     try:
-        accounts.verify_email(token)
+        user, first_time = accounts.verify_email(token)
     except ValidationFailed as exc:
         return render_template("auth/verify_failed.html", message=exc.message), 422
+    if first_time and not current_user.is_authenticated:
+        # the first use of the link proves the mailbox: it opens the new account (once)
+        _start_session(user)
     flash(_("Thank you, your email address is confirmed."), "success")
     return redirect(_home() if current_user.is_authenticated else url_for("auth.login"), 303)
 
@@ -203,10 +236,7 @@ def verify_email(token: str):
 @_limit("RATELIMIT_RESET")
 def resend_verification():
     if not current_user.email_verified:
-        accounts.send_verification(current_user)
-        from app.extensions import db
-
-        db.session.commit()
+        accounts.resend_verification(current_user)
     flash(
         _("We sent a new confirmation link to %(email)s.", email=current_user.email),
         "info",
@@ -263,7 +293,6 @@ def set_password(token: str):
 # -- too many attempts: the same form back, with what was typed (never the password) ------------
 
 _FORMS = {
-    "auth.authenticate": (LoginForm, "auth/login.html"),
     "auth.create_account": (ClientSignupForm, "auth/register.html"),
     "auth.submit_expert_application": (ExpertApplicationForm, "auth/apply_expert.html"),
     "auth.submit_apporteur_application": (

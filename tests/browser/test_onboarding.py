@@ -41,14 +41,16 @@ def test_apply_verify_login_then_live_approval(app, live_server, run_jobs, smtp,
     page.fill("#years_experience", "6")
     page.check("#accept")
     page.get_by_role("button", name="Envoyer ma candidature").click()
-    expect(page).to_have_url(f"{live_server}/dashboard")
-    expect(page.locator("#application-status")).to_contain_text("En attente de validation")
+    expect(page).to_have_url(f"{live_server}/register/sent")
+    expect(page.locator("main")).to_contain_text(email)
 
     run_jobs()
     [message] = [m for m in smtp.to(email) if m["Subject"] == "Confirmez votre adresse e-mail"]
     link = re.search(r"http://\S+/verify/\S+", smtp.body(message)).group(0)
-    page.goto(link)
+    page.goto(link)  # the first use of the link opens the account
+    expect(page).to_have_url(f"{live_server}/dashboard")
     expect(page.locator("#toasts")).to_contain_text("votre adresse e-mail est confirmée")
+    expect(page.locator("#application-status")).to_contain_text("En attente de validation")
 
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page).to_have_url(f"{live_server}/login")

@@ -521,6 +521,7 @@ def test_a_referred_client_and_their_referrer_talk(app, client, people):
         zoe = db.session.scalar(db.select(User).where(User.email == "zoe@roux-btp.fr"))
         assert zoe.client_profile.apporteur_id == apporteur
         zoe_id = zoe.id
+    login(visitor, "zoe@roux-btp.fr", "chantier-2026-x")
     page = visitor.get("/dashboard").get_data(as_text=True)
     assert "Votre apporteur" in page and f"/messages/referral/{apporteur}" in page
     resp = visitor.get(f"/messages/referral/{apporteur}")

@@ -120,7 +120,7 @@ def test_results_belong_to_their_owner(app, client):
     assert stranger.get(path).status_code == 404
 
 
-def test_visitor_signs_up_from_results_and_gets_dossiers(app, client):
+def test_visitor_signs_up_from_results_and_gets_dossiers(app, client, run_jobs, smtp):
     run_steps(client, GOLDEN)
     resp = post(client, "/register", SIGNUP)
     assert resp.status_code == 303, resp.get_data(as_text=True)[:2000]
@@ -142,7 +142,13 @@ def test_visitor_signs_up_from_results_and_gets_dossiers(app, client):
         assert all(d.status == DossierStatus.PENDING_UPLOAD for d in dossiers)
         ticpe = next(d for d in dossiers if d.product.code == "TICPE")
         assert ticpe.estimated_cents == 1920000 and ticpe.calculation["formula"] == "ticpe_quick"
-    dashboard = client.get("/dashboard").get_data(as_text=True)
+    # the confirmation link opens the account, on whichever device the mail is read
+    run_jobs()
+    [message] = smtp.to(SIGNUP["email"].lower())
+    phone = app.test_client()
+    path = re.search(r"http://[^/]+(/verify/\S+)", smtp.body(message)).group(1)
+    assert phone.get(path).status_code == 303
+    dashboard = phone.get("/dashboard").get_data(as_text=True)
     assert "Remboursement TICPE" in dashboard and "19" in dashboard
 
 

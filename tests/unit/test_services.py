@@ -72,7 +72,7 @@ def test_register_client_validates_everything(app):
                 siren="123",
                 sector="Piraterie",
             )
-        assert set(exc.value.fields) == {"siren", "sector"}
+        assert set(exc.value.fields) == {"siren", "sector", "password"}
         with pytest.raises(ValidationFailed) as exc:
             accounts.register_client(
                 email="Taken@Example.fr",
@@ -83,7 +83,17 @@ def test_register_client_validates_everything(app):
                 siren="732829320",
                 sector="Autre secteur",
             )
-        assert set(exc.value.fields) == {"email", "password"}
+        assert set(exc.value.fields) == {"password"}  # never "this email is taken"
+        taken = accounts.register_client(
+            email="Taken@Example.fr",
+            password="a-strong-pass-2026",
+            first_name="A",
+            last_name="B",
+            company_name="C",
+            siren="732829320",
+            sector="Autre secteur",
+        )
+        assert taken is None
         assert db.session.scalar(db.select(db.func.count(User.id))) == 1
 
 
