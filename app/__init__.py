@@ -47,9 +47,10 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
             app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1
         )
 
-    from app import cachefailopen, charts, errors, forms, hx, i18n, logs, realtime, security, tasks
+    from app import cachefailopen, charts, errors, i18n, logs, realtime, tasks
     from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
     from app.models import database
+    from app.web import forms, hx, security
 
     logs.init_app(app)
     db.init_app(app)

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app import hx
-from app.services.errors import DomainError
+from app.core.errors import DomainError
+from app.web import hx
 
 log = logging.getLogger(__name__)
 

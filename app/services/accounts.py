@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import (
     ApporteurProfile,
@@ -28,7 +29,6 @@ from app.models import (
 )
 from app.realtime import notify
 from app.services import emails, login_throttle, notifications, referrals, sessions, users
-from app.services.errors import ValidationFailed
 from app.validators import (
     normalize_email,
     normalize_siren,
@@ -195,8 +195,8 @@ CV_MAX_BYTES = 5 * 2**20
 
 def open_cv(admin: User, user_id: int, ip: str | None = None) -> ApporteurProfile:
     """A referrer's CV for an admin; every read is audited. :raises NotFound: no such CV."""
+    from app.core.errors import NotFound
     from app.services import audit
-    from app.services.errors import NotFound
 
     if not admin.is_admin:
         raise NotFound()

@@ -10,6 +10,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import (
     Cabinet,
@@ -26,7 +27,6 @@ from app.models import (
 )
 from app.security import can_answer_invitation, is_approved_expert, may_run_firm, require
 from app.services import audit
-from app.services.errors import Conflict, NotAllowed, ValidationFailed
 
 
 def membership(user: User) -> CabinetMember | None:

@@ -1,10 +1,10 @@
 """The detailed TICPE questionnaire on a dossier: pre-filled from the simulation, computed by
 the pure engine in `ticpe.py`, stored as a history next to the quick estimate."""
 
+from app.core.errors import NotFound
 from app.extensions import db
 from app.models import DetailedEstimate, Dossier, User
 from app.services import catalogue, ticpe
-from app.services.errors import NotFound
 
 SECTOR_ACTIVITY = {
     "Transport et Logistique": "trm",

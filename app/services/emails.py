@@ -107,7 +107,7 @@ def send(email_id: int) -> bool:
 
 
 def resend(email_id: int) -> Email:
-    from app.services.errors import NotFound
+    from app.core.errors import NotFound
 
     email = db.session.get(Email, email_id)
     if email is None:

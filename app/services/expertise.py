@@ -10,10 +10,10 @@ from decimal import Decimal, InvalidOperation
 from flask import current_app
 from flask_babel import gettext as _
 
+from app.core.errors import NotAllowed, ValidationFailed
 from app.extensions import db
 from app.models import SECTORS, ExpertiseLevel, ExpertProduct, ExpertSector, Product, Role, User
 from app.services import audit
-from app.services.errors import NotAllowed, ValidationFailed
 
 
 def products() -> list[Product]:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from rq import Retry
 from rq.job import Job, JobStatus
 
+from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
     Export,
@@ -21,7 +22,6 @@ from app.models import (
 )
 from app.realtime import notify
 from app.services import reports, storage
-from app.services.errors import NotFound, ValidationFailed
 from app.services.transaction import after_commit
 from app.tasks import enqueue, redis
 

@@ -15,12 +15,12 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from app.core.errors import NotFound
 from app.extensions import db
 from app.models import Dossier, Priority, User, utcnow
 from app.models.invoice import Invoice, InvoiceSequence
 from app.security import require
 from app.services import emails, notifications, storage
-from app.services.errors import NotFound
 
 VAT_BP = 2000
 PAYMENT_DAYS = 30

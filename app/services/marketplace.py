@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, case, exists, func, literal, not_, or_, tuple_, union_all
 
+from app.core.errors import NotFound
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
@@ -27,7 +28,6 @@ from app.models import (
     User,
 )
 from app.models.user import full_name
-from app.services.errors import NotFound
 from app.validators import parse_id
 
 SORTS = ("relevance", "rating", "experience", "fee")

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import (
     Dossier,
@@ -40,7 +41,6 @@ from app.models.user import full_name
 from app.realtime import notify
 from app.security import can_read_thread, require
 from app.services import audit, documents, storage
-from app.services.errors import ValidationFailed
 from app.services.transaction import commit_keeping_loaded
 
 MAX_LENGTH = 5000

@@ -4,17 +4,18 @@ channels, quiet hours in the user's time zone and a daily digest for message ema
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import User, utcnow
 from app.models.preferences import NotificationPreference, NotificationSettings
-from app.services.errors import ValidationFailed
+from app.services import push
 
 CHANNELS = {"in_app": _l("In the app"), "email": _l("By email"), "push": _l("Browser push")}
 
@@ -190,8 +191,6 @@ def update(user: User, enabled: set[tuple[str, str]], quiet_from, quiet_to, dige
 
 def quiet_end(user: User, now: datetime | None = None) -> datetime | None:
     """When the user's quiet hours end, if they are in them now (else None)."""
-    from datetime import timedelta
-
     now = now or utcnow()
     if not in_quiet_hours(user, now):
         return None
@@ -200,3 +199,19 @@ def quiet_end(user: User, now: datetime | None = None) -> datetime | None:
     if end <= local:
         end += timedelta(days=1)
     return end
+
+
+def page(user: User, values: dict | None = None) -> dict:
+    """What the notification settings page shows: the user's saved choices, or the values they
+    just sent when the form comes back with an error. Shared by the account and admin pages."""
+    current = settings(user)
+    return {
+        "user": user,
+        "families": FAMILIES,
+        "channels": channels(),
+        "push_key": push.public_key(),
+        "matrix": values["matrix"] if values else matrix(user),
+        "quiet_from": values["quiet_from"] if values else current.quiet_from,
+        "quiet_to": values["quiet_to"] if values else current.quiet_to,
+        "digest": values["digest"] if values else current.daily_digest,
+    }

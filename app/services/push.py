@@ -16,14 +16,19 @@ from flask_babel import gettext as _
 from pywebpush import WebPushException, webpush
 from rq import Retry
 
+from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Notification, PushDelivery, PushStatus, PushSubscription, User, utcnow
-from app.services.errors import NotFound, ValidationFailed
 from app.services.transaction import after_commit
 
 
 def enabled() -> bool:
     return bool(current_app.config["VAPID_PRIVATE_KEY"] and current_app.config["VAPID_PUBLIC_KEY"])
+
+
+def public_key() -> str:
+    """The key a browser subscribes with, or "" when push is not configured."""
+    return current_app.config["VAPID_PUBLIC_KEY"] if enabled() else ""
 
 
 def subscribe(user: User, data: dict) -> PushSubscription:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Dossier, DossierStatus, ExpertProfile, Priority, Review, User, utcnow
 from app.security import can_view_dossier, require
 from app.services import audit, notifications
-from app.services.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 
 REVIEWABLE = (DossierStatus.COMPLETED, DossierStatus.ARCHIVED)
 

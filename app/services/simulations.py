@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import gettext as _
 
+from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
     ESTIMATE_UPDATABLE,
@@ -28,7 +29,6 @@ from app.models import (
     utcnow,
 )
 from app.services import catalogue, formulas, rules
-from app.services.errors import NotFound, ValidationFailed
 
 # formula input -> the question that feeds it (DOMAIN B §3.2)
 INPUT_SOURCES = {

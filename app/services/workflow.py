@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
@@ -40,7 +41,6 @@ from app.models import (
 )
 from app.security import can_view_dossier, require
 from app.services import documents, emails, messaging, notifications
-from app.services.errors import Conflict, InvalidTransition, ValidationFailed
 from app.validators import parse_id
 
 S = DossierStatus

@@ -3,13 +3,14 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
-from app.forms import (
+from app.web.forms import (
     NON_NEGATIVE,
     LocalizedIntegerField,
+    company_type_choices,
+    sector_choices,
     valid_sector,
     valid_siren,
 )
-from blueprints.auth.forms import company_type_choices, sector_choices
 
 TIMEZONES = (
     "Europe/Paris",

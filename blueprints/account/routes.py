@@ -1,6 +1,5 @@
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -11,12 +10,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from app.forms import apply_errors, json_body
+from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.models import SECTORS, Role
 from app.security import is_approved_expert, may_run_firm
 from app.services import accounts, cabinets, preferences, push, sessions
 from app.services import expertise as expertise_service
-from app.services.errors import Conflict, NotAllowed, ValidationFailed
+from app.web.forms import apply_errors, json_body
 from blueprints.account import bp
 from blueprints.account.forms import PROFILE_FORMS, ChangePasswordForm
 
@@ -272,21 +271,10 @@ def cabinet_fees():
     return redirect(url_for("account.cabinet"), 303)
 
 
-def _preferences_page(user, status=200, errors=None, values=None, read_only=False):
-    chosen = values["matrix"] if values else preferences.matrix(user)
-    current = preferences.settings(user)
+def _preferences_page(user, status=200, errors=None, values=None):
+    context = preferences.page(user, values)
     return render_template(
-        "account/notifications.html",
-        user=user,
-        families=preferences.FAMILIES,
-        channels=preferences.channels(),
-        push_key=current_app.config["VAPID_PUBLIC_KEY"] if push.enabled() else "",
-        matrix=chosen,
-        quiet_from=values["quiet_from"] if values else current.quiet_from,
-        quiet_to=values["quiet_to"] if values else current.quiet_to,
-        digest=values["digest"] if values else current.daily_digest,
-        errors=errors or {},
-        read_only=read_only,
+        "account/notifications.html", **context, errors=errors or {}, read_only=False
     ), status
 
 

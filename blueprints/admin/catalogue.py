@@ -6,13 +6,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import hx
-from app.forms import apply_errors
+from app.core.errors import ValidationFailed
 from app.models import PARIS
-from app.security import admin_required
 from app.services import catalogue, formulas, simulator_stats
-from app.services.errors import ValidationFailed
 from app.validators import parse_id
+from app.web import hx
+from app.web.forms import apply_errors
+from app.web.security import admin_required
 from blueprints.admin import bp
 from blueprints.admin.forms import ProductForm, QuestionForm
 

@@ -6,8 +6,8 @@ from wtforms import BooleanField, SelectField, SelectMultipleField, StringField,
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms import LocalizedDecimalField, LocalizedIntegerField
 from app.models import SECTORS
+from app.web.forms import LocalizedDecimalField, LocalizedIntegerField
 
 
 class RejectForm(FlaskForm):

@@ -2,19 +2,20 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import hx
+from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db, talisman
-from app.forms import apply_errors
 from app.models import Email, User
-from app.security import admin_required, can_read_outbox, require
-from app.services import accounts, dashboards, documents, emails, storage
+from app.security import can_read_outbox, require
+from app.services import accounts, dashboards, documents, emails, preferences, storage
 from app.services import approvals as approvals_service
 from app.services import audit as audit_service
 from app.services import push as push_service
 from app.services import reviews as reviews_service
 from app.services import users as users_service
-from app.services.errors import Conflict, ValidationFailed
 from app.validators import parse_id
+from app.web import hx
+from app.web.forms import apply_errors
+from app.web.security import admin_required
 from blueprints.admin import bp
 from blueprints.admin.forms import ApproveForm, RejectForm
 
@@ -244,9 +245,8 @@ def application_cv(user_id: int):
 @admin_required
 def user_notification_preferences(user_id: int):
     """An admin sees a user's notification settings, read-only (support questions)."""
-    from blueprints.account.routes import _preferences_page
-
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    return _preferences_page(user, read_only=True)
+    context = preferences.page(user)
+    return render_template("account/notifications.html", **context, errors={}, read_only=True)

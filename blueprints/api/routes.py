@@ -4,10 +4,10 @@ session, nothing stored a user owns), rate-limited per IP, described in /api/v1/
 from flask import current_app, jsonify
 from flask_babel import gettext as _
 
+from app.core.errors import ValidationFailed
 from app.extensions import csrf, limiter
-from app.forms import json_body
 from app.services import catalogue, simulations
-from app.services.errors import ValidationFailed
+from app.web.forms import json_body
 from blueprints.api import bp
 from blueprints.api.openapi import spec
 

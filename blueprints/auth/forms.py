@@ -18,18 +18,15 @@ from wtforms.validators import (
     Optional,
 )
 
-from app.forms import (
+from app.web.forms import (
     NON_NEGATIVE,
     LocalizedIntegerField,
+    company_type_choices,
+    sector_choices,
     strong_password,
     valid_sector,
     valid_siren,
 )
-from app.models import SECTORS, CompanyType
-
-
-def sector_choices():
-    return [("", _l("Choose a sector"))] + [(s, s) for s in SECTORS]
 
 
 class LoginForm(FlaskForm):
@@ -119,17 +116,6 @@ class ExpertApplicationForm(_AccountFields):
 
     def to_service_kwargs(self) -> dict:
         return self.account_kwargs() | {n: getattr(self, n).data for n in self.PROFILE_FIELDS}
-
-
-def company_type_choices():
-    labels = {
-        CompanyType.INDEPENDANT: _l("Independent"),
-        CompanyType.SALARIE: _l("Employee"),
-        CompanyType.PARTENAIRE: _l("Partner"),
-        CompanyType.AGENCE: _l("Agency"),
-        CompanyType.CALL_CENTER: _l("Call centre"),
-    }
-    return [("", _l("Choose a type"))] + [(t.value, labels[t]) for t in CompanyType]
 
 
 class ApporteurApplicationForm(_AccountFields):

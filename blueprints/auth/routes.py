@@ -14,13 +14,13 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app import hx
+from app.core.errors import ValidationFailed
 from app.extensions import limiter
-from app.forms import apply_errors
 from app.models import Role, SimulationStatus
-from app.security import safe_redirect_target
 from app.services import accounts, login_throttle, referrals, sessions, simulations
-from app.services.errors import ValidationFailed
+from app.web import hx
+from app.web.forms import apply_errors
+from app.web.security import safe_redirect_target
 from blueprints.auth import bp
 from blueprints.auth.forms import (
     ApporteurApplicationForm,

@@ -4,8 +4,8 @@ from wtforms import RadioField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms import LocalizedIntegerField
 from app.services import ticpe
+from app.web.forms import LocalizedIntegerField
 
 LEVEL_CHOICES = [
     ("all", _l("Always")),

@@ -5,9 +5,8 @@ from flask import abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import hx
+from app.core.errors import Conflict, ValidationFailed
 from app.models import DocumentStep, DossierStatus
-from app.security import admin_required
 from app.services import (
     detailed_estimates,
     documents,
@@ -17,8 +16,9 @@ from app.services import (
     storage,
     workflow,
 )
-from app.services.errors import Conflict, ValidationFailed
 from app.validators import parse_id
+from app.web import hx
+from app.web.security import admin_required
 from blueprints.dossiers import bp
 from blueprints.dossiers.forms import TicpeForm
 

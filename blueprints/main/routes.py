@@ -10,13 +10,13 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
-from app import hx
 from app.extensions import db
 from app.models import Role
-from app.security import safe_redirect_target
 from app.services import accounts, referrals, workflow
 from app.services import dossiers as dossiers_service
 from app.tasks import redis
+from app.web import hx
+from app.web.security import safe_redirect_target
 from blueprints.main import bp
 
 

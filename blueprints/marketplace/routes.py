@@ -5,11 +5,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app import hx
+from app.core.errors import Conflict, ValidationFailed
 from app.models import SECTORS
 from app.services import dossiers, marketplace, reviews
-from app.services.errors import Conflict, ValidationFailed
 from app.validators import parse_id
+from app.web import hx
 from blueprints.marketplace import bp
 
 

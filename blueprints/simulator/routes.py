@@ -4,9 +4,9 @@ from flask import abort, render_template, request, send_file, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
-from app import hx
+from app.core.errors import ValidationFailed
 from app.services import catalogue, exports, formulas, reports, simulations, storage
-from app.services.errors import ValidationFailed
+from app.web import hx
 from blueprints.simulator import bp
 
 SESSION_KEY = "simulation_token"

@@ -1,5 +1,6 @@
 """Cabinets: an owner, members with roles, minimum fees that bound negotiation, team dossiers."""
 
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
@@ -13,7 +14,6 @@ from app.models import (
     User,
 )
 from app.services import workflow
-from app.services.errors import ValidationFailed
 from tests.factories import login, make_user, post
 
 

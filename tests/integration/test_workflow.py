@@ -277,7 +277,7 @@ def test_concurrent_writers_one_wins(app, parties):
     """Two sessions read the same version; the second commit loses with a Conflict."""
     from sqlalchemy.orm import Session
 
-    from app.services.errors import Conflict
+    from app.core.errors import Conflict
 
     d = parties["dossier"]
     with app.test_request_context():
@@ -301,8 +301,8 @@ def test_a_writer_that_loses_the_race_leaves_no_row_behind(app, parties):
     when that UPDATE finds another writer's version, they go with the rollback."""
     from sqlalchemy.orm import Session
 
+    from app.core.errors import Conflict
     from app.models import DocumentRequest, DossierEvent
-    from app.services.errors import Conflict
 
     d = parties["dossier"]
     _put(app, d, DossierStatus.EXPERT_ASSIGNED, expert_id=parties["expert"])

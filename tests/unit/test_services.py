@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import pytest
 
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import Notification, PasswordResetToken, User, utcnow
 from app.services import accounts, notifications
-from app.services.errors import ValidationFailed
 from tests.factories import make_user
 
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from app.core.errors import ValidationFailed
 from app.services import catalogue, formulas, rules, simulations
-from app.services.errors import ValidationFailed
 
 
 def compute(code: str, **inputs) -> Decimal | None:

@@ -10,8 +10,24 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import StopValidation
 
-from app.services.errors import ValidationFailed
+from app.core.errors import ValidationFailed
+from app.models import SECTORS, CompanyType
 from app.validators import MAX_ID, password_problem, sector_problem, siren_problem
+
+
+def sector_choices():
+    return [("", _l("Choose a sector"))] + [(s, s) for s in SECTORS]
+
+
+def company_type_choices():
+    labels = {
+        CompanyType.INDEPENDANT: _l("Independent"),
+        CompanyType.SALARIE: _l("Employee"),
+        CompanyType.PARTENAIRE: _l("Partner"),
+        CompanyType.AGENCE: _l("Agency"),
+        CompanyType.CALL_CENTER: _l("Call centre"),
+    }
+    return [("", _l("Choose a type"))] + [(t.value, labels[t]) for t in CompanyType]
 
 
 def valid_siren(form, field) -> None:

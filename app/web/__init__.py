@@ -1,0 +1,1 @@
+"""The web layer: htmx helpers, the form base, security wiring. Features never import it."""
