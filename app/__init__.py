@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from app.config import KNOWN_KEYS, ROOT, Config
-from app.validators import MAX_ID
+from app.core.validators import MAX_ID
 
 
 class DatabaseInt(IntegerConverter):
@@ -47,7 +47,8 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
             app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1
         )
 
-    from app import cachefailopen, charts, errors, i18n, logs, realtime, tasks
+    from app import charts, errors, i18n, realtime, tasks
+    from app.core import cachefailopen, logs
     from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
     from app.models import database
     from app.web import forms, hx, security

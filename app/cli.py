@@ -8,6 +8,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import insert
 
+from app.core.validators import with_luhn_key
 from app.extensions import db
 from app.models import (
     SECTORS,
@@ -24,7 +25,6 @@ from app.models import (
 )
 from app.services import accounts, notifications
 from app.tasks import public_context
-from app.validators import with_luhn_key
 
 seed = AppGroup("seed", help="Create demo or benchmark data (idempotent).")
 

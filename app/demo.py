@@ -17,7 +17,7 @@ from app.models import (
     Role,
     User,
 )
-from app.services import documents, invoices, workflow
+from app.services import documents, invoices, messaging, workflow
 
 # product code -> the last action to take on the demo client's dossier
 TARGETS = {
@@ -118,7 +118,6 @@ CONVERSATIONS = {
 
 
 def _talk(code: str, dossier: Dossier, client: User, expert: User, admin: User) -> None:
-    from app.services import messaging
 
     lines = CONVERSATIONS.get(code)
     if not lines:
@@ -134,7 +133,6 @@ def _talk(code: str, dossier: Dossier, client: User, expert: User, admin: User) 
 
 def referral(apporteur: User, client: User) -> None:
     """The demo client came through the demo referrer's link; they have exchanged a little."""
-    from app.services import messaging
 
     if client.client_profile.apporteur_id is None:
         client.client_profile.apporteur_id = apporteur.id

@@ -8,6 +8,8 @@ from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from app.extensions import babel
+
 
 def select_locale() -> str:
     from flask import current_app
@@ -224,8 +226,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(role_label)
     app.add_template_filter(euros)
     app.add_template_filter(number_input)
-
-    from app.extensions import babel
 
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)

@@ -6,7 +6,22 @@ HTTP; the web wiring (login, headers, view decorators) is in app/web/security.py
 """
 
 from app.core.errors import NotFound
-from app.models import ApprovalStatus, CabinetRole, Notification, Role, User
+from app.extensions import db
+from app.models import (
+    ApprovalStatus,
+    CabinetMember,
+    CabinetRole,
+    ClientProfile,
+    DocumentStep,
+    Dossier,
+    DossierStatus,
+    Notification,
+    Role,
+    Thread,
+    ThreadKind,
+    ThreadParticipant,
+    User,
+)
 
 # -- policies ------------------------------------------------------------------------------------
 
@@ -78,8 +93,6 @@ def firm_reads_dossiers_of(viewer: User, expert_id: int) -> bool:
     invitation alone shares nothing; leaving or being removed ends it at once."""
     if not is_approved_expert(viewer):
         return False
-    from app.extensions import db
-    from app.models import CabinetMember
 
     runner = db.aliased(CabinetMember)
     member = db.aliased(CabinetMember)
@@ -103,8 +116,6 @@ def can_view_document(viewer: User | None, document) -> bool:
         return False
     if viewer.is_admin or document.client_id == viewer.id:
         return True
-    from app.extensions import db
-    from app.models import Dossier
 
     if document.dossier_id is not None:
         dossier = db.session.get(Dossier, document.dossier_id)
@@ -132,8 +143,6 @@ def can_read_thread(viewer: User | None, thread) -> bool:
         return False
     if viewer.is_admin:
         return True
-    from app.extensions import db
-    from app.models import ClientProfile, ThreadKind, ThreadParticipant
 
     if thread.kind == ThreadKind.SUPPORT:
         return thread.key == f"support:{viewer.id}"
@@ -163,7 +172,6 @@ def can_view_invoice(viewer: User | None, invoice) -> bool:
 def can_review_document(viewer: User, document, dossier) -> bool:
     """Step 1 is reviewed by an admin while the dossier awaits validation; step 3 by the
     dossier's expert."""
-    from app.models import DocumentStep, DossierStatus
 
     if document.step == DocumentStep.ELIGIBILITY:
         return viewer.is_admin and dossier.status == DossierStatus.PENDING_ADMIN_VALIDATION
@@ -194,9 +202,6 @@ def can_join_room(viewer: User, room: str) -> bool:
     if room == "admins":
         return viewer.is_admin
     if room.startswith("thread:") and room[7:].isdigit():
-        from app.extensions import db
-        from app.models import Thread
-
         thread = db.session.get(Thread, int(room[7:]))
         return thread is not None and can_read_thread(viewer, thread)
     return False

@@ -18,8 +18,8 @@ from rq.cron import CronScheduler
 from sqlalchemy.orm import configure_mappers
 
 from app import create_app
+from app.core.outbox import REDIS_ERRORS
 from app.extensions import db
-from app.outbox import REDIS_ERRORS
 
 FORKED_QUEUES = {"exports"}
 # how soon a worker notices its scheduler died (a Redis outage kills it) and starts another;

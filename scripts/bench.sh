@@ -55,7 +55,7 @@ for port in $ECHO_PORT $ECHO2_PORT; do
     >/dev/null 2>&1 & PIDS+=($!)
 done
 # the worker sends the emails the benchmarked transitions queue, to an SMTP sink as in make run
-.venv/bin/python -m app.mailsink --port "$MAIL_PORT" >/dev/null 2>&1 & PIDS+=($!)
+.venv/bin/python -m app.core.mailsink --port "$MAIL_PORT" >/dev/null 2>&1 & PIDS+=($!)
 .venv/bin/python -m app.worker high default >"$WORK/worker.log" 2>&1 & PIDS+=($!)
 .venv/bin/python -m app.worker exports >"$WORK/exports.log" 2>&1 & PIDS+=($!)
 for port in $APP_PORT $HELLO_PORT $RT_PORT $RT2_PORT; do

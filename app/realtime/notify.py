@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import current_app
 
-from app import outbox
+from app.core import outbox
+from app.core.db import after_commit, after_commit_gathered
 from app.realtime.manager import Publisher
-from app.services.transaction import after_commit, after_commit_gathered
 
 
 def _publisher() -> Publisher:

@@ -13,7 +13,7 @@ import time
 
 from flask import current_app
 
-from app.outbox import REDIS_ERRORS
+from app.core.outbox import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 ONLINE_SECONDS = 60

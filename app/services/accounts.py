@@ -11,7 +11,15 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.core.errors import ValidationFailed
+from app.core import storage
+from app.core.errors import NotFound, ValidationFailed
+from app.core.validators import (
+    normalize_email,
+    normalize_siren,
+    password_problem,
+    sector_problem,
+    siren_problem,
+)
 from app.extensions import db
 from app.models import (
     ApporteurProfile,
@@ -28,13 +36,15 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import emails, login_throttle, notifications, referrals, sessions, users
-from app.validators import (
-    normalize_email,
-    normalize_siren,
-    password_problem,
-    sector_problem,
-    siren_problem,
+from app.services import (
+    audit,
+    documents,
+    emails,
+    login_throttle,
+    notifications,
+    referrals,
+    sessions,
+    users,
 )
 
 # a hash to compare against when the email is unknown, so both paths take the same time
@@ -195,8 +205,6 @@ CV_MAX_BYTES = 5 * 2**20
 
 def open_cv(admin: User, user_id: int, ip: str | None = None) -> ApporteurProfile:
     """A referrer's CV for an admin; every read is audited. :raises NotFound: no such CV."""
-    from app.core.errors import NotFound
-    from app.services import audit
 
     if not admin.is_admin:
         raise NotFound()
@@ -231,8 +239,6 @@ def apply_apporteur(
     errors = {}
     cv_head = None
     if cv is not None and cv.filename:
-        from app.services import documents
-
         checked = documents.sniff(cv, {"application/pdf": "pdf"})
         if isinstance(checked, str):
             errors["cv"] = checked
@@ -262,8 +268,6 @@ def apply_apporteur(
         return None  # and their CV is not kept
     cv_key = cv_name = None
     if cv_head is not None:
-        from app.services import documents, storage
-
         try:
             cv_key, _size = storage.save_stream("cvs", cv_head, cv.stream, "pdf", CV_MAX_BYTES)
         except storage.TooLarge:

@@ -26,7 +26,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_answer_invitation, is_approved_expert, may_run_firm, require
-from app.services import audit
+from app.services import audit, emails, notifications
 
 
 def membership(user: User) -> CabinetMember | None:
@@ -238,7 +238,6 @@ def _drop(member: CabinetMember) -> None:
 
 
 def _tell(user: User, type: str, title, body, invitation, email: bool = False) -> None:
-    from app.services import emails, notifications
 
     link = url_for("account.cabinet")
     ref = f"cabinet_invitation:{invitation.id}" if invitation is not None else ""

@@ -11,13 +11,13 @@ from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from app import outbox
+from app.core import outbox
+from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind, User
 from app.models.user import SECTORS
 from app.services import audit, formulas, rules
-from app.services.transaction import after_commit
 from app.tasks import redis
 
 YES_NO = ["Oui", "Non"]

@@ -3,6 +3,7 @@
 from app.extensions import cache, db
 from app.models import Email, EmailStatus, Role, User
 from app.services import approvals
+from app.services.dossiers import counts_by_status
 
 
 @cache.cache_on_arguments()
@@ -33,7 +34,6 @@ def recent_signups(limit: int = 8) -> list[User]:
 
 def admin_overview() -> dict:
     counts = platform_counts()
-    from app.services.dossiers import counts_by_status
 
     by_status = counts_by_status()
     return {

@@ -4,6 +4,7 @@ the pure engine in `ticpe.py`, stored as a history next to the quick estimate.""
 from app.core.errors import NotFound
 from app.extensions import db
 from app.models import DetailedEstimate, Dossier, User
+from app.security import can_view_dossier, require
 from app.services import catalogue, ticpe
 
 SECTOR_ACTIVITY = {
@@ -21,7 +22,6 @@ VEHICLE_TYPE = {  # simulator answer (TICPE_003) -> engine vehicle type
 
 
 def get_ticpe_dossier(dossier_id: int, viewer: User) -> Dossier:
-    from app.security import can_view_dossier, require
 
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None or dossier.product.code != "TICPE":

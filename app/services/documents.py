@@ -16,6 +16,7 @@ from flask import current_app, g, has_request_context
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
+from app.core import storage
 from app.core.errors import InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
@@ -32,7 +33,6 @@ from app.models import (
 )
 from app.realtime import notify
 from app.security import can_review_document, can_view_document, can_view_dossier, require
-from app.services import storage
 
 # content sniffed from the bytes, never from the name or the browser's claim
 ACCEPTED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}

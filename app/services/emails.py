@@ -8,9 +8,11 @@ from flask_babel import lazy_gettext as _l
 from flask_mailman import EmailMultiAlternatives
 from rq import Retry
 
+from app.core.db import after_commit
+from app.core.errors import NotFound
 from app.extensions import db
 from app.models import Email, EmailStatus, User, utcnow
-from app.services.transaction import after_commit
+from app.services import preferences
 from app.tasks import enqueue
 
 SUBJECTS = {
@@ -32,7 +34,6 @@ SUBJECTS = {
 def queue_notification_email(user: User, notification_type: str, template: str, **context):
     """An email about an event, if the user wants this family by email; held until their
     quiet hours end. Account emails (verification, password) never go through here."""
-    from app.services import preferences
 
     if not preferences.wants(user, notification_type, "email"):
         return None
@@ -107,7 +108,6 @@ def send(email_id: int) -> bool:
 
 
 def resend(email_id: int) -> Email:
-    from app.core.errors import NotFound
 
     email = db.session.get(Email, email_id)
     if email is None:

@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from rq import Retry
 from rq.job import Job, JobStatus
 
+from app.core import storage
+from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
@@ -21,8 +23,8 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import reports, storage
-from app.services.transaction import after_commit
+from app.security import can_download_export, require
+from app.services import reports
 from app.tasks import enqueue, redis
 
 JOB = "app.tasks.exports.build_export"
@@ -114,7 +116,6 @@ def build(export_id: int) -> str:
 
 
 def get_owned(export_id: int, user: User | None, session_tokens: list[str]) -> Export:
-    from app.security import can_download_export, require
 
     export = db.session.get(Export, export_id)
     if export is None or export.created_at <= utcnow() - lifetime():

@@ -15,12 +15,13 @@ from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from app.core import storage
 from app.core.errors import NotFound
 from app.extensions import db
 from app.models import Dossier, Priority, User, utcnow
 from app.models.invoice import Invoice, InvoiceSequence
-from app.security import require
-from app.services import emails, notifications, storage
+from app.security import can_view_invoice, require
+from app.services import emails, notifications
 
 VAT_BP = 2000
 PAYMENT_DAYS = 30
@@ -167,7 +168,6 @@ def render_pdf(invoice: Invoice, dossier: Dossier) -> bytes:
 
 
 def get_for(invoice_id: int, viewer: User) -> Invoice:
-    from app.security import can_view_invoice
 
     invoice = db.session.get(Invoice, invoice_id)
     if invoice is None:

@@ -23,9 +23,9 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
+from app.core.validators import normalize_email
 from app.extensions import db
 from app.models import LoginThrottle, utcnow
-from app.validators import normalize_email
 
 DEVICE_COOKIE = "ft_device"
 DEVICE_MAX_AGE = 365 * 24 * 3600

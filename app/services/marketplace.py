@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, case, exists, func, literal, not_, or_, tuple_, union_all
 
 from app.core.errors import NotFound
+from app.core.validators import parse_id
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
@@ -28,7 +29,7 @@ from app.models import (
     User,
 )
 from app.models.user import full_name
-from app.validators import parse_id
+from app.services import catalogue
 
 SORTS = ("relevance", "rating", "experience", "fee")
 PAGE = 20
@@ -369,7 +370,6 @@ def search(f: Filters, limit: int = PAGE) -> Page:
 
 
 def products() -> list[Product]:
-    from app.services import catalogue
 
     return catalogue.products(active_only=True)  # the process's catalogue snapshot
 

@@ -23,6 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.core import storage
+from app.core.db import commit_keeping_loaded
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import (
@@ -38,10 +40,9 @@ from app.models import (
     utcnow,
 )
 from app.models.user import full_name
-from app.realtime import notify
+from app.realtime import notify, presence
 from app.security import can_read_thread, require
-from app.services import audit, documents, storage
-from app.services.transaction import commit_keeping_loaded
+from app.services import audit, documents, emails, preferences
 
 MAX_LENGTH = 5000
 PAGE = 30
@@ -627,8 +628,6 @@ def others_with_presence(thread: Thread, viewer: User) -> list[tuple[User, bool,
     """The other participants with (online now, last seen as an aware datetime or None)."""
     from datetime import UTC, datetime
 
-    from app.realtime import presence
-
     others = [p.user for p in thread.participants if p.user_id != viewer.id]
     status = presence.status([u.id for u in others])
     found = []
@@ -762,8 +761,6 @@ def email_unread(now=None, limit: int = 500) -> int:
     hours (sent when they end), daily digest (left to `send_digests`). Cron: every minute."""
     from datetime import timedelta
 
-    from app.services import emails, preferences
-
     now = now or utcnow()
     sent = 0
     for row, newest_id, count in _pending_unread(
@@ -798,7 +795,6 @@ DIGEST_HOUR = 8
 def send_digests(now=None, limit: int = 5000) -> int:
     """At 8 in each user's time zone, one email listing the threads with unread messages for
     those who chose the daily digest. Cron: every hour."""
-    from app.services import emails, preferences
 
     now = now or utcnow()
     by_user: dict[int, list] = {}

@@ -6,6 +6,8 @@ from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
 from app.realtime import notify
 from app.security import can_view_notification, require
+from app.services import messaging, preferences, push
+from app.services.users import active_admins
 
 
 def create(
@@ -23,7 +25,6 @@ def create(
     `title` and `body` may be lazy strings: they are rendered in the recipient's language.
     Returns None for a duplicate. The `notification:new` signal leaves after commit.
     """
-    from app.services import preferences, push
 
     if not preferences.wants(user, type, "in_app"):
         return None  # the user turned this family off in the app
@@ -52,7 +53,6 @@ def _insert_unless_present():
 
 
 def notify_admins(type: str, title, body="", link=None, priority=Priority.MEDIUM, object_ref=""):
-    from app.services.users import active_admins
 
     for admin in active_admins():
         create(admin, type, title, body, link, priority, object_ref)
@@ -66,7 +66,6 @@ def _unread(user: User):
 
 def badge_counts(user: User) -> tuple[int, int]:
     """(unread notifications, unread messages): the header's badges, in one round trip."""
-    from app.services import messaging
 
     both = db.select(
         _unread(user).scalar_subquery(), messaging.unread_query(user).scalar_subquery()

@@ -22,7 +22,6 @@ CHANNELS = {"in_app": _l("In the app"), "email": _l("By email"), "push": _l("Bro
 
 def channels() -> dict:
     """The channels offered: browser push only once the platform has its VAPID keys."""
-    from app.services import push
 
     return CHANNELS if push.enabled() else {k: v for k, v in CHANNELS.items() if k != "push"}
 

@@ -16,10 +16,11 @@ from flask_babel import gettext as _
 from pywebpush import WebPushException, webpush
 from rq import Retry
 
+from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Notification, PushDelivery, PushStatus, PushSubscription, User, utcnow
-from app.services.transaction import after_commit
+from app.tasks import enqueue
 
 
 def enabled() -> bool:
@@ -90,7 +91,6 @@ def queue(notification: Notification) -> list[PushDelivery]:
 
 
 def _enqueue_after_commit(delivery_id: int) -> None:
-    from app.tasks import enqueue
 
     intervals = current_app.config.get("EMAIL_RETRY_INTERVALS", [10, 60, 300])
     retry = Retry(max=len(intervals), interval=intervals)

@@ -12,12 +12,14 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import gettext as _
 
+from app.core import storage
 from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
     ESTIMATE_UPDATABLE,
     Dossier,
     DossierStatus,
+    Export,
     FunnelEvent,
     FunnelStep,
     Product,
@@ -28,6 +30,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.security import can_view_simulation, require
 from app.services import catalogue, formulas, rules
 
 # formula input -> the question that feeds it (DOMAIN B §3.2)
@@ -436,7 +439,6 @@ def merge_dossiers(sim: Simulation) -> None:
 
 
 def get_owned(token: str, user: User | None, session_tokens: list[str]) -> Simulation:
-    from app.security import can_view_simulation, require
 
     sim = db.session.scalar(db.select(Simulation).where(Simulation.token == token))
     if sim is None:
@@ -451,8 +453,6 @@ def get_owned(token: str, user: User | None, session_tokens: list[str]) -> Simul
 def purge_visitor_simulations(batch: int = 500) -> int:
     """Visitor simulations older than 7 days go, with their exports' files (cron sweep);
     a simulation that became a client's is kept with the account."""
-    from app.models import Export
-    from app.services import storage
 
     ids = db.session.scalars(
         db.select(Simulation.id)

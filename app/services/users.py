@@ -1,8 +1,8 @@
 """Admin directory of users: filtered, keyset-paginated (newest first)."""
 
+from app.core.validators import normalize_email
 from app.extensions import db
 from app.models import Role, User
-from app.validators import normalize_email
 
 
 def page(

@@ -21,7 +21,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
+from app.core.validators import parse_id
 from app.extensions import db
+from app.i18n import status_label as i18n_status_label
 from app.models import (
     ApprovalStatus,
     Decision,
@@ -40,8 +42,8 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, emails, messaging, notifications
-from app.validators import parse_id
+from app.services import documents, emails, marketplace, messaging, notifications
+from app.tasks import enqueue
 
 S = DossierStatus
 
@@ -659,7 +661,6 @@ def quote_questions(dossier: Dossier) -> list[tuple[str, str, str]]:
 
 def _distributor_for(dossier: Dossier) -> User | None:
     """B §4.5 "automatic": the product's distributor expert, else the best holder available."""
-    from app.services import marketplace
 
     query = offerable_experts_query(dossier.product_id).where(ExpertProduct.distributor.is_(True))
     profile = db.session.scalar(query.order_by(ExpertProfile.id).limit(1))
@@ -1229,7 +1230,6 @@ def transition(
 
 
 def request_announcement(event_id: int) -> None:
-    from app.tasks import enqueue
 
     enqueue("high", "app.tasks.dossiers.announce", event_id, job_id=f"dossier-event-{event_id}")
 
@@ -1288,7 +1288,6 @@ def reissue_invoice(dossier_id: int, admin: User) -> None:
 
 def request_invoice(dossier_id: int) -> None:
     """The invoice PDF is built by a worker (one job per dossier, so a retry never doubles)."""
-    from app.tasks import enqueue
 
     enqueue(
         "default", "app.tasks.invoices.issue_invoice", dossier_id, job_id=f"invoice-{dossier_id}"
@@ -1362,9 +1361,7 @@ def _notify_parties(dossier: Dossier, event: DossierEvent, action: Action) -> No
 
 
 def status_label(status) -> str:
-    from app.i18n import status_label as label
-
-    return label(status)
+    return i18n_status_label(status)
 
 
 def expire_acceptances(limit: int = 500) -> int:

@@ -8,7 +8,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 
-from app import outbox
+from app.core import outbox
 
 
 def init_app(app: Flask) -> None:

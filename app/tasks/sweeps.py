@@ -4,9 +4,18 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from app.core import outbox
 from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
-from app.services import accounts, exports, login_throttle, notifications, simulations
+from app.services import (
+    accounts,
+    exports,
+    login_throttle,
+    messaging,
+    notifications,
+    simulations,
+    workflow,
+)
 from app.tasks import public_context
 
 BATCH = 500
@@ -65,8 +74,6 @@ def remind_unverified_emails() -> int:
 def expire_expert_acceptances() -> int:
     """Dossiers an expert left unanswered for 48 hours go back to their client."""
 
-    from app.services import workflow
-
     with public_context():
         return workflow.expire_acceptances(BATCH)
 
@@ -74,8 +81,6 @@ def expire_expert_acceptances() -> int:
 def announce_missed_transitions() -> int:
     """Transitions whose announcement job was lost (Redis down at the wrong moment)."""
     from flask import current_app
-
-    from app.services import workflow
 
     done = 0
     with public_context():
@@ -90,15 +95,12 @@ def announce_missed_transitions() -> int:
 
 def recount_expert_loads() -> int:
     """Nightly: each expert's active dossiers counted again (the counter's safety net)."""
-    from app.services import workflow
 
     return workflow.recount_loads()
 
 
 def email_unread_messages() -> int:
     """Messages still unread 10 minutes after they were sent: one email per thread."""
-
-    from app.services import messaging
 
     with public_context():
         return messaging.email_unread()
@@ -107,15 +109,12 @@ def email_unread_messages() -> int:
 def send_message_digests() -> int:
     """Hourly: the daily digest of unread messages for those whose local time is 8."""
 
-    from app.services import messaging
-
     with public_context():
         return messaging.send_digests()
 
 
 def flush_outbox() -> int:
-    """Signals and jobs that waited for Redis go out, oldest first (app.outbox)."""
-    from app import outbox
+    """Signals and jobs that waited for Redis go out, oldest first (app.core.outbox)."""
 
     with public_context():
         return outbox.flush()

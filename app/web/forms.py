@@ -11,8 +11,8 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import StopValidation
 
 from app.core.errors import ValidationFailed
+from app.core.validators import MAX_ID, password_problem, sector_problem, siren_problem
 from app.models import SECTORS, CompanyType
-from app.validators import MAX_ID, password_problem, sector_problem, siren_problem
 
 
 def sector_choices():

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.core.errors import ValidationFailed
+from app.errors import render_error
 from app.extensions import limiter
 from app.models import Role, SimulationStatus
 from app.services import accounts, login_throttle, referrals, sessions, simulations
@@ -306,7 +307,6 @@ _FORMS = {
 
 @bp.errorhandler(429)
 def too_many_attempts(exc):
-    from app.errors import render_error
 
     entry = _FORMS.get(request.endpoint)
     if entry is None:

@@ -5,18 +5,11 @@ from flask import abort, flash, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.core import storage
 from app.core.errors import Conflict, ValidationFailed
+from app.core.validators import parse_id
 from app.models import DocumentStep, DossierStatus
-from app.services import (
-    detailed_estimates,
-    documents,
-    dossiers,
-    invoices,
-    reviews,
-    storage,
-    workflow,
-)
-from app.validators import parse_id
+from app.services import detailed_estimates, documents, dossiers, invoices, reviews, workflow
 from app.web import hx
 from app.web.security import admin_required
 from blueprints.dossiers import bp

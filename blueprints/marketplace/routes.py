@@ -6,9 +6,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.errors import Conflict, ValidationFailed
+from app.core.validators import parse_id
 from app.models import SECTORS
-from app.services import dossiers, marketplace, reviews
-from app.validators import parse_id
+from app.services import catalogue, dossiers, marketplace, reviews
 from app.web import hx
 from blueprints.marketplace import bp
 
@@ -83,6 +83,5 @@ bp.add_app_template_global(marketplace.LEVEL_NAMES, "level_names")
 
 @bp.app_template_filter("product_name")
 def product_name(product_id: int) -> str:
-    from app.services import catalogue
 
     return next((p.name for p in catalogue.products() if p.id == product_id), "")

@@ -3,10 +3,11 @@
 from flask import current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from app.core import storage
 from app.core.errors import ValidationFailed
+from app.core.validators import parse_id
 from app.extensions import limiter
-from app.services import documents, messaging, storage, workflow
-from app.validators import parse_id
+from app.services import documents, messaging, workflow
 from app.web import hx
 from blueprints.messages import bp
 from blueprints.messages.filters import linkify

@@ -2,8 +2,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.core.validators import parse_id
 from app.services import notifications
-from app.validators import parse_id
 from app.web import hx
 from app.web.security import safe_redirect_target
 from blueprints.notifications import bp

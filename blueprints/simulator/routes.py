@@ -4,8 +4,9 @@ from flask import abort, render_template, request, send_file, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
+from app.core import storage
 from app.core.errors import ValidationFailed
-from app.services import catalogue, exports, formulas, reports, simulations, storage
+from app.services import catalogue, exports, formulas, reports, simulations
 from app.web import hx
 from blueprints.simulator import bp
 

@@ -9,9 +9,10 @@ import openpyxl
 from docx import Document
 from pypdf import PdfReader
 
+from app.core import storage
 from app.extensions import db
 from app.models import Export, ExportStatus, FunnelEvent, Simulation, utcnow
-from app.services import exports, simulations, storage
+from app.services import exports, simulations
 from tests.factories import login, make_user, post
 from tests.integration.test_simulator import run_steps
 from tests.unit.test_simulator import GOLDEN

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
+from app.core import storage
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
@@ -24,7 +25,7 @@ from app.models import (
     Role,
     User,
 )
-from app.services import storage, workflow
+from app.services import workflow
 from tests.factories import login, make_user, post
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -1,7 +1,9 @@
 """A real gunicorn/gevent realtime server, python-socketio clients, signals from an RQ job."""
 
+import os
 import queue
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -31,15 +33,34 @@ def session_cookie(base_url: str, email: str) -> str:
 
 def connect(base_url: str, cookie: str | None):
     received: queue.Queue = queue.Queue()
+    ready = threading.Event()
     client = socketio.Client(reconnection=False)
     client.on("notify", received.put)
+    client.on("ready", lambda *_: ready.set())
     client.connect(
         base_url,
         headers={"Cookie": cookie} if cookie else {},
         transports=["websocket"],
         wait_timeout=5,
     )
+    _wait_until_the_queue_reaches(client, ready)
     return client, received
+
+
+def _wait_until_the_queue_reaches(client: socketio.Client, ready: threading.Event) -> None:
+    """A realtime process subscribes to the Redis queue in the background after its first
+    connection; anything published before that is lost. Probe through the queue until this
+    socket hears it, so a test never races the subscription."""
+    publisher = socketio.RedisManager(
+        os.environ["REDIS_URL"],
+        channel=os.environ.get("SOCKETIO_CHANNEL", "financialtracker-socketio"),
+        write_only=True,
+    )
+    for _ in range(100):
+        publisher.emit("ready", {}, room=client.get_sid(), namespace="/")
+        if ready.wait(0.05):
+            return
+    raise AssertionError("the realtime process never heard the message queue")
 
 
 def test_anonymous_connect_is_refused(live_server):

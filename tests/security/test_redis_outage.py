@@ -197,7 +197,7 @@ def test_with_redis_stopped_nothing_fails_and_everything_goes_out_once_after(
     # once: flushing again sends nothing more
     before = len(listener.messages)
     with app.app_context():
-        from app import outbox
+        from app.core import outbox
 
         assert outbox.flush() == 0
     run_jobs()

@@ -1,4 +1,4 @@
-from app.validators import (
+from app.core.validators import (
     luhn_ok,
     normalize_email,
     normalize_siren,

@@ -7,7 +7,7 @@ import threading
 from dogpile.cache.api import NO_VALUE
 from dogpile.cache.proxy import ProxyBackend
 
-from app.outbox import REDIS_ERRORS
+from app.core.outbox import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,14 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.extensions import db
+
 _KEY = "after_commit_callbacks"
 G = TypeVar("G", bound=Callable[[], None])
 
 
 def after_commit(callback: Callable[[], None]) -> None:
     """Run `callback` once the current transaction commits (at once when none is open)."""
-    from app.extensions import db
-
     session = db.session()
     if session.in_transaction():
         session.info.setdefault(_KEY, []).append(callback)
@@ -26,8 +26,6 @@ def after_commit_gathered(kind: Callable[[], G]) -> G | None:
     """The `kind()` callback of the current transaction, made and registered by the first
     caller: side effects gathered over a transaction and sent together once it commits. None
     when no transaction is open (the caller acts at once)."""
-    from app.extensions import db
-
     session = db.session()
     if not session.in_transaction():
         return None
@@ -43,8 +41,6 @@ def after_commit_gathered(kind: Callable[[], G]) -> G | None:
 def commit_keeping_loaded() -> None:
     """Commit without expiring what the session has loaded, for a request that goes on to
     render it: a plain commit would reload each object one query at a time."""
-    from app.extensions import db
-
     session = db.session()
     session.expire_on_commit = False
     try:
