@@ -12,6 +12,7 @@ from app.models import (
     DossierEvent,
     DossierStatus,
     Invoice,
+    Party,
     User,
     utcnow,
 )
@@ -163,7 +164,7 @@ def for_dashboard(user: User) -> dict:
             (
                 d
                 for d in dossiers
-                if d.waiting_on == workflow.Party.CLIENT and d.status in workflow.ACTIVE
+                if d.waiting_on == Party.CLIENT and d.status in workflow.ACTIVE
             ),
             key=lambda d: d.waiting_since,
         )
@@ -218,5 +219,5 @@ def closing_score(dossier: Dossier) -> int:
     )
     _step, progress = workflow.step_of(dossier)
     probability = round(20 * progress / 100)
-    ease = 10 if dossier.waiting_on == workflow.Party.EXPERT else 0
+    ease = 10 if dossier.waiting_on == Party.EXPERT else 0
     return urgency + value + probability + ease

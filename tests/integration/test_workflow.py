@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 import pytest
+from flask_babel import gettext as _
 from pypdf import PdfReader
 
 from app.core import storage
@@ -13,6 +14,7 @@ from app.models import (
     ApprovalStatus,
     Document,
     DocumentAccess,
+    DocumentRequestItem,
     DocumentStatus,
     Dossier,
     DossierEvent,
@@ -106,7 +108,9 @@ def _two_minutes_later():
 
     from app.models import utcnow
 
-    return mock.patch("app.services.workflow.utcnow", return_value=utcnow() + timedelta(minutes=2))
+    return mock.patch(
+        "app.services.workflow.announce.utcnow", return_value=utcnow() + timedelta(minutes=2)
+    )
 
 
 def _dossier(app, dossier_id) -> Dossier:
@@ -196,7 +200,7 @@ def test_the_whole_journey_from_upload_to_invoice(app, client, parties, run_jobs
         items = [
             (i.id, i.label)
             for i in db.session.scalars(
-                db.select(workflow.DocumentRequestItem).order_by(workflow.DocumentRequestItem.id)
+                db.select(DocumentRequestItem).order_by(DocumentRequestItem.id)
             )
         ]
     for item_id, label in items:
@@ -338,8 +342,8 @@ def test_every_status_action_role_triple(app, parties, action, code):
     table; a refusal is a sentence (guards may still refuse an allowed triple, with their own)."""
     spec = workflow.ACTIONS[action]
     with app.test_request_context():
-        role_msg = workflow._("This action is not yours to take on this dossier.")
-        flow_msg = workflow._("This step does not exist for this product.")
+        role_msg = _("This action is not yours to take on this dossier.")
+        flow_msg = _("This step does not exist for this product.")
         # users first: make_user commits on its own connection (SQLite allows one writer)
         stranger_id, pending_id = make_user(app, Role.EXPERT), make_user(app, Role.EXPERT)
         people = {
