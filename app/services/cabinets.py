@@ -4,13 +4,12 @@ and assistants belong to it. Who sees what is the policy's (`app.security`), not
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
+from app.core.numbers import parse_percent_bp
 from app.extensions import db
 from app.models import (
     Cabinet,
@@ -256,13 +255,13 @@ def set_min_fees(owner: User, raw: dict[int, str]) -> None:
         raise NotAllowed()
     errors, values = {}, {}
     for product_id, text in raw.items():
-        text = (text or "").strip().replace(",", ".")
+        text = (text or "").strip()
         if not text:
             values[product_id] = None
             continue
         try:
-            bp = int((Decimal(text) * 100).quantize(Decimal(1)))
-        except InvalidOperation:
+            bp = parse_percent_bp(text)
+        except ValueError:
             bp = -1
         if not 0 < bp <= 10000:
             errors[f"min-{product_id}"] = _("Enter a percentage between 0 and 100, or nothing.")

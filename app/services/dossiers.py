@@ -161,11 +161,7 @@ def for_dashboard(user: User) -> dict:
         ).all()
         # a client has a dozen dossiers at most (one per product): picked here, not re-queried
         waiting = sorted(
-            (
-                d
-                for d in dossiers
-                if d.waiting_on == Party.CLIENT and d.status in workflow.ACTIVE
-            ),
+            (d for d in dossiers if d.waiting_on == Party.CLIENT and d.status in workflow.ACTIVE),
             key=lambda d: d.waiting_since,
         )
         return {"dossiers": dossiers, "waiting": waiting}

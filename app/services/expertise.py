@@ -5,12 +5,11 @@ Only what is set here makes an expert appear for a dossier (workflow.offerable_e
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask import current_app
 from flask_babel import gettext as _
 
 from app.core.errors import NotAllowed, ValidationFailed
+from app.core.numbers import parse_percent_bp
 from app.extensions import db
 from app.models import SECTORS, ExpertiseLevel, ExpertProduct, ExpertSector, Product, Role, User
 from app.services import audit
@@ -56,10 +55,8 @@ def update(
     errors = {}
     ceiling = int(current_app.config["FEE_CLIENT_DEFAULT_BP"] or 3000)
     try:
-        fee_bp = int(
-            (Decimal(str(fee_percent).replace(",", ".").strip()) * 100).quantize(Decimal(1))
-        )
-    except InvalidOperation:
+        fee_bp = parse_percent_bp(fee_percent)
+    except ValueError:
         fee_bp = -1
     if not 0 < fee_bp <= ceiling:
         errors["fee_percent"] = _(

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, case, exists, func, literal, not_, or_, tuple_, union_all
 
 from app.core.errors import NotFound
+from app.core.numbers import parse_number
 from app.core.validators import parse_id
 from app.extensions import db
 from app.models import (
@@ -66,9 +67,8 @@ class Filters:
     @classmethod
     def from_args(cls, args, client_sector: str | None = None) -> Filters:
         def number(name):
-            raw = (args.get(name) or "").replace(",", ".").strip()
             try:
-                value = float(raw)
+                value = float(parse_number(args.get(name) or ""))
             except ValueError:
                 return None
             return value if 0 <= value <= 100 else None

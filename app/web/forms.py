@@ -1,9 +1,6 @@
 """Form pieces shared by blueprints: French-friendly numbers, service errors onto fields."""
 
-import re
-from decimal import InvalidOperation
-
-from babel.numbers import NumberFormatError, format_decimal, parse_decimal
+from babel.numbers import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,6 +8,7 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import StopValidation
 
 from app.core.errors import ValidationFailed
+from app.core.numbers import parse_number, parse_whole
 from app.core.validators import MAX_ID, password_problem, sector_problem, siren_problem
 from app.models import SECTORS, CompanyType
 
@@ -47,26 +45,21 @@ def strong_password(form, field) -> None:
 
 
 class LocalizedIntegerField(IntegerField):
-    """Accepts `12 000`, `12 000` (narrow no-break space) and `12.000` as typed in France."""
+    """A whole number as typed in France (`12 000`, `12.000`, …: `app.core.numbers`)."""
 
     def process_formdata(self, valuelist):
-        if valuelist:
-            raw = valuelist[0]
-            cleaned = re.sub(r"[\s\u00a0\u202f.]", "", raw or "")
-            if cleaned == "":
-                self.data = None
-                self.raw_data = valuelist
-                return
-            try:
-                self.data = int(cleaned) if cleaned.isascii() else int("x")
-            except ValueError:
-                self.data = None
-                self.raw_data = valuelist
-                raise ValueError(_("Enter a whole number, for example 12 000.")) from None
-            self.raw_data = valuelist
-            if abs(self.data) > MAX_ID:  # the database's integer: beyond it is a typing slip
-                self.data = None
-                raise ValueError(_("This number is too large: check it."))
+        self.raw_data = valuelist
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip()
+        if not text:
+            return
+        try:
+            value = parse_whole(text)
+        except ValueError:
+            raise ValueError(_("Enter a whole number, for example 12 000.")) from None
+        if abs(value) > MAX_ID:  # the database's integer: beyond it is a typing slip
+            raise ValueError(_("This number is too large: check it."))
+        self.data = value
 
 
 class LocalizedDecimalField(StringField):
@@ -79,8 +72,8 @@ class LocalizedDecimalField(StringField):
         if not text:
             return
         try:
-            self.data = float(parse_decimal(text.replace(" ", "\u202f"), locale="fr", strict=False))
-        except (NumberFormatError, InvalidOperation):
+            self.data = float(parse_number(text))
+        except ValueError:
             raise ValueError(_("Enter a number, for example 0,065 or 1 500,50.")) from None
 
     def _value(self):

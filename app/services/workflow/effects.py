@@ -4,13 +4,13 @@ person's input and what it decides itself (timeline note and data, who is waited
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import ValidationFailed
+from app.core.numbers import parse_percent_bp
 from app.extensions import db
 from app.models import (
     Decision,
@@ -189,7 +189,7 @@ def validate_documents(d: Dossier, actor: User, p: Params):
 def complete_audit(d: Dossier, actor: User, p: Params):
     d.final_cents = p.cents("final_amount")
     d.audit_report = p.text("report", _("Write the audit report for the client."), 20000)
-    fee = str(p.get("fee_percent") or "").strip().replace(",", ".")
+    fee = str(p.get("fee_percent") or "").strip()
     d.negotiated_fee_bp = None
     if fee:
         # B §4.6: between the cabinet's minimum for this product and the expert's own fee; a
@@ -201,8 +201,8 @@ def complete_audit(d: Dossier, actor: User, p: Params):
             error = _("Your firm has not set a minimum fee for this product: the fee is fixed.")
             raise ValidationFailed(error, fee_percent=error)
         try:
-            bp = int((Decimal(fee) * 100).quantize(Decimal(1)))
-        except InvalidOperation:
+            bp = parse_percent_bp(fee)
+        except ValueError:
             bp = -1
         if not max(floor, 1) <= bp <= default_bp:
             error = _(
@@ -347,11 +347,7 @@ def quote_questions(dossier: Dossier) -> list[tuple[str, str, str]]:
 def request_quote(d: Dossier, actor: User, p: Params):
     answers = {}
     for name, _label, _value in quote_questions(d):
-        raw = str(p.get(name) or "").strip().replace(" ", "").replace("\u202f", "")
-        if not raw.isdigit() or int(raw) > 10**9:
-            error = _("Enter a whole number, 0 or more.")
-            raise ValidationFailed(error, **{name: error})
-        answers[name] = int(raw)
+        answers[name] = p.whole(name)
     d.quote_answers = answers
     partner = distributor_for(d)
     d.expert_id, d.expert_accepted_at = partner.id, utcnow()

@@ -4,11 +4,12 @@ helpers that raise ValidationFailed per field."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import gettext as _
 
 from app.core.errors import ValidationFailed
+from app.core.numbers import parse_number, parse_whole, to_cents
 
 
 def takes(*names: str):
@@ -41,15 +42,24 @@ class Params(dict):
         return value
 
     def cents(self, name: str) -> int:
-        raw = str(self.get(name) or "").replace("\u202f", "").replace("\xa0", "").replace(" ", "")
         try:
-            value = Decimal(raw.replace(",", ".").removesuffix("€"))
-        except InvalidOperation:
+            value = parse_number(self.get(name))
+        except ValueError:
             value = None
-        if value is None or not value.is_finite() or value <= 0 or value > Decimal("1e10"):
+        if value is None or value <= 0 or value > Decimal("1e10"):
             error = _("Enter an amount in euros greater than zero, for example 12 500.")
             raise ValidationFailed(error, **{name: error})
-        return int((value * 100).quantize(Decimal(1)))
+        return to_cents(value)
+
+    def whole(self, name: str, at_most: int = 10**9) -> int:
+        try:
+            value = parse_whole(self.get(name))
+        except ValueError:
+            value = -1
+        if not 0 <= value <= at_most:
+            error = _("Enter a whole number, 0 or more.")
+            raise ValidationFailed(error, **{name: error})
+        return value
 
     def day(self, name: str) -> date:
         try:
