@@ -11,3 +11,16 @@ def platform_app():
     from app import create_app
 
     return create_app()
+
+
+def signed_session(user) -> str:
+    """A signed session cookie value for `user`, as the login view would set it: a real,
+    revocable login session row first (logging hundreds of users in through scrypt would only
+    measure the password hash). Call inside the platform app's request context."""
+    from flask import current_app
+
+    from app.services import sessions
+
+    sessions.open(user, "make bench")
+    serializer = current_app.session_interface.get_signing_serializer(current_app)
+    return serializer.dumps({"_user_id": user.get_id(), "_fresh": False})

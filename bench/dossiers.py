@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from bench import platform_app
+from bench import platform_app, signed_session
 from bench.simulator import lua_request
 
 SIZE_20MB = 20_000_000
@@ -31,9 +31,7 @@ def _signed_session(user_id: int) -> str:
 
     app = platform_app()
     with app.app_context(), app.test_request_context():
-        user = db.session.get(User, user_id)
-        serializer = app.session_interface.get_signing_serializer(app)
-        return serializer.dumps({"_user_id": user.get_id(), "_fresh": False})
+        return signed_session(db.session.get(User, user_id))
 
 
 def _http_as(app_url: str, user_id: int) -> tuple[requests.Session, str, str]:

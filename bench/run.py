@@ -34,7 +34,7 @@ from pathlib import Path
 
 import requests
 
-from bench import platform_app
+from bench import platform_app, signed_session
 
 APP = os.environ["APP_URL"]
 HELLO = os.environ["HELLO_URL"]
@@ -172,11 +172,8 @@ def session_cookies(n: int) -> tuple[list[int], list[str]]:
         users = db.session.scalars(
             db.select(User).where(User.role == Role.CLIENT).order_by(User.id).limit(n)
         ).all()
-        serializer = app.session_interface.get_signing_serializer(app)
         name = app.config["SESSION_COOKIE_NAME"]
-        cookies = [
-            f"{name}={serializer.dumps({'_user_id': u.get_id(), '_fresh': False})}" for u in users
-        ]
+        cookies = [f"{name}={signed_session(u)}" for u in users]
         return [u.id for u in users], cookies
 
 
