@@ -11,15 +11,12 @@ from app.models import (
     ApprovalStatus,
     CabinetMember,
     CabinetRole,
-    ClientProfile,
     DocumentStep,
     Dossier,
     DossierStatus,
     Notification,
     Role,
-    Thread,
     ThreadKind,
-    ThreadParticipant,
     User,
 )
 
@@ -133,34 +130,30 @@ def can_view_document(viewer: User | None, document) -> bool:
     )
 
 
-def can_read_thread(viewer: User | None, thread) -> bool:
-    """A dossier's thread is its client's and its *current* expert's (a replaced expert loses
-    it); a support thread its owner's; admins read every thread (the service audits it).
+def thread_readers(kind, key: str, dossier_parties: tuple[int, ...], referrer_of_client) -> tuple:
+    """Who reads a conversation, besides the admins (who read every one): the one rule, fed
+    by `app.services.messaging.access` with what it read of the thread.
 
-    `thread` is a `Thread`, or any object with its `id`, `kind`, `key` and `parties` (the
-    dossier's client and expert ids): the message post reads those as one row."""
+    - a dossier's thread: its client and its *current* expert (a replaced expert loses it);
+    - a support thread ("support:<user>"): that user;
+    - a referral thread ("referral:<referrer>:<client>"): the client, and the referrer while
+      the client is still theirs (`referrer_of_client`: the client's referrer now).
+    """
+    if kind == ThreadKind.DOSSIER:
+        return dossier_parties
+    if kind == ThreadKind.SUPPORT:
+        return (int(key.split(":")[1]),)
+    if kind == ThreadKind.REFERRAL:
+        referrer_id, client_id = (int(x) for x in key.split(":")[1:])
+        return (client_id, referrer_id) if referrer_of_client == referrer_id else (client_id,)
+    return ()
+
+
+def can_read_thread(viewer: User | None, thread) -> bool:
+    """`thread` is what `app.services.messaging.access` read of it (its `readers`)."""
     if viewer is None or not viewer.is_authenticated:
         return False
-    if viewer.is_admin:
-        return True
-
-    if thread.kind == ThreadKind.SUPPORT:
-        return thread.key == f"support:{viewer.id}"
-    if thread.kind == ThreadKind.DOSSIER:
-        return viewer.id in thread.parties
-    if thread.kind == ThreadKind.REFERRAL:
-        # "referral:<referrer>:<client>": the client, and the referrer while still theirs
-        referrer_id, client_id = (int(x) for x in thread.key.split(":")[1:])
-        if viewer.id == client_id:
-            return True
-        current = db.session.scalar(
-            db.select(ClientProfile.apporteur_id).where(ClientProfile.user_id == client_id)
-        )
-        return viewer.id == referrer_id and current == referrer_id
-    participant = db.select(ThreadParticipant.id).where(
-        ThreadParticipant.thread_id == thread.id, ThreadParticipant.user_id == viewer.id
-    )
-    return db.session.scalar(participant) is not None
+    return viewer.is_admin or viewer.id in thread.readers
 
 
 def can_view_invoice(viewer: User | None, invoice) -> bool:
@@ -194,15 +187,15 @@ def can_download_export(viewer: User | None, export, session_tokens: list[str]) 
     return sim.token in session_tokens
 
 
-def can_join_room(viewer: User, room: str) -> bool:
+def can_join_room(viewer: User, room: str, thread=None) -> bool:
     """Socket.IO rooms: `user:<id>` for oneself, `admins` for admins, `thread:<id>` for the
-    people who may read that conversation (typing indicators)."""
+    people who may read that conversation (typing indicators); `thread` is what the caller
+    read of it (None: no such thread)."""
     if room == f"user:{viewer.id}":
         return True
     if room == "admins":
         return viewer.is_admin
-    if room.startswith("thread:") and room[7:].isdigit():
-        thread = db.session.get(Thread, int(room[7:]))
+    if room.startswith("thread:"):
         return thread is not None and can_read_thread(viewer, thread)
     return False
 

@@ -10,8 +10,9 @@ Accepted (see tests/unit/test_numbers.py for the whole table):
   group that does not start with 0: "12.000", "1.234.567", "1.234,56";
 - otherwise a dot as the decimal mark (as phones' numeric keypads type it): "12.5", "0.065";
 - a euro sign or "EUR" before or after, and a leading minus.
-Refused: letters, digits other than 0–9 (full-width, Arabic-Indic…), exponents, "nan"/"inf", two decimal marks, groups of the wrong size after a
-thousands mark ("1.23.456"), and anything empty.
+Refused: letters, digits other than 0–9 (full-width, Arabic-Indic…), exponents, "nan"/"inf",
+two decimal marks, groups of the wrong size after a thousands mark ("1.23.456"), and anything
+empty.
 """
 
 import re

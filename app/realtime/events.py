@@ -5,11 +5,21 @@ import logging
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
 
+from app.core.validators import parse_id
 from app.extensions import socketio
 from app.realtime import presence
 from app.security import can_join_room
+from app.services.messaging import access
 
 log = logging.getLogger(__name__)
+
+
+def _may_join(room: str) -> bool:
+    """The policy's answer, with what it needs read first for a thread's room."""
+    thread = None
+    if room.startswith("thread:") and (thread_id := parse_id(room[7:])) is not None:
+        thread = access.facts(thread_id)
+    return can_join_room(current_user, room, thread)
 
 
 @socketio.on("connect")
@@ -54,7 +64,7 @@ def on_typing(data):
     if not isinstance(thread_id, int) or not current_user.is_authenticated:
         return {"ok": False}
     room = f"thread:{thread_id}"
-    if not can_join_room(current_user, room):
+    if not _may_join(room):
         return {"ok": False}
     if presence.typing_allowed(thread_id, current_user.id):
         emit(
@@ -71,7 +81,7 @@ def on_subscribe(data):
     room = (data or {}).get("room") if isinstance(data, dict) else None
     if not isinstance(room, str) or not current_user.is_authenticated:
         return {"ok": False}
-    if not can_join_room(current_user, room):
+    if not _may_join(room):
         log.warning("refused subscribe", extra={"room": room, "user_id": current_user.id})
         return {"ok": False}
     join_room(room)

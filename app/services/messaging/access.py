@@ -1,0 +1,129 @@
+"""Who may read a conversation, read from the database in the shapes the callers need; the
+rule itself is `app.security.thread_readers` (one rule, here only its inputs are read).
+
+- `facts(thread_id)`: one statement, for a post and a socket joining a thread's room;
+- `facts_of(thread)`: a thread its page has already loaded (with its dossier);
+- `facts_of_dossier(dossier)`: a dossier's thread before it exists;
+- `readable(user)`: the same rule as a SQL condition on `Thread`, for search; a test holds it
+  to the rule on every kind of thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.extensions import db
+from app.models import ClientProfile, Dossier, Thread, ThreadKind, ThreadParticipant, User
+from app.security import thread_readers
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFacts:
+    id: int | None
+    kind: ThreadKind
+    key: str
+    readers: tuple[int, ...]  # besides the admins
+    participants: frozenset[int]  # who has a participant row (a post adds the sender's)
+
+
+def _referral_client(key: str) -> int:
+    return int(key.split(":")[2])
+
+
+# The post's read, built once on the tables: the thread, its dossier's two parties, and one
+# row per participant with that participant's referrer (for a referral thread's client)
+_threads, _participants = Thread.__table__, ThreadParticipant.__table__
+_dossiers, _clients = Dossier.__table__, ClientProfile.__table__
+_FACTS = (
+    db.select(
+        _threads.c.kind,
+        _threads.c.key,
+        _dossiers.c.client_id,
+        _dossiers.c.expert_id,
+        _participants.c.user_id,
+        _clients.c.apporteur_id,
+    )
+    .select_from(_threads)
+    .outerjoin(_dossiers, _dossiers.c.id == _threads.c.dossier_id)
+    .outerjoin(_participants, _participants.c.thread_id == _threads.c.id)
+    .outerjoin(_clients, _clients.c.user_id == _participants.c.user_id)
+    .where(_threads.c.id == db.bindparam("thread_id"))
+)
+
+
+def facts(thread_id: int) -> ThreadFacts | None:
+    rows = db.session.execute(_FACTS, {"thread_id": thread_id}).all()
+    if not rows:
+        return None
+    kind, key, client_id, expert_id, _user, _referrer = rows[0]
+    referrer = None
+    if kind == ThreadKind.REFERRAL:
+        client = _referral_client(key)
+        referrer = next((r.apporteur_id for r in rows if r.user_id == client), None)
+    parties = tuple(i for i in (client_id, expert_id) if i is not None)
+    return ThreadFacts(
+        id=thread_id,
+        kind=kind,
+        key=key,
+        readers=thread_readers(kind, key, parties, referrer),
+        participants=frozenset(r.user_id for r in rows if r.user_id is not None),
+    )
+
+
+def facts_of(thread: Thread) -> ThreadFacts:
+    dossier = thread.dossier
+    parties = ()
+    if dossier is not None:
+        parties = tuple(i for i in (dossier.client_id, dossier.expert_id) if i is not None)
+    referrer = None
+    if thread.kind == ThreadKind.REFERRAL:
+        referrer = db.session.scalar(
+            db.select(ClientProfile.apporteur_id).where(
+                ClientProfile.user_id == _referral_client(thread.key)
+            )
+        )
+    return ThreadFacts(
+        id=thread.id,
+        kind=thread.kind,
+        key=thread.key,
+        readers=thread_readers(thread.kind, thread.key, parties, referrer),
+        participants=frozenset(p.user_id for p in thread.participants),
+    )
+
+
+def facts_of_dossier(dossier: Dossier) -> ThreadFacts:
+    parties = tuple(i for i in (dossier.client_id, dossier.expert_id) if i is not None)
+    key = f"dossier:{dossier.id}"
+    return ThreadFacts(
+        id=None,
+        kind=ThreadKind.DOSSIER,
+        key=key,
+        readers=thread_readers(ThreadKind.DOSSIER, key, parties, None),
+        participants=frozenset(),
+    )
+
+
+def readable(user: User):
+    """`thread_readers` as a condition on `Thread` (admins: every thread)."""
+    if user.is_admin:
+        return db.true()
+    current = db.select(Dossier.id).where(
+        db.or_(Dossier.client_id == user.id, Dossier.expert_id == user.id)
+    )
+    # a referral thread whose client (a participant) still has this user as their referrer
+    still_theirs = (
+        db.select(ThreadParticipant.thread_id)
+        .join(ClientProfile, ClientProfile.user_id == ThreadParticipant.user_id)
+        .where(ClientProfile.apporteur_id == user.id)
+    )
+    return db.or_(
+        db.and_(Thread.kind == ThreadKind.DOSSIER, Thread.dossier_id.in_(current)),
+        db.and_(Thread.kind == ThreadKind.SUPPORT, Thread.key == f"support:{user.id}"),
+        db.and_(
+            Thread.kind == ThreadKind.REFERRAL,
+            db.or_(
+                Thread.key.like(f"referral:%:{user.id}"),
+                db.and_(Thread.key.like(f"referral:{user.id}:%"), Thread.id.in_(still_theirs)),
+            ),
+        ),
+    )
