@@ -162,7 +162,7 @@ def _upsert_user(email: str, role: Role, first: str, last: str, password_hash: s
 
 @seed.command("catalogue")
 def seed_catalogue() -> None:
-    """The products, questions and rules of DOMAIN A2/A3 (inserts what is missing only)."""
+    """The products, questions and rules of docs/domain.md §2 (inserts what is missing only)."""
     from app.services import catalogue
 
     added = catalogue.seed()
@@ -301,7 +301,7 @@ SCALE_CITIES = (
     ("Toulouse", "31"),
     ("Bordeaux", "33"),
 )
-# B §4.2 in a living platform: most dossiers early, a long tail down to completion
+# docs/domain.md §4 in a living platform: most dossiers early, a long tail down to completion
 SCALE_STATUSES = (
     ("pending_upload", 30),
     ("pending_admin_validation", 8),

@@ -49,7 +49,7 @@ class Config:
     UPLOAD_MAX_MB = int(os.environ.get("UPLOAD_MAX_MB", "20"))
     MAX_CONTENT_LENGTH = (UPLOAD_MAX_MB * 5 + 1) * 1024 * 1024  # a batch of a few files
 
-    # DOMAIN A5, in basis points (3000 = 30 %): the defaults snapshotted on a dossier when the
+    # domain.md §6, in basis points (3000 = 30 %): the defaults snapshotted on a dossier when the
     # client validates the audit; an empty value is a missing rate (no invoice, admins alerted)
     FEE_CLIENT_DEFAULT_BP = os.environ.get("FEE_CLIENT_DEFAULT_BP", "3000")
     FEE_PLATFORM_BP = os.environ.get("FEE_PLATFORM_BP", "3000")

@@ -1,4 +1,4 @@
-"""The catalogue as data (DOMAIN A2): products, the simulator's questions, eligibility rules.
+"""The catalogue as data (domain.md §2): products, the simulator's questions, eligibility rules.
 
 Admins edit all three; formulas stay code (`app/services/formulas.py`), referenced by code and
 version, so an edit never changes how a stored estimate was computed.
@@ -71,7 +71,7 @@ class Question(Base):
     help: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[QuestionKind] = mapped_column(_enum(QuestionKind, "question_kind"))
     options: Mapped[list] = mapped_column(JSON, default=list)
-    # legacy bracket labels accepted for a number question, mapped to a number (DOMAIN A3)
+    # legacy bracket labels accepted for a number question, mapped to a number (docs/domain.md §2)
     brackets: Mapped[dict] = mapped_column(JSON, default=dict)
     unit: Mapped[str] = mapped_column(String(20), default="")
     max_value: Mapped[float | None]

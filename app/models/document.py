@@ -1,4 +1,4 @@
-"""Dossier documents (DOMAIN B §4.4): checklist uploads, versions, reviews and who saw them."""
+"""Dossier documents (docs/domain.md §5): checklist uploads, versions, reviews and who saw them."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ class DocumentAccess(Base):
 
 
 class DocumentRequest(Base):
-    """The expert's list of complementary documents (B §4.4 step 3), with a message."""
+    """The expert's list of complementary documents (docs/domain.md §5 step 3), with a message."""
 
     __tablename__ = "document_requests"
     # "the dossier's latest request" is one probe of this index: with the dossier alone,

@@ -1,4 +1,4 @@
-"""The dossier: one per (client, product), opened by the simulator (DOMAIN A4)."""
+"""The dossier: one per (client, product), opened by the simulator (docs/domain.md §4)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.models.user import User
 
 
 class DossierStatus(enum.StrEnum):
-    # DOMAIN A4, in workflow order; transitions are code (issue 4)
+    # docs/domain.md §4, in workflow order; transitions are code (issue 4)
     PENDING_UPLOAD = "pending_upload"
     PENDING_ADMIN_VALIDATION = "pending_admin_validation"
     ADMIN_VALIDATED = "admin_validated"
@@ -35,7 +35,7 @@ class DossierStatus(enum.StrEnum):
     REFUND_CONFIRMED = "refund_confirmed"
     FEE_PAYMENT_PENDING = "fee_payment_pending"
     COMPLETED = "completed"
-    # the quote flow of partner products (B §4.3: CHRONO, SOLID, ELEC, GAZ)
+    # the quote flow of partner products (docs/domain.md §4: CHRONO, SOLID, ELEC, GAZ)
     QUOTE_REQUESTED = "quote_requested"
     QUOTE_PROPOSED = "quote_proposed"
     QUOTE_REJECTED = "quote_rejected"
@@ -45,7 +45,7 @@ class DossierStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
-# Before an expert holds the dossier, a re-simulation may update its estimate (DOMAIN B §3.5);
+# Before an expert holds the dossier, a re-simulation may update its estimate (docs/domain.md §2);
 # from expert acceptance on, the expert's figures rule and the simulator leaves it alone.
 ESTIMATE_UPDATABLE = frozenset(
     {
@@ -58,12 +58,12 @@ ESTIMATE_UPDATABLE = frozenset(
 )
 
 
-# B §4.3: partner products follow a five-step quote flow instead of the six financial steps
+# domain.md §4: partner products follow a five-step quote flow instead of the six financial steps
 QUOTE_PRODUCTS = frozenset({"CHRONO", "SOLID", "ELEC", "GAZ"})
 
 
 class Party(enum.StrEnum):
-    """Who the dossier is waiting for (DOMAIN A7: SLA clocks count from `waiting_since`)."""
+    """Who the dossier is waiting for (docs/domain.md §8: SLA clocks count from `waiting_since`)."""
 
     CLIENT = "client"
     ADMIN = "admin"
@@ -113,7 +113,7 @@ class Dossier(Base):
         _enum(DossierStatus, "dossier_held_status")
     )
     eligibility_validated_at: Mapped[datetime | None]
-    # expert assignment (B §4.5): chosen or proposed, then accepted within 48 h
+    # expert assignment (docs/domain.md §4): chosen or proposed, then accepted within 48 h
     proposed_expert_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -125,7 +125,7 @@ class Dossier(Base):
     expert_deadline_at: Mapped[datetime | None]
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     expert_accepted_at: Mapped[datetime | None]
-    # audit (B §4.6): the expert's final amount and report, the fee negotiated within bounds
+    # audit (domain.md §6): the expert's final amount and report, the fee negotiated within bounds
     final_cents: Mapped[int | None]
     audit_report: Mapped[str | None] = mapped_column(Text)
     negotiated_fee_bp: Mapped[int | None]
@@ -173,12 +173,12 @@ class Dossier(Base):
 
     @property
     def has_activity(self) -> bool:
-        """Work has started on it: a re-simulation must never delete it (DOMAIN A4)."""
+        """Work has started on it: a re-simulation must never delete it (docs/domain.md §4)."""
         return self.status != DossierStatus.PENDING_UPLOAD
 
 
 class DetailedEstimate(Base):
-    """A run of the detailed TICPE questionnaire on a dossier (DOMAIN A3, B §2.3): the answers,
+    """A run of the detailed TICPE questionnaire on a dossier (docs/domain.md §2): the answers,
     the full result and the engine version, kept as a history next to the quick estimate."""
 
     __tablename__ = "detailed_estimates"

@@ -1,4 +1,4 @@
-"""Invoices (DOMAIN A5, B §7.3): one per refunded dossier, numbered FT-YYYY-NNNNN."""
+"""Invoices (docs/domain.md §6): one per refunded dossier, numbered FT-YYYY-NNNNN."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Conversations (DOMAIN A6, B §5): threads, their participants as rows, messages."""
+"""Conversations (docs/domain.md §7): threads, their participants as rows, messages."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import PARIS, Base, _enum, utcnow
 
-# DOMAIN B §3.1, question GENERAL_001: the sector list is shared by clients, experts and apporteurs.
+# domain.md §2, question GENERAL_001: the sector list is shared by clients, experts and apporteurs.
 SECTORS: tuple[str, ...] = (
     "Transport et Logistique",
     "Commerce et Distribution",
@@ -41,7 +41,7 @@ class ApprovalStatus(enum.StrEnum):
 
 
 class ApporteurStatus(enum.StrEnum):
-    # DOMAIN B §7.4
+    # docs/domain.md §9
     CANDIDATURE = "candidature"
     PENDING_APPROVAL = "pending_approval"
     ACTIVE = "active"
@@ -194,7 +194,7 @@ class ClientProfile(_Completeness, Base):
     address: Mapped[str | None] = mapped_column(String(200))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     city: Mapped[str | None] = mapped_column(String(100))
-    # the referrer who brought this client (their referral link); DOMAIN A1 `Client.apporteur_id`
+    # the referrer who brought this client (their referral link); domain.md §1 `Client.apporteur_id`
     apporteur_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -203,7 +203,7 @@ class ClientProfile(_Completeness, Base):
     apporteur: Mapped[User | None] = relationship(foreign_keys=[apporteur_id])
 
 
-# The expert's own share of the marketplace relevance score (B §7.4), × 20: rating × 5 (the
+# The expert's own share of the marketplace relevance score (domain.md §9), × 20: rating × 5 (the
 # average × 100 / 20, up to 25 points), completed dossiers (up to 20) and the rating band (up
 # to 15). The product's speciality level and the client's sector are added per search.
 RELEVANCE_BASE_SQL = (
@@ -240,7 +240,7 @@ class ExpertProfile(_Completeness, Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     # the fee asked of clients in basis points (3000 = 30 %), at most the platform default
     fee_bp: Mapped[int] = mapped_column(default=3000)
-    # maximum active dossiers (B §4.5 max_clients) and whether new ones are welcome now
+    # maximum active dossiers (docs/domain.md §4 max_clients) and whether new ones are welcome now
     capacity: Mapped[int] = mapped_column(default=10)
     available: Mapped[bool] = mapped_column(default=True)
     department: Mapped[str | None] = mapped_column(String(3), index=True)
@@ -308,7 +308,7 @@ class CabinetRole(enum.StrEnum):
 
 class Cabinet(Base):
     """A firm of experts. Its owner sets, per product, the lowest fee its experts may negotiate
-    (B §4.6: no minimum for a product = no negotiation) and sees the team's dossiers."""
+    (docs/domain.md §6: no minimum for a product = no negotiation) and sees the team's dossiers."""
 
     __tablename__ = "cabinets"
 
@@ -391,7 +391,7 @@ class CabinetProduct(Base):
 
 
 class ExpertiseLevel(enum.StrEnum):
-    # B §4.5: the level weighs in the match score (expert 40 … beginner 10)
+    # docs/domain.md §4: the level weighs in the match score (expert 40 … beginner 10)
     BEGINNER = "beginner"
     INTERMEDIATE = "intermediate"
     ADVANCED = "advanced"
@@ -423,7 +423,7 @@ class ExpertProduct(Base):
         _enum(ExpertiseLevel, "expertise_level"), default=ExpertiseLevel.INTERMEDIATE
     )
     active: Mapped[bool] = mapped_column(default=True)
-    # the partner quote requests for this product are routed to (B §4.5 "automatic")
+    # the partner quote requests for this product are routed to (docs/domain.md §4 "automatic")
     distributor: Mapped[bool] = mapped_column(default=False)
 
     expert: Mapped[ExpertProfile] = relationship(back_populates="products")
@@ -453,7 +453,7 @@ class ApporteurProfile(_Completeness, Base):
     # AFF + 6 digits, given on approval
     affiliation_code: Mapped[str | None] = mapped_column(String(9), unique=True)
     target_monthly: Mapped[int | None]
-    # the CV sent with the application (B §7.4 cv_file_path): a storage key, read by admins
+    # the CV sent with the application (domain.md §9 cv_file_path): a storage key, read by admins
     cv_key: Mapped[str | None] = mapped_column(String(200))
     cv_name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[ApporteurStatus] = mapped_column(

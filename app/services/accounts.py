@@ -234,7 +234,7 @@ def apply_apporteur(
     cv=None,
     locale: str = "fr",
 ) -> User | None:
-    """Apporteur application (DOMAIN B §7.4): pending until an admin decides. `cv` is an
+    """Apporteur application (docs/domain.md §9): pending until an admin decides. `cv` is an
     optional uploaded PDF (checked by content, 5 MB at most)."""
     errors = {}
     cv_head = None

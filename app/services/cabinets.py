@@ -248,8 +248,8 @@ def _tell(user: User, type: str, title, body, invitation, email: bool = False) -
 
 
 def set_min_fees(owner: User, raw: dict[int, str]) -> None:
-    """B §4.6: the lowest fee (%) the firm's experts may negotiate per product; empty = the fee
-    is fixed for that product. Only the owner decides."""
+    """domain.md §6: the lowest fee (%) the firm's experts may negotiate per product (none: the fee
+    is fixed for that product). Only the owner decides."""
     me = membership(owner)
     if me is None or me.role != CabinetRole.OWNER:
         raise NotAllowed()

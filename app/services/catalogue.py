@@ -1,4 +1,4 @@
-"""The catalogue: its seed (DOMAIN A2/A3, B §2–§3) and the admin's edits, both validated.
+"""The catalogue: its seed (docs/domain.md §2) and the admin's edits, both validated.
 
 The seed is French because the data is: product names, questions and options are what the
 administration and the clients read. `seed()` only inserts what is missing, so it never undoes
@@ -29,7 +29,7 @@ VEHICLE_TYPES = [
     "Véhicules légers",
 ]
 UNPAID = list(formulas.UNPAID_BRACKETS)
-# legacy bracket labels, mapped to the midpoints of DOMAIN A3
+# legacy bracket labels, mapped to the midpoints of docs/domain.md §2
 TURNOVER_BRACKETS = {
     "Moins de 100 000€": 50000,
     "100 000€ - 500 000€": 300000,
@@ -52,7 +52,7 @@ def _any(*rules_: dict) -> dict:
     return {"operator": "OR", "rules": list(rules_)}
 
 
-# DOMAIN B §3.1: code, section, text, kind, options, unit, max, step, condition
+# docs/domain.md §2: code, section, text, kind, options, unit, max, step, condition
 QUESTIONS = [
     (
         "GENERAL_001",
@@ -223,7 +223,7 @@ _TICPE_SECTORS = [
 KBIS = "Extrait Kbis de moins de 3 mois"
 RIB = "RIB de l'entreprise"
 
-# DOMAIN A2/A3 and B §2.1–§2.2, §4.4
+# docs/domain.md §2, §5
 PRODUCTS = [
     {
         "code": "TICPE",

@@ -1,4 +1,4 @@
-"""Dossier documents (DOMAIN B §4.4): checklists, uploads checked by content, versions, reviews,
+"""Dossier documents (docs/domain.md §5): checklists, uploads checked by content, versions, reviews,
 and a log of every view and download.
 
 A checklist entry may hold several files (twelve fuel invoices); a rejected file is answered by
@@ -38,7 +38,7 @@ from app.security import can_review_document, can_view_document, can_view_dossie
 ACCEPTED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 COMPANY_LABELS = ("Extrait Kbis de moins de 3 mois", "RIB de l'entreprise")
 MAX_FILES = 5
-# B §4.4: the largest file per kind of document, in MB (by a word of its checklist label);
+# domain.md §5: the largest file per kind of document, in MB (by a word of its checklist label);
 # anything else gets UPLOAD_MAX_MB
 SIZE_LIMITS_MB = (
     ("rib", 5),

@@ -101,7 +101,7 @@ def page(dossier_id: int, viewer: User) -> DossierView:
     )
 
 
-LATE_DAYS = 21  # B §4.7: an active dossier this old without completion is late
+LATE_DAYS = 21  # docs/domain.md §4: an active dossier this old without completion is late
 
 
 @cache.cache_on_arguments()
@@ -193,7 +193,7 @@ def hours_left(dossier: Dossier) -> int:
 
 
 def closing_score(dossier: Dossier) -> int:
-    """B §7.1, 0–100: which of an expert's dossiers to push first.
+    """docs/domain.md §11, 0–100: which of an expert's dossiers to push first.
 
     urgency 40 (days since the dossier last moved: ≤1 → 10, ≤3 → 20, ≤7 → 30, more → 40),
     value 30 (≥50 k€ 30, ≥30 k€ 25, ≥15 k€ 20, ≥5 k€ 15, else 10), probability 20 (how far

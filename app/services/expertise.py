@@ -1,4 +1,4 @@
-"""What an expert offers (B §7.4): products held with a level, fee, capacity, availability.
+"""What an expert offers (domain.md §9): products held with a level, fee, capacity, availability.
 
 Only what is set here makes an expert appear for a dossier (workflow.offerable_experts_query).
 """

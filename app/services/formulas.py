@@ -1,4 +1,4 @@
-"""Quick-estimate formulas (DOMAIN A3): small pure functions keyed by (code, version).
+"""Quick-estimate formulas (docs/domain.md §2): small pure functions keyed by (code, version).
 
 A formula reads resolved inputs (numbers, choices) and the product's constants and returns an
 `Estimate` that keeps everything needed to show "how we computed this" later: the inputs read,
@@ -83,7 +83,7 @@ def _msa(inp: dict, c: dict) -> Estimate:
     return Estimate(_money(turnover * _d(c["rate"])), {"turnover": turnover}, {})
 
 
-# RECOUVR_001 options (DOMAIN B §3.1) -> constant holding the amount for that bracket
+# RECOUVR_001 options (docs/domain.md §2) -> constant holding the amount for that bracket
 UNPAID_BRACKETS = {
     "Non": None,
     "Oui, montant faible (< 10 000€)": "amount_low",

@@ -1,4 +1,4 @@
-"""Money (DOMAIN A5, B §7.3): the waterfall in exact decimals and the platform's invoice.
+"""Money (docs/domain.md §6): the waterfall in exact decimals and the platform's invoice.
 
 client pays the expert `client_fee` of the amount actually obtained; the expert pays the
 platform `platform_fee` of that; the platform passes `referrer_share` of its fee to the

@@ -1,4 +1,4 @@
-"""The expert marketplace (B §7.4): filters, the relevance score, keyset pages.
+"""The expert marketplace (docs/domain.md §9): filters, the relevance score, keyset pages.
 
 Only approved, active experts below their capacity are ever listed; with a product filter, only
 those holding it. The relevance score is computed in SQL so it sorts and pages on the database:
@@ -139,7 +139,7 @@ class Row:
 
     @property
     def match_band(self) -> str:
-        """B §7.4's words for the score: excellent ≥ 80, very good ≥ 60, good ≥ 40, fair ≥ 20."""
+        """Bands (domain.md §9): excellent ≥ 80, very good ≥ 60, good ≥ 40, fair ≥ 20."""
         return next(name for floor, name in MATCH_BANDS if self.match >= floor)
 
 

@@ -1,4 +1,4 @@
-"""Who wants what, where (issue 5 §5): families of notification types (B §6.2 grouped), three
+"""Who wants what, where (issue 5 §5): families of notification types (domain.md §8 grouped), three
 channels, quiet hours in the user's time zone and a daily digest for message emails."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Referral links (DOMAIN A1 `Client.apporteur_id`): an active referrer shares
+"""Referral links (docs/domain.md §1 `Client.apporteur_id`): an active referrer shares
 `/register?ref=<affiliation code>`; the client who signs up through it is theirs, and the two
 may talk in a referral thread. Commissions build on this link in the referrer programme."""
 

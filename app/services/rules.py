@@ -1,4 +1,4 @@
-"""The rule grammar shared by eligibility rules and question display conditions (DOMAIN B §3.4).
+"""The rule grammar shared by eligibility rules and question display conditions (docs/domain.md §2).
 
     leaf:      {"question": "GENERAL_001", "operator": "equals", "value": "Transport et Logistique"}
     combined:  {"operator": "AND" | "OR", "rules": [<rule>, ...]}   (nestable)

@@ -1,4 +1,4 @@
-"""The simulator: answers validated one by one or all at once, estimates, dossiers (DOMAIN A3).
+"""The simulator: answers validated one by one or all at once, estimates, dossiers (domain.md §2).
 
 `evaluate()` is pure (answers + catalogue in, results out) so the web pages, the JSON API, the
 exports and the benchmarks all compute the same figures the same way.
@@ -33,7 +33,7 @@ from app.models import (
 from app.security import can_view_simulation, require
 from app.services import catalogue, formulas, rules
 
-# formula input -> the question that feeds it (DOMAIN B §3.2)
+# formula input -> the question that feeds it (docs/domain.md §2)
 INPUT_SOURCES = {
     "litres_per_month": "TICPE_002",
     "employees": "GENERAL_003",
@@ -106,7 +106,7 @@ def _parse_number(question: Question, raw):
 
 
 def numbers_of(answers: dict, questions: dict[str, Question]) -> dict:
-    """Numeric answers resolved: a bracket label becomes its midpoint (DOMAIN A3)."""
+    """Numeric answers resolved: a bracket label becomes its midpoint (docs/domain.md §2)."""
     out = {}
     for code, value in answers.items():
         q = questions.get(code)
@@ -392,7 +392,7 @@ def attach_to_user(token: str | None, user: User) -> Simulation | None:
 
 
 def merge_dossiers(sim: Simulation) -> None:
-    """DOMAIN B §3.5: create the new eligible dossiers; update estimates of dossiers no expert
+    """docs/domain.md §2: create the new eligible dossiers; update estimates of dossiers no expert
     holds yet (keeping the previous amount); delete only untouched dossiers no longer eligible;
     never touch a dossier with activity beyond updating its estimate."""
     products = {p.code: p for p in db.session.scalars(db.select(Product))}

@@ -1,4 +1,4 @@
-"""The detailed TICPE estimate (DOMAIN A3, B §2.3): an expert-grade refund estimate with
+"""The detailed TICPE estimate (docs/domain.md §2): an expert-grade refund estimate with
 eligibility and administrative-maturity scores, confidence and risk flags. Pure: inputs in,
 result out; `VERSION` is stored with every result.
 
@@ -7,7 +7,7 @@ final = litres per year × fuel rate × vehicle coefficient × professional-use 
 
 When the yearly consumption is not given it is derived, in this order, from the mileage
 (vehicles × km × litres per 100 km of the heaviest type) or from a per-vehicle default for the
-activity. Those per-vehicle defaults are calibrated on the B §2.3 benchmarks (a heavy truck in
+activity. Those per-vehicle defaults are calibrated on the domain.md §2 benchmarks (a heavy truck in
 road freight ≈ 10 000 L/year refundable, a coach ≈ 14 000 L, a taxi ≈ 8 000 L, a construction
 machine ≈ 5 600 L, a tractor ≈ 5 000 L), so a company described only by its fleet lands on the
 benchmark of companies like it.
@@ -32,7 +32,7 @@ VEHICLES = {  # code: (label, coefficient, type score, litres per 100 km or None
     "heavy": ("Poids lourds de plus de 7,5 t (camions, cars)", Decimal("1.0"), 20, 32),
     "medium": ("Camions de 3,5 à 7,5 t", Decimal("0.8"), 15, 20),
     "light": ("Véhicules utilitaires légers (VUL)", Decimal("0.6"), 10, 9),
-    # B §2.3 has no car type: a taxi or VTC car takes its "other vehicle" default of 0.8
+    # docs/domain.md §2 has no car type: a taxi or VTC car takes its "other vehicle" default of 0.8
     "car": ("Voitures (taxi, VTC)", Decimal("0.8"), 10, 7),
     "machinery": ("Engins de chantier", Decimal("0.9"), 15, None),
     "tractor": ("Tracteurs agricoles", Decimal("1.0"), 15, None),
@@ -60,7 +60,7 @@ CLAIMS = ("regularly", "occasionally", "never")
 MIN_LITRES = 1_000
 CAP_LOW, CAP_HIGH = Decimal(500), Decimal(100_000)
 
-# B §2.3 benchmarks: (activity, vehicle type) -> (average €, min, max, confidence, label)
+# docs/domain.md §2 benchmarks: (activity, vehicle type) -> (average €, min, max, confidence, label)
 BENCHMARKS = {
     ("trm", "heavy"): (9_000, 7_000, 12_000, 0.95, "Transport routier, 5 camions > 7,5 t"),
     ("taxi", "car"): (1_300, 1_000, 1_800, 0.90, "Taxi / VTC, 1 véhicule"),

@@ -24,7 +24,7 @@ def _checkboxes(label, choices):
 
 
 class TicpeForm(FlaskForm):
-    """The detailed TICPE questionnaire (B §2.3); labels of the engine's codes are French data."""
+    """The detailed TICPE questionnaire (domain.md §2); the engine's labels are French data."""
 
     activity = SelectField(
         _l("Main activity"),

@@ -116,7 +116,7 @@ def test_relevance_follows_level_rating_completions_and_sector(app, client):
     assert [r.user_id for r in rows] == [top, mid, sector, low]
     by_fee = _ids(client.get(f"/experts/?product={_ticpe(app)}&sort=fee").get_data(as_text=True))
     assert len(by_fee) == 4
-    # the card says the score out of 100 with B §7.4's words; the bonus ranks, never exceeds
+    # the card says the score out of 100 with domain.md §9's words; the bonus ranks, never exceeds
     bands = {r.user_id: (r.match, r.match_band) for r in rows}
     assert bands == {top: (99, "excellent"), mid: (72, "very_good"), low: (10, "basic"),
                      sector: (20, "fair")}  # fmt: skip

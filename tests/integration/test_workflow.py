@@ -577,7 +577,7 @@ def test_dashboards_show_what_waits_for_each_party(app, client, parties):
 
 
 def test_a_partner_product_follows_the_quote_flow(app, client, parties):
-    """B §4.3: one document, the specific questions, routed to the distributor, a quote the
+    """domain.md §4: one document, the specific questions, routed to the distributor, a quote the
     client questions, refuses, then accepts, and the installation closes the dossier."""
     distributor = make_user(
         app, Role.EXPERT, email="chrono@example.fr", approval_status=ApprovalStatus.APPROVED

@@ -1,4 +1,4 @@
-"""Formulas at their edges, the rule engine, answer parsing and the DOMAIN B §2.4 golden example."""
+"""Formulas at their edges, the rule engine, answer parsing and the domain.md §2 golden example."""
 
 from decimal import Decimal
 
@@ -225,7 +225,7 @@ GOLDEN = {
 
 
 def test_golden_example_of_domain_b_2_4(app):
-    """B §2.4 under our rules: MSA does not apply to transport, energy is split in two at 20 %."""
+    """§2, our rules: MSA does not apply to transport, energy is split in two at 20 %."""
     with app.test_request_context():
         result = simulations.quick_estimate(GOLDEN)
     amounts = {p.code: p.amount for p in result["products"] if p.eligible}

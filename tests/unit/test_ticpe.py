@@ -1,4 +1,4 @@
-"""The detailed TICPE engine against every benchmark of DOMAIN B §2.3, and at its edges."""
+"""The detailed TICPE engine against every benchmark of docs/domain.md §2, and at its edges."""
 
 from decimal import Decimal
 

@@ -11,7 +11,7 @@ from app.models import (
 
 
 def may_contact(sender: User, recipient: User) -> bool:
-    """The contact rules (B §5): admins reach anyone and everyone reaches the admins; clients
+    """Contact rules (domain.md §7): admins reach anyone and everyone reaches the admins; clients
     and experts reach each other through a dossier they share; a referrer and a client reach
     each other when the client came through the referrer's link; a referrer never reaches an
     expert."""

@@ -36,7 +36,7 @@ def request_announcement(event_id: int) -> None:
 
 def announce(event_id: int) -> bool:
     """Tell the parties about a transition: the system message in the dossier's thread, then
-    the notifications and emails of B §6.2, as things stood when it happened.
+    the notifications and emails of docs/domain.md §8, as things stood when it happened.
 
     Run by a worker once the transition has committed, and again by the sweep for any the
     queue lost; idempotent (the event row is locked and marked). Needs a request context for

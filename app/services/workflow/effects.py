@@ -72,7 +72,7 @@ def select_expert(d: Dossier, actor: User, p: Params):
     previous = d.pending_expert
     expert = offerable(d, p.get("expert_id"))
     proposed = d.proposed_expert
-    if proposed is not None and proposed.id != expert.id:  # B §4.5: the declined proposal
+    if proposed is not None and proposed.id != expert.id:  # domain.md §4: the declined proposal
         notify_party(
             proposed,
             d,
@@ -192,7 +192,7 @@ def complete_audit(d: Dossier, actor: User, p: Params):
     fee = str(p.get("fee_percent") or "").strip()
     d.negotiated_fee_bp = None
     if fee:
-        # B §4.6: between the cabinet's minimum for this product and the expert's own fee; a
+        # domain.md §6: between the cabinet's minimum for this product and the expert's own fee; a
         # cabinet that set no minimum (or no cabinet) allows no negotiation
         profile = actor.expert_profile
         default_bp = profile.fee_bp if profile else 0
@@ -303,7 +303,7 @@ def cancel(d: Dossier, actor: User, p: Params):
         d.held_status = d.status  # where it stopped: its progress stays what it was
 
 
-# B §4.3 step 2: what each partner needs to know, pre-filled from the simulation's answers
+# domain.md §4 step 2: what each partner needs to know, pre-filled from the simulation's answers
 QUOTE_QUESTIONS = {
     "CHRONO": (
         ("fleet", _l("How many vehicles over 7.5 tonnes?"), None),

@@ -77,7 +77,7 @@ def offerable(dossier: Dossier, expert_user_id) -> User:
 
 
 def distributor_for(dossier: Dossier) -> User | None:
-    """B §4.5 "automatic": the product's distributor expert, else the best holder available."""
+    """The partner for a quote: the product's distributor expert, else the best holder free."""
 
     query = offerable_experts_query(dossier.product_id).where(ExpertProduct.distributor.is_(True))
     profile = db.session.scalar(query.order_by(ExpertProfile.id).limit(1))

@@ -26,7 +26,7 @@ ACTIVE = frozenset(set(S) - FINAL - {S.ON_HOLD})
 EXPERT_LOAD = frozenset(ACTIVE - {S.PENDING_UPLOAD, S.PENDING_ADMIN_VALIDATION, S.ADMIN_VALIDATED})
 
 
-# B §4.2: the step (1–6) and progress shown for each status
+# docs/domain.md §4: the step (1–6) and progress shown for each status
 STEP = {
     S.PENDING_UPLOAD: (1, 0),
     S.PENDING_ADMIN_VALIDATION: (1, 10),
@@ -60,7 +60,7 @@ STEPS = (
 )
 
 
-# B §4.3: the five steps of a partner product
+# docs/domain.md §4: the five steps of a partner product
 QUOTE_STEPS = (
     _l("Initial checks"),
     _l("Your needs"),
