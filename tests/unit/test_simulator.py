@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from app.core.errors import ValidationFailed
+from app.models import ProductKind
 from app.services import catalogue, formulas, rules, simulations
 
 
@@ -261,3 +262,12 @@ def test_hidden_answers_are_ignored_and_missing_ones_reported(app):
             )
     fields = exc.value.fields
     assert set(fields) >= {"GENERAL_001", "BOGUS", "GENERAL_002", "GENERAL_003", "TICPE_003"}
+
+
+def test_the_seed_file_agrees_with_the_code_it_names():
+    """The seed is data (catalogue/seed.json); what it shares with code must still match."""
+    by_code = {q["code"]: q for q in catalogue.SEED["questions"]}
+    assert by_code["RECOUVR_001"]["options"] == list(formulas.UNPAID_BRACKETS)
+    assert by_code["GENERAL_001"]["options_from"] in catalogue.OPTION_LISTS
+    kinds = {k.value for k in ProductKind}
+    assert all(spec["kind"] in kinds for spec in catalogue.PRODUCTS)
