@@ -12,7 +12,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from app.cli import DEMO_DOMAIN, DEMO_PASSWORD
+from app.seeds.demo import DEMO_DOMAIN, DEMO_PASSWORD
 from tests.unit.test_simulator import GOLDEN
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

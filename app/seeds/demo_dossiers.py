@@ -48,6 +48,7 @@ PATH = [
 
 
 def _pdf(title: str) -> bytes:
+    # imported here, not at the top: every process loads the CLI, WeasyPrint costs a second
     from weasyprint import HTML
 
     return HTML(string=f"<h1>{title}</h1><p>Document de démonstration.</p>").write_pdf()

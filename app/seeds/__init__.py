@@ -1,0 +1,1 @@
+"""Data builders: the demo dataset (`demo`) and the benchmarks' scale dataset (`scale`)."""
