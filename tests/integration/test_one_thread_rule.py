@@ -66,14 +66,15 @@ def test_the_three_ways_of_asking_agree(app):
     with app.app_context():
         for name, uid in ids.items():
             user = db.session.get(User, uid)
-            readable = set(db.session.scalars(db.select(Thread.id).where(access.readable(user))))
+            readable = set(access.readable_thread_ids(user))
             found = {m.thread_id for m in messaging.search(user, "remboursement")[0]}
             for kind, thread_id in threads.items():
                 expected = name == "admin" or name in EXPECTED[kind]
                 thread = db.session.get(Thread, thread_id)
                 assert can_read_thread(user, access.facts(thread_id)) is expected, (name, kind)
                 assert can_read_thread(user, access.facts_of(thread)) is expected, (name, kind)
-                assert (thread_id in readable) is expected, (name, kind)
+                if name != "admin":  # (admins read every thread: search asks no list)
+                    assert (thread_id in readable) is expected, (name, kind)
                 if not expected:
                     assert thread_id not in found, (name, kind)
             if name in ("referrer", "client", "expert"):

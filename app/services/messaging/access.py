@@ -4,8 +4,8 @@ rule itself is `app.security.thread_readers` (one rule, here only its inputs are
 - `facts(thread_id)`: one statement, for a post and a socket joining a thread's room;
 - `facts_of(thread)`: a thread its page has already loaded (with its dossier);
 - `facts_of_dossier(dossier)`: a dossier's thread before it exists;
-- `readable(user)`: the same rule as a SQL condition on `Thread`, for search; a test holds it
-  to the rule on every kind of thread.
+- `readable_thread_ids(user)`: the threads a person is in and may still read, for search; a
+  test holds all three to the rule on every kind of thread.
 """
 
 from __future__ import annotations
@@ -103,27 +103,30 @@ def facts_of_dossier(dossier: Dossier) -> ThreadFacts:
     )
 
 
-def readable(user: User):
-    """`thread_readers` as a condition on `Thread` (admins: every thread)."""
-    if user.is_admin:
-        return db.true()
-    current = db.select(Dossier.id).where(
-        db.or_(Dossier.client_id == user.id, Dossier.expert_id == user.id)
+def readable_thread_ids(user: User) -> list[int]:
+    """The threads `user` takes part in and may still read, by the rule itself (for search;
+    admins: ask no list, they read every thread). A person is in a few dozen threads: one read
+    of them, then the rule, costs less than the rule spelled as SQL did (p95 50-60 ms)."""
+    rows = db.session.execute(
+        db.select(Thread.id, Thread.kind, Thread.key, Dossier.client_id, Dossier.expert_id)
+        .join(ThreadParticipant, ThreadParticipant.thread_id == Thread.id)
+        .outerjoin(Dossier, Dossier.id == Thread.dossier_id)
+        .where(ThreadParticipant.user_id == user.id)
+    ).all()
+    clients = [_referral_client(r.key) for r in rows if r.kind == ThreadKind.REFERRAL]
+    referrers = dict(
+        db.session.execute(
+            db.select(ClientProfile.user_id, ClientProfile.apporteur_id).where(
+                ClientProfile.user_id.in_(clients)
+            )
+        ).all()
+        if clients
+        else ()
     )
-    # a referral thread whose client (a participant) still has this user as their referrer
-    still_theirs = (
-        db.select(ThreadParticipant.thread_id)
-        .join(ClientProfile, ClientProfile.user_id == ThreadParticipant.user_id)
-        .where(ClientProfile.apporteur_id == user.id)
-    )
-    return db.or_(
-        db.and_(Thread.kind == ThreadKind.DOSSIER, Thread.dossier_id.in_(current)),
-        db.and_(Thread.kind == ThreadKind.SUPPORT, Thread.key == f"support:{user.id}"),
-        db.and_(
-            Thread.kind == ThreadKind.REFERRAL,
-            db.or_(
-                Thread.key.like(f"referral:%:{user.id}"),
-                db.and_(Thread.key.like(f"referral:{user.id}:%"), Thread.id.in_(still_theirs)),
-            ),
-        ),
-    )
+    found = []
+    for r in rows:
+        parties = tuple(i for i in (r.client_id, r.expert_id) if i is not None)
+        referrer = referrers.get(_referral_client(r.key)) if r.kind == ThreadKind.REFERRAL else None
+        if user.id in thread_readers(r.kind, r.key, parties, referrer):
+            found.append(r.id)
+    return found

@@ -14,7 +14,6 @@ from app.models import (
     Message,
     MessageKind,
     Thread,
-    ThreadParticipant,
     User,
 )
 from app.services.messaging import access
@@ -62,9 +61,8 @@ def search(user: User, query: str, before_id: int | None = None, limit: int = SE
                 )
             )
         )
-    if not user.is_admin:  # their threads (participant rows, indexed) they may still read
-        mine = db.select(ThreadParticipant.thread_id).where(ThreadParticipant.user_id == user.id)
-        stmt = stmt.where(Thread.id.in_(mine), access.readable(user))
+    if not user.is_admin:  # the threads they are in and may still read
+        stmt = stmt.where(Thread.id.in_(access.readable_thread_ids(user)))
     if before_id:
         stmt = stmt.where(Message.id < before_id)
     rows = list(db.session.scalars(stmt))
