@@ -1,4 +1,4 @@
-"""Conversations (docs/domain.md, "Conversations").
+"""Conversations (docs/domain.md §7).
 
 - `contacts`       who may talk to whom
 - `access`         who may read a thread: the inputs of the one rule (`app.security`)

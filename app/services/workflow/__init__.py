@@ -1,4 +1,4 @@
-"""The dossier workflow (docs/domain.md, "The dossier workflow"): one transition table, one
+"""The dossier workflow (docs/domain.md §4): one transition table, one
 function that applies it.
 
 - `actions`   the table, as data: who, from which statuses, to which, who is waited on next
