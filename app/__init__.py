@@ -47,11 +47,11 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
             app.wsgi_app, x_for=app.config["PROXY_FIX_HOPS"], x_proto=1, x_host=1
         )
 
-    from app import charts, errors, i18n, realtime, tasks
+    from app import errors, i18n, realtime, tasks
     from app.core import cachefailopen, logs
     from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
     from app.models import database
-    from app.web import forms, hx, security
+    from app.web import hx, security, templating
 
     logs.init_app(app)
     db.init_app(app)
@@ -79,8 +79,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     cors.init_app(app)
     limiter.init_app(app)
     i18n.init_app(app)
-    forms.init_app(app)
-    charts.init_app(app)
+    templating.init_app(app)
     security.init_app(app)
     hx.init_app(app)
     errors.init_app(app)

@@ -2,7 +2,9 @@
 
 import functools
 
-from flask import Flask, g, request, session
+from babel.numbers import format_decimal
+from flask import Flask, current_app, g, request, session
+from flask_babel import format_currency, format_datetime, get_locale, get_timezone, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
@@ -12,8 +14,6 @@ from app.extensions import babel
 
 
 def select_locale() -> str:
-    from flask import current_app
-
     languages = current_app.config["LANGUAGES"]
     if request and request.path.startswith("/api/"):  # stateless: the client says its language
         return (
@@ -116,6 +116,22 @@ def status_label(value) -> str:
     return str(STATUS_LABELS.get(key, key))
 
 
+# how a status looks on a badge: done well, ended badly, or still under way
+STATUS_TONES = {
+    **dict.fromkeys(
+        ("completed", "admin_validated", "documents_validated", "audit_validated"), "approved"
+    ),
+    **dict.fromkeys(
+        ("admin_rejected", "documents_refused", "audit_rejected_by_client", "cancelled"),
+        "rejected",
+    ),
+}
+
+
+def status_tone(value) -> str:
+    return STATUS_TONES.get(getattr(value, "value", value), "pending")
+
+
 def role_label(value) -> str:
     key = getattr(value, "value", value)
     return str(ROLE_LABELS.get(key, key))
@@ -137,8 +153,6 @@ def _template_translations():
     dozens of times). The cache is keyed on the locale object so `force_locale` (emails rendered
     in the recipient's language) still switches catalogue.
     """
-    from flask_babel import get_locale, get_translations
-
     locale = get_locale()
     cached = g.get("_template_translations")
     if cached is None or cached[0] is not locale:
@@ -172,8 +186,6 @@ def _template_underscore(context, string: str, **variables) -> str:
 
 def euros(value) -> str:
     """An amount in euros in the reader's locale, cents only when there are some."""
-    from flask_babel import format_currency, get_locale
-
     pattern = get_locale().currency_formats["standard"].pattern.split(";")[0]
     return format_currency(
         value or 0, "EUR", format=pattern.replace(".00", ".##"), currency_digits=False
@@ -182,8 +194,6 @@ def euros(value) -> str:
 
 def number_input(value) -> str:
     """A number as a French reader would type it back into a field ("12 000", "1 500,5")."""
-    from flask_babel import get_locale
-
     if isinstance(value, str):
         return value  # what the user typed, kept as typed after an error
     return _number_in(value, str(get_locale()))
@@ -193,8 +203,6 @@ def number_input(value) -> str:
 def _number_in(value, locale: str) -> str:
     # Babel re-reads the pattern and the locale's symbols on every call (about 35 µs); a page
     # of twenty experts shows twenty ratings out of a few hundred possible values
-    from babel.numbers import format_decimal
-
     return format_decimal(value, format="#,##0.##", locale=locale)
 
 
@@ -202,8 +210,6 @@ def datetimeformat(value=None, format=None) -> str:
     """Flask-Babel's `datetimeformat` filter, remembered per (instant, format, locale, zone):
     Babel takes about 30 µs per date, and a dossier's timeline or a thread shows dozens of
     dates that are the same at every visit and every live refresh."""
-    from flask_babel import format_datetime, get_locale, get_timezone
-
     if value is None:  # "now": never the same twice
         return format_datetime(value, format)
     return _datetime_in(value, format, str(get_locale()), str(get_timezone()))
@@ -212,25 +218,13 @@ def datetimeformat(value=None, format=None) -> str:
 @functools.lru_cache(maxsize=8192)
 def _datetime_in(value, format, _locale: str, _zone: str) -> str:
     # the locale and zone are part of the key; Babel reads them from the request, as always
-    from flask_babel import format_datetime
-
     return format_datetime(value, format)
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import get_locale
-
-    app.add_template_filter(field_label)
-    app.add_template_filter(party_label)
-    app.add_template_filter(status_label)
-    app.add_template_filter(role_label)
-    app.add_template_filter(euros)
-    app.add_template_filter(number_input)
-
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)
     app.jinja_env.globals["_"] = _template_underscore
-    app.jinja_env.filters["datetimeformat"] = datetimeformat
 
     @app.context_processor
     def _locale():

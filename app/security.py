@@ -162,20 +162,80 @@ def can_view_invoice(viewer: User | None, invoice) -> bool:
     return viewer.is_admin or viewer.id in (invoice.client_id, invoice.expert_id)
 
 
-def can_review_document(viewer: User, document, dossier) -> bool:
-    """Step 1 is reviewed by an admin while the dossier awaits validation; step 3 by the
-    dossier's expert."""
-
-    if document.step == DocumentStep.ELIGIBILITY:
-        return viewer.is_admin and dossier.status == DossierStatus.PENDING_ADMIN_VALIDATION
-    if document.step == DocumentStep.COMPLEMENTARY:
-        return viewer.id == dossier.expert_id and dossier.status in (
+# who may add files to which step, in which dossier statuses (docs/domain.md §5)
+UPLOAD_WINDOWS = {
+    DocumentStep.ELIGIBILITY: frozenset(
+        {DossierStatus.PENDING_UPLOAD, DossierStatus.ADMIN_REJECTED}
+    ),
+    DocumentStep.COMPLEMENTARY: frozenset(
+        {
             DossierStatus.EXPERT_ASSIGNED,
             DossierStatus.DOCUMENTS_REQUESTED,
-            DossierStatus.DOCUMENTS_SENT,
             DossierStatus.DOCUMENTS_REFUSED,
-        )
+        }
+    ),
+    DocumentStep.AUDIT: frozenset(
+        {DossierStatus.AUDIT_IN_PROGRESS, DossierStatus.AUDIT_REJECTED_BY_CLIENT}
+    ),
+    DocumentStep.SUBMISSION: frozenset(
+        {DossierStatus.SUBMITTED_TO_ADMINISTRATION, DossierStatus.ADMINISTRATION_DECIDED}
+    ),
+}
+
+# the statuses in which the dossier's expert reviews the complementary documents
+COMPLEMENTARY_REVIEW = frozenset(
+    {
+        DossierStatus.EXPERT_ASSIGNED,
+        DossierStatus.DOCUMENTS_REQUESTED,
+        DossierStatus.DOCUMENTS_SENT,
+        DossierStatus.DOCUMENTS_REFUSED,
+    }
+)
+
+
+def is_uploader_of(viewer: User, dossier, step: DocumentStep) -> bool:
+    """The client adds the eligibility and complementary files; the dossier's expert adds the
+    audit and administration files."""
+    if step in (DocumentStep.ELIGIBILITY, DocumentStep.COMPLEMENTARY):
+        return viewer.id == dossier.client_id
+    return dossier.expert_id is not None and viewer.id == dossier.expert_id
+
+
+def can_upload_to(viewer: User, dossier, step: DocumentStep) -> bool:
+    return is_uploader_of(viewer, dossier, step) and dossier.status in UPLOAD_WINDOWS[step]
+
+
+def can_review_step(viewer: User, dossier, step: DocumentStep) -> bool:
+    """Step 1 is reviewed by an admin while the dossier awaits validation; step 3 by the
+    dossier's expert."""
+    if step == DocumentStep.ELIGIBILITY:
+        return viewer.is_admin and dossier.status == DossierStatus.PENDING_ADMIN_VALIDATION
+    if step == DocumentStep.COMPLEMENTARY:
+        return viewer.id == dossier.expert_id and dossier.status in COMPLEMENTARY_REVIEW
     return False
+
+
+def can_review_document(viewer: User, document, dossier) -> bool:
+    return can_review_step(viewer, dossier, document.step)
+
+
+REVIEWABLE = frozenset({DossierStatus.COMPLETED, DossierStatus.ARCHIVED})
+
+
+def can_review_expert(viewer: User, dossier) -> bool:
+    """The client rates the dossier's expert once the dossier is over (once: `reviews`)."""
+    return (
+        viewer.id == dossier.client_id
+        and dossier.expert_id is not None
+        and dossier.status in REVIEWABLE
+    )
+
+
+def can_open_dossier_thread(viewer: User, dossier) -> bool:
+    """The dossier's conversation: the thread rule, asked before the thread exists."""
+    parties = tuple(i for i in (dossier.client_id, dossier.expert_id) if i is not None)
+    readers = thread_readers(ThreadKind.DOSSIER, f"dossier:{dossier.id}", parties, None)
+    return viewer.is_admin or viewer.id in readers
 
 
 def can_download_export(viewer: User | None, export, session_tokens: list[str]) -> bool:

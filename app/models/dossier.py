@@ -195,6 +195,12 @@ class DetailedEstimate(Base):
     amount_cents: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    @property
+    def bounded(self) -> bool:
+        """The 500 € – 100 000 € bounds moved the amount away from the formula's product."""
+        uncapped = self.result.get("uncapped")
+        return uncapped is not None and round(uncapped * 100) != self.amount_cents
+
 
 class DossierEvent(Base):
     """The timeline: one row per transition (and per document event), never edited.

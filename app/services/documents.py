@@ -32,7 +32,14 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.security import can_review_document, can_view_document, can_view_dossier, require
+from app.security import (
+    can_review_document,
+    can_upload_to,
+    can_view_document,
+    can_view_dossier,
+    is_uploader_of,
+    require,
+)
 
 # content sniffed from the bytes, never from the name or the browser's claim
 ACCEPTED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -179,28 +186,11 @@ def missing(items: list[ChecklistItem]) -> list[ChecklistItem]:
 
 # -- upload --------------------------------------------------------------------------------------
 
-# who may add files to which step, in which dossier statuses
-UPLOAD_WINDOWS = {
-    DocumentStep.ELIGIBILITY: {DossierStatus.PENDING_UPLOAD, DossierStatus.ADMIN_REJECTED},
-    DocumentStep.COMPLEMENTARY: {
-        DossierStatus.EXPERT_ASSIGNED,
-        DossierStatus.DOCUMENTS_REQUESTED,
-        DossierStatus.DOCUMENTS_REFUSED,
-    },
-    DocumentStep.AUDIT: {DossierStatus.AUDIT_IN_PROGRESS, DossierStatus.AUDIT_REJECTED_BY_CLIENT},
-    DocumentStep.SUBMISSION: {
-        DossierStatus.SUBMITTED_TO_ADMINISTRATION,
-        DossierStatus.ADMINISTRATION_DECIDED,
-    },
-}
-
 
 def _check_can_upload(dossier: Dossier, actor: User, step: DocumentStep) -> None:
-    uploader_is_client = step in (DocumentStep.ELIGIBILITY, DocumentStep.COMPLEMENTARY)
-    allowed = actor.id == (dossier.client_id if uploader_is_client else dossier.expert_id)
-    if not allowed:
+    if not is_uploader_of(actor, dossier, step):
         raise InvalidTransition(_("Only the person in charge of this step can add files to it."))
-    if dossier.status not in UPLOAD_WINDOWS[step]:
+    if not can_upload_to(actor, dossier, step):
         raise InvalidTransition(
             _("Files for this step cannot be added now: the dossier has moved on.")
         )

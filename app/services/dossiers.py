@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app import security
 from app.extensions import cache, db
 from app.models import (
     DocumentStep,
@@ -18,6 +19,49 @@ from app.models import (
 )
 from app.security import can_view_dossier, require
 from app.services import documents, marketplace, reviews, workflow
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What the viewer may do on the page, answered by the policy module; the template only
+    reads these."""
+
+    see_client: bool
+    open_thread: bool
+    issue_invoice: bool
+    answer_audit: bool
+    review_expert: bool
+    choose_expert: bool
+    upload_eligibility: bool
+    review_eligibility: bool
+    upload_complementary: bool
+    review_complementary: bool
+    expert_upload_step: str | None  # "audit" | "submission": the expert's files now, if any
+
+
+def permissions(dossier: Dossier, viewer: User, relations: set, choosing: bool) -> Permissions:
+    expert_step = next(
+        (
+            step.value
+            for step in (DocumentStep.AUDIT, DocumentStep.SUBMISSION)
+            if security.can_upload_to(viewer, dossier, step)
+        ),
+        None,
+    )
+    return Permissions(
+        see_client=bool(relations & {workflow.ADMIN, workflow.EXPERT}),
+        open_thread=security.can_open_dossier_thread(viewer, dossier),
+        issue_invoice=viewer.is_admin,
+        answer_audit=workflow.CLIENT in relations
+        and dossier.status == DossierStatus.AUDIT_COMPLETED,
+        review_expert=security.can_review_expert(viewer, dossier),
+        choose_expert=choosing and workflow.CLIENT in relations,
+        upload_eligibility=security.can_upload_to(viewer, dossier, DocumentStep.ELIGIBILITY),
+        review_eligibility=security.can_review_step(viewer, dossier, DocumentStep.ELIGIBILITY),
+        upload_complementary=security.can_upload_to(viewer, dossier, DocumentStep.COMPLEMENTARY),
+        review_complementary=security.can_review_step(viewer, dossier, DocumentStep.COMPLEMENTARY),
+        expert_upload_step=expert_step,
+    )
 
 
 @dataclass
@@ -35,6 +79,7 @@ class DossierView:
     expert_views: dict
     experts: list
     invoice: Invoice | None
+    may: Permissions
     review: object = None
 
 
@@ -98,6 +143,7 @@ def page(dossier_id: int, viewer: User) -> DossierView:
         experts=experts_for(dossier) if choosing else [],
         invoice=db.session.scalar(db.select(Invoice).where(Invoice.dossier_id == dossier.id)),
         review=reviews.for_dossier(dossier.id),
+        may=permissions(dossier, viewer, relations, choosing),
     )
 
 

@@ -8,11 +8,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
-from app.models import Dossier, DossierStatus, ExpertProfile, Priority, Review, User, utcnow
-from app.security import can_view_dossier, require
+from app.models import Dossier, ExpertProfile, Priority, Review, User, utcnow
+from app.security import can_review_expert, can_view_dossier, require
 from app.services import audit, notifications
-
-REVIEWABLE = (DossierStatus.COMPLETED, DossierStatus.ARCHIVED)
 
 
 def for_dossier(dossier_id: int) -> Review | None:
@@ -24,7 +22,7 @@ def create(dossier_id: int, client: User, rating, text: str) -> Review:
     require(dossier is not None and can_view_dossier(client, dossier))
     if client.id != dossier.client_id:
         raise InvalidTransition(_("Only the client of a dossier can review its expert."))
-    if dossier.status not in REVIEWABLE or dossier.expert_id is None:
+    if not can_review_expert(client, dossier):
         raise InvalidTransition(_("You can review your expert once the dossier is completed."))
     if for_dossier(dossier.id) is not None:
         raise Conflict(_("You have already reviewed the expert of this dossier."))

@@ -118,10 +118,6 @@ def input_attrs(field, hint=None, autocomplete=None, type=None, inputmode=None, 
     return attrs
 
 
-def init_app(app) -> None:
-    app.add_template_global(input_attrs)
-
-
 NON_NEGATIVE = _l("Enter a number zero or above.")
 
 

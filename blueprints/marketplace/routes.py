@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.validators import parse_id
 from app.models import SECTORS
-from app.services import catalogue, dossiers, marketplace, reviews
+from app.services import dossiers, marketplace, reviews
 from app.web import hx
 from blueprints.marketplace import bp
 
@@ -76,12 +76,3 @@ def answer(review_id: int):
     return hx.redirect_to(
         url_for("marketplace.show", user_id=review.expert_id) + f"#review-{review.id}"
     )
-
-
-bp.add_app_template_global(marketplace.LEVEL_NAMES, "level_names")
-
-
-@bp.app_template_filter("product_name")
-def product_name(product_id: int) -> str:
-
-    return next((p.name for p in catalogue.products() if p.id == product_id), "")

@@ -7,10 +7,9 @@ from app.core import storage
 from app.core.errors import ValidationFailed
 from app.core.validators import parse_id
 from app.extensions import limiter
-from app.services import documents, messaging, workflow
+from app.services import documents, messaging
 from app.web import hx
 from blueprints.messages import bp
-from blueprints.messages.filters import linkify
 
 
 @bp.get("/")
@@ -141,16 +140,6 @@ def new(thread_id: int):
     }
     messaging.mark_read(thread, current_user, items)
     return render_template("messages/_new.html", **ctx)
-
-
-@bp.app_template_filter("linkify")
-def _linkify(text: str):
-    return linkify(text)
-
-
-@bp.app_template_filter("event_label")
-def _event_label(code: str) -> str:
-    return workflow.event_label(code)
 
 
 @bp.app_context_processor

@@ -12,7 +12,3 @@ def svg_bar(share: float, width: int = 240, height: int = 14) -> Markup:
         f'aria-hidden="true" focusable="false"><rect width="{width}" height="{height}" '
         f'class="bar__track"/><rect width="{filled}" height="{height}" class="bar__fill"/></svg>'
     )
-
-
-def init_app(app) -> None:
-    app.add_template_global(svg_bar)

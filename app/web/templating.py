@@ -1,0 +1,81 @@
+"""Everything a template may call besides its context, registered in one place.
+
+Templates format; they do not compute. An amount arrives in cents and leaves through `money`,
+a rate in basis points through `percent`, a status through `status_label`; who may do what on
+a page is a boolean the view computed with the policy module. Feature blueprints add context
+of their own (`app_context_processor`), never filters.
+"""
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from app import i18n
+from app.services import catalogue, marketplace, workflow
+from app.web import charts, forms, text
+
+
+def money(cents) -> str:
+    """An amount stored in cents, in euros in the reader's locale ("12 000 €", "1 500,50 €")."""
+    return i18n.euros(None if cents is None else cents / 100)
+
+
+def percent(basis_points) -> str:
+    """A rate stored in basis points, as a reader writes it ("12", "12,5"): 1250 -> 12.5."""
+    return i18n.number_input((basis_points or 0) / 100)
+
+
+def cents_input(cents) -> str:
+    """An amount in cents as the reader would type it back into a field ("1 500,5"); what
+    they typed (a string kept after an error) is shown as typed."""
+    if cents is None or cents == "":
+        return ""
+    if isinstance(cents, str):
+        return cents
+    return i18n.number_input(cents / 100)
+
+
+def kilobytes(size_bytes) -> str:
+    """A file's size as the lists show it ("245 KB", "1 024 Ko")."""
+    return _("%(n)s KB", n=i18n.number_input(round((size_bytes or 0) / 1024)))
+
+
+def csrf_field() -> Markup:
+    """The hidden CSRF input every hand-written form carries (WTForms forms render their own)."""
+    return Markup(f'<input type="hidden" name="csrf_token" value="{generate_csrf()}">')
+
+
+def product_name(product_id: int) -> str:
+    return next((p.name for p in catalogue.products() if p.id == product_id), "")
+
+
+FILTERS = {
+    "field_label": i18n.field_label,
+    "party_label": i18n.party_label,
+    "status_label": i18n.status_label,
+    "status_tone": i18n.status_tone,
+    "role_label": i18n.role_label,
+    "euros": i18n.euros,
+    "money": money,
+    "percent": percent,
+    "number_input": i18n.number_input,
+    "cents_input": cents_input,
+    "kilobytes": kilobytes,
+    "datetimeformat": i18n.datetimeformat,
+    "linkify": text.linkify,
+    "event_label": workflow.event_label,
+    "product_name": product_name,
+}
+
+GLOBALS = {
+    "csrf_field": csrf_field,
+    "input_attrs": forms.input_attrs,
+    "svg_bar": charts.svg_bar,
+    "level_names": marketplace.LEVEL_NAMES,
+}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals.update(GLOBALS)
