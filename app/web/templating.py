@@ -9,7 +9,7 @@ of their own (`app_context_processor`), never filters.
 from flask import Flask
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app import i18n
 from app.services import catalogue, marketplace, workflow
@@ -46,6 +46,22 @@ def csrf_field() -> Markup:
     return Markup(f'<input type="hidden" name="csrf_token" value="{generate_csrf()}">')
 
 
+def live(url: str, *signals: str, poll: bool = False, first: str = "", swap="outerHTML") -> Markup:
+    """The attributes of a fragment that refreshes itself: it fetches `url` when one of the
+    live `signals` reaches the page (app/realtime), and on the fallback poll when `poll` (a
+    phone whose socket is down); `first` adds triggers of its own ("load delay:300ms",
+    "every 1s"). The header tells the server and app.js it is a refresh nobody asked for: it
+    neither eats a flash nor overwrites what the user is typing."""
+    triggers = [first] if first else []
+    triggers += [f"{signal} from:body" for signal in signals]
+    if poll:
+        triggers.append("poll from:body")
+    return Markup(
+        f'hx-get="{escape(url)}" hx-trigger="{escape(", ".join(triggers))}" '
+        f'hx-swap="{escape(swap)}" hx-headers=\'{{"X-Live-Refresh": "1"}}\''
+    )
+
+
 def product_name(product_id: int) -> str:
     return next((p.name for p in catalogue.products() if p.id == product_id), "")
 
@@ -70,6 +86,7 @@ FILTERS = {
 
 GLOBALS = {
     "csrf_field": csrf_field,
+    "live": live,
     "input_attrs": forms.input_attrs,
     "svg_bar": charts.svg_bar,
     "level_names": marketplace.LEVEL_NAMES,

@@ -30,6 +30,10 @@ FORBIDDEN = [
         "a permission re-derived from relations: add it to DossierView.may",
     ),
     (re.compile(r'name="csrf_token"'), "a hand-written CSRF input: use {{ csrf_field() }}"),
+    (
+        re.compile(r"from:body|X-Live-Refresh"),
+        "a live fragment written by hand: use {{ live(...) }}",
+    ),
 ]
 
 
@@ -63,6 +67,16 @@ def test_rates_sizes_and_inputs_read_back_as_typed(app):
         assert templating.cents_input("1 500,5 typed") == "1 500,5 typed"
         assert templating.cents_input(None) == ""
         assert templating.kilobytes(2_048_000).translate(SPACES) == "2 000 Ko"
+
+
+def test_a_live_fragment_listens_polls_and_says_it_is_live(app):
+    attrs = templating.live("/x?a=1&b=2", "message:new", "message:read", poll=True)
+    assert attrs == (
+        'hx-get="/x?a=1&amp;b=2" hx-trigger="message:new from:body, message:read from:body, '
+        'poll from:body" hx-swap="outerHTML" hx-headers=\'{"X-Live-Refresh": "1"}\''
+    )
+    first = templating.live("/e", "export:progress", first="every 1s", swap="none")
+    assert 'hx-trigger="every 1s, export:progress from:body" hx-swap="none"' in first
 
 
 def test_one_place_registers_every_filter(app):
