@@ -29,15 +29,15 @@ def seed_demo() -> None:
 @seed.command("scale")
 @click.option("--clients", default=100_000, show_default=True)
 @click.option("--experts", default=10_000, show_default=True)
-@click.option("--apporteurs", default=1_000, show_default=True)
+@click.option("--referrers", default=1_000, show_default=True)
 @click.option("--dossiers", default=500_000, show_default=True)
 @click.option("--messages", default=5_000_000, show_default=True)
 @click.option("--chunk", default=5_000, show_default=True)
 def seed_scale(
-    clients: int, experts: int, apporteurs: int, dossiers: int, messages: int, chunk: int
+    clients: int, experts: int, referrers: int, dossiers: int, messages: int, chunk: int
 ) -> None:
     """Large dataset for `make bench`, by bulk inserts; re-running tops it up."""
-    scale.build(clients, experts, apporteurs, dossiers, messages, chunk)
+    scale.build(clients, experts, referrers, dossiers, messages, chunk)
     click.echo("scale data ready")
 
 

@@ -41,7 +41,7 @@ FIELD_LABELS = {
     "address": _l("address"),
     "postal_code": _l("postal code"),
     "city": _l("city"),
-    "cabinet_name": _l("firm"),
+    "firm_name": _l("firm"),
     "languages": _l("languages"),
     "years_experience": _l("years of experience"),
     "bio": _l("presentation"),

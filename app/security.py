@@ -9,11 +9,11 @@ from app.core.errors import NotFound
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
-    CabinetMember,
-    CabinetRole,
     DocumentStep,
     Dossier,
     DossierStatus,
+    FirmMember,
+    FirmRole,
     Notification,
     Role,
     ThreadKind,
@@ -61,7 +61,7 @@ def can_view_dossier(viewer: User | None, dossier) -> bool:
 
 # -- firms (docs/security.md, "Firms") ---------------------------------------------------------
 
-FIRM_RUNNERS = frozenset({CabinetRole.OWNER, CabinetRole.MANAGER})
+FIRM_RUNNERS = frozenset({FirmRole.OWNER, FirmRole.MANAGER})
 
 
 def is_approved_expert(user: User) -> bool:
@@ -91,11 +91,11 @@ def firm_reads_dossiers_of(viewer: User, expert_id: int) -> bool:
     if not is_approved_expert(viewer):
         return False
 
-    runner = db.aliased(CabinetMember)
-    member = db.aliased(CabinetMember)
+    runner = db.aliased(FirmMember)
+    member = db.aliased(FirmMember)
     shared = (
         db.select(member.id)
-        .join(runner, runner.cabinet_id == member.cabinet_id)
+        .join(runner, runner.firm_id == member.firm_id)
         .where(
             runner.user_id == viewer.id,
             runner.role.in_(FIRM_RUNNERS),

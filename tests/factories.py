@@ -4,12 +4,12 @@ import re
 
 from app.extensions import db
 from app.models import (
-    ApporteurProfile,
-    ApporteurStatus,
     ApprovalStatus,
     ClientProfile,
     CompanyType,
     ExpertProfile,
+    ReferrerProfile,
+    ReferrerStatus,
     Role,
     User,
     utcnow,
@@ -41,17 +41,17 @@ def make_user(app, role=Role.CLIENT, email=None, verified=True, password=PASSWOR
                 siren=VALID_SIREN,
                 sector=profile.get("sector", "Transport et Logistique"),
                 employees=profile.get("employees", 12),
-                apporteur_id=profile.get("apporteur_id"),
+                referrer_id=profile.get("referrer_id"),
             )
         elif role == Role.EXPERT:
             user.expert_profile = ExpertProfile(
-                cabinet_name="Cabinet Test",
+                firm_name="Cabinet Test",
                 approval_status=profile.get("approval_status", ApprovalStatus.PENDING),
             )
-        elif role == Role.APPORTEUR:
-            user.apporteur_profile = ApporteurProfile(
+        elif role == Role.REFERRER:
+            user.referrer_profile = ReferrerProfile(
                 company_type=CompanyType.INDEPENDANT,
-                status=profile.get("status", ApporteurStatus.PENDING_APPROVAL),
+                status=profile.get("status", ReferrerStatus.PENDING_APPROVAL),
                 affiliation_code=profile.get("affiliation_code"),
             )
         db.session.add(user)

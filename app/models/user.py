@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import PARIS, Base, _enum, utcnow
 
-# domain.md §2, question GENERAL_001: the sector list is shared by clients, experts and apporteurs.
+# domain.md §2, question GENERAL_001: the sector list is shared by clients, experts and referrers.
 SECTORS: tuple[str, ...] = (
     "Transport et Logistique",
     "Commerce et Distribution",
@@ -30,7 +30,7 @@ SECTORS: tuple[str, ...] = (
 class Role(enum.StrEnum):
     CLIENT = "client"
     EXPERT = "expert"
-    APPORTEUR = "apporteur"
+    REFERRER = "apporteur"
     ADMIN = "admin"
 
 
@@ -40,7 +40,7 @@ class ApprovalStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-class ApporteurStatus(enum.StrEnum):
+class ReferrerStatus(enum.StrEnum):
     # docs/domain.md §9
     CANDIDATURE = "candidature"
     PENDING_APPROVAL = "pending_approval"
@@ -104,11 +104,11 @@ class User(UserMixin, Base):
         cascade="all, delete-orphan",
         foreign_keys="ExpertProfile.user_id",
     )
-    apporteur_profile: Mapped[ApporteurProfile | None] = relationship(
+    referrer_profile: Mapped[ReferrerProfile | None] = relationship(
         back_populates="user",
         uselist=False,
         cascade="all, delete-orphan",
-        foreign_keys="ApporteurProfile.user_id",
+        foreign_keys="ReferrerProfile.user_id",
     )
 
     # the signed-in browser this object was loaded for (set by `app.services.sessions`): the
@@ -143,7 +143,7 @@ class User(UserMixin, Base):
         return self.email_verified_at is not None
 
     @property
-    def profile(self) -> ClientProfile | ExpertProfile | ApporteurProfile | None:
+    def profile(self) -> ClientProfile | ExpertProfile | ReferrerProfile | None:
         # only the role's own relationship is touched: each of the others is a query for None
         name = _PROFILE_OF.get(self.role)
         return getattr(self, name) if name else None
@@ -152,7 +152,7 @@ class User(UserMixin, Base):
 _PROFILE_OF = {
     Role.CLIENT: "client_profile",
     Role.EXPERT: "expert_profile",
-    Role.APPORTEUR: "apporteur_profile",
+    Role.REFERRER: "referrer_profile",
 }
 
 
@@ -194,13 +194,13 @@ class ClientProfile(_Completeness, Base):
     address: Mapped[str | None] = mapped_column(String(200))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     city: Mapped[str | None] = mapped_column(String(100))
-    # the referrer who brought this client (their referral link); domain.md §1 `Client.apporteur_id`
-    apporteur_id: Mapped[int | None] = mapped_column(
+    # the referrer who brought this client (their referral link); domain.md §1 `ClientProfile.referrer_id`
+    referrer_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
 
     user: Mapped[User] = relationship(back_populates="client_profile", foreign_keys=[user_id])
-    apporteur: Mapped[User | None] = relationship(foreign_keys=[apporteur_id])
+    referrer: Mapped[User | None] = relationship(foreign_keys=[referrer_id])
 
 
 # The expert's own share of the marketplace relevance score (domain.md §9), × 20: rating × 5 (the
@@ -218,7 +218,7 @@ RELEVANCE_BASE_SQL = (
 class ExpertProfile(_Completeness, Base):
     __tablename__ = "expert_profiles"
     COMPLETENESS_FIELDS = (
-        "cabinet_name",
+        "firm_name",
         "city",
         "languages",
         "years_experience",
@@ -227,7 +227,7 @@ class ExpertProfile(_Completeness, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    cabinet_name: Mapped[str | None] = mapped_column(String(160))
+    firm_name: Mapped[str | None] = mapped_column(String(160))
     city: Mapped[str | None] = mapped_column(String(100))
     languages: Mapped[str | None] = mapped_column(String(120))  # comma-separated ISO codes
     years_experience: Mapped[int | None]
@@ -256,8 +256,8 @@ class ExpertProfile(_Completeness, Base):
     # a point so it stays an integer: the database keeps it, and an index in its order lets
     # the directory's default listing read its first page instead of scoring every expert
     relevance_base: Mapped[int] = mapped_column(Computed(RELEVANCE_BASE_SQL, persisted=True))
-    cabinet_id: Mapped[int | None] = mapped_column(
-        ForeignKey("cabinets.id", ondelete="SET NULL"), index=True
+    firm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("firms.id", ondelete="SET NULL"), index=True
     )
 
     user: Mapped[User] = relationship(back_populates="expert_profile", foreign_keys=[user_id])
@@ -265,7 +265,7 @@ class ExpertProfile(_Completeness, Base):
         back_populates="expert", cascade="all, delete-orphan"
     )
     sectors: Mapped[list[ExpertSector]] = relationship(cascade="all, delete-orphan")
-    cabinet: Mapped[Cabinet | None] = relationship()
+    firm: Mapped[Firm | None] = relationship()
 
     @property
     def rating(self) -> float:
@@ -299,44 +299,42 @@ class ExpertSector(Base):
     sector: Mapped[str] = mapped_column(String(64))
 
 
-class CabinetRole(enum.StrEnum):
+class FirmRole(enum.StrEnum):
     OWNER = "owner"
     MANAGER = "manager"
     EXPERT = "expert"
     ASSISTANT = "assistant"
 
 
-class Cabinet(Base):
+class Firm(Base):
     """A firm of experts. Its owner sets, per product, the lowest fee its experts may negotiate
     (docs/domain.md §6: no minimum for a product = no negotiation) and sees the team's dossiers."""
 
-    __tablename__ = "cabinets"
+    __tablename__ = "firms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    members: Mapped[list[CabinetMember]] = relationship(
-        back_populates="cabinet", cascade="all, delete-orphan"
+    members: Mapped[list[FirmMember]] = relationship(
+        back_populates="firm", cascade="all, delete-orphan"
     )
-    product_fees: Mapped[list[CabinetProduct]] = relationship(cascade="all, delete-orphan")
+    product_fees: Mapped[list[FirmProduct]] = relationship(cascade="all, delete-orphan")
 
     def min_fee_bp(self, product_id: int) -> int | None:
         return next((p.min_fee_bp for p in self.product_fees if p.product_id == product_id), None)
 
 
-class CabinetMember(Base):
-    __tablename__ = "cabinet_members"
+class FirmMember(Base):
+    __tablename__ = "firm_members"
     __table_args__ = (UniqueConstraint("user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cabinet_id: Mapped[int] = mapped_column(
-        ForeignKey("cabinets.id", ondelete="CASCADE"), index=True
-    )
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[CabinetRole] = mapped_column(_enum(CabinetRole, "cabinet_role"))
+    role: Mapped[FirmRole] = mapped_column(_enum(FirmRole, "firm_role"))
 
-    cabinet: Mapped[Cabinet] = relationship(back_populates="members")
+    firm: Mapped[Firm] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
 
 
@@ -347,16 +345,16 @@ class InvitationStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
-class CabinetInvitation(Base):
+class FirmInvitation(Base):
     """A firm asks an expert to join; the expert decides from their own account. Membership
     (and with it the firm's sight of the expert's dossiers) exists only once they accept."""
 
-    __tablename__ = "cabinet_invitations"
+    __tablename__ = "firm_invitations"
     __table_args__ = (
         # one open invitation per (firm, expert): asking twice is one question
         Index(
-            "ix_cabinet_invitations_open",
-            "cabinet_id",
+            "ix_firm_invitations_open",
+            "firm_id",
             "user_id",
             unique=True,
             postgresql_where=text("status = 'pending'"),
@@ -365,9 +363,9 @@ class CabinetInvitation(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cabinet_id: Mapped[int] = mapped_column(ForeignKey("cabinets.id", ondelete="CASCADE"))
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[CabinetRole] = mapped_column(_enum(CabinetRole, "cabinet_role"))
+    role: Mapped[FirmRole] = mapped_column(_enum(FirmRole, "firm_role"))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[InvitationStatus] = mapped_column(
         _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.PENDING
@@ -375,17 +373,17 @@ class CabinetInvitation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
 
-    cabinet: Mapped[Cabinet] = relationship()
+    firm: Mapped[Firm] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
 
 
-class CabinetProduct(Base):
-    __tablename__ = "cabinet_products"
-    __table_args__ = (UniqueConstraint("cabinet_id", "product_id"),)
+class FirmProduct(Base):
+    __tablename__ = "firm_products"
+    __table_args__ = (UniqueConstraint("firm_id", "product_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cabinet_id: Mapped[int] = mapped_column(ForeignKey("cabinets.id", ondelete="CASCADE"))
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     min_fee_bp: Mapped[int | None]
 
@@ -429,8 +427,8 @@ class ExpertProduct(Base):
     expert: Mapped[ExpertProfile] = relationship(back_populates="products")
 
 
-class ApporteurProfile(_Completeness, Base):
-    __tablename__ = "apporteur_profiles"
+class ReferrerProfile(_Completeness, Base):
+    __tablename__ = "referrer_profiles"
     COMPLETENESS_FIELDS = (
         "company_name",
         "company_type",
@@ -448,7 +446,7 @@ class ApporteurProfile(_Completeness, Base):
     motivation_letter: Mapped[str | None] = mapped_column(Text)
     sponsor_code: Mapped[str | None] = mapped_column(String(9))
     sponsor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("apporteur_profiles.id", ondelete="SET NULL")
+        ForeignKey("referrer_profiles.id", ondelete="SET NULL")
     )
     # AFF + 6 digits, given on approval
     affiliation_code: Mapped[str | None] = mapped_column(String(9), unique=True)
@@ -456,17 +454,17 @@ class ApporteurProfile(_Completeness, Base):
     # the CV sent with the application (domain.md §9 cv_file_path): a storage key, read by admins
     cv_key: Mapped[str | None] = mapped_column(String(200))
     cv_name: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[ApporteurStatus] = mapped_column(
-        _enum(ApporteurStatus, "apporteur_status"),
-        default=ApporteurStatus.PENDING_APPROVAL,
+    status: Mapped[ReferrerStatus] = mapped_column(
+        _enum(ReferrerStatus, "referrer_status"),
+        default=ReferrerStatus.PENDING_APPROVAL,
     )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
-    user: Mapped[User] = relationship(back_populates="apporteur_profile", foreign_keys=[user_id])
+    user: Mapped[User] = relationship(back_populates="referrer_profile", foreign_keys=[user_id])
 
-    __table_args__ = (Index("ix_apporteur_profiles_status", "status", "id"),)
+    __table_args__ = (Index("ix_referrer_profiles_status", "status", "id"),)
 
 
 class UserSession(Base):

@@ -4,13 +4,13 @@ and the demo client's dossiers driven through the real workflow (`demo_dossiers`
 from app.core.validators import with_luhn_key
 from app.extensions import db
 from app.models import (
-    ApporteurProfile,
-    ApporteurStatus,
     ApprovalStatus,
     ClientProfile,
     CompanyType,
     ExpertProfile,
     Priority,
+    ReferrerProfile,
+    ReferrerStatus,
     Role,
     User,
     utcnow,
@@ -180,11 +180,11 @@ def build() -> int:
                 postal_code=zip_,
                 city=city,
             )
-    for local, first, last, cabinet, city, langs, years, status, bio in DEMO_EXPERTS:
+    for local, first, last, firm, city, langs, years, status, bio in DEMO_EXPERTS:
         user = _upsert_user(f"{local}@{DEMO_DOMAIN}", Role.EXPERT, first, last, pw)
         if user.expert_profile is None:
             user.expert_profile = ExpertProfile(
-                cabinet_name=cabinet,
+                firm_name=firm,
                 city=city,
                 languages=langs,
                 years_experience=years,
@@ -192,16 +192,16 @@ def build() -> int:
                 approval_status=status,
                 decided_at=utcnow() if status == ApprovalStatus.APPROVED else None,
             )
-    user = _upsert_user(f"apporteur@{DEMO_DOMAIN}", Role.APPORTEUR, "Hugo", "Petit", pw)
-    if user.apporteur_profile is None:
-        user.apporteur_profile = ApporteurProfile(
+    user = _upsert_user(f"apporteur@{DEMO_DOMAIN}", Role.REFERRER, "Hugo", "Petit", pw)
+    if user.referrer_profile is None:
+        user.referrer_profile = ReferrerProfile(
             company_name="Petit Courtage",
             company_type=CompanyType.AGENCE,
             sector="Services aux Entreprises",
             siren=siren(81234567),
             motivation_letter="Courtier auprès de 200 PME de la région nantaise.",
             affiliation_code="AFF202601",
-            status=ApporteurStatus.ACTIVE,
+            status=ReferrerStatus.ACTIVE,
             decided_at=utcnow(),
         )
     db.session.flush()
@@ -230,8 +230,8 @@ def build() -> int:
     # transitions notify with links: they need a request context (for url_for and the locale)
     with public_context():
         created = demo_dossiers.dossiers(client, demo_dossiers.first_approved_expert(), admin)
-        apporteur = db.session.scalar(
+        referrer = db.session.scalar(
             db.select(User).where(User.email == f"apporteur@{DEMO_DOMAIN}")
         )
-        demo_dossiers.referral(apporteur, client)
+        demo_dossiers.referral(referrer, client)
     return created

@@ -132,15 +132,15 @@ def _talk(code: str, dossier: Dossier, client: User, expert: User, admin: User) 
         messaging.post(support.id, admin, "Depuis votre profil, rubrique Entreprise.")
 
 
-def referral(apporteur: User, client: User) -> None:
+def referral(referrer: User, client: User) -> None:
     """The demo client came through the demo referrer's link; they have exchanged a little."""
 
-    if client.client_profile.apporteur_id is None:
-        client.client_profile.apporteur_id = apporteur.id
+    if client.client_profile.referrer_id is None:
+        client.client_profile.referrer_id = referrer.id
         db.session.commit()
-    thread = messaging.open_referral_thread(apporteur, client.id)
+    thread = messaging.open_referral_thread(referrer, client.id)
     if thread.last_message_at is None:
-        messaging.post(thread.id, apporteur, "Bonjour Claire, votre dossier TICPE avance bien ?")
+        messaging.post(thread.id, referrer, "Bonjour Claire, votre dossier TICPE avance bien ?")
         messaging.post(thread.id, client, "Oui, l'expert a demandé les factures de carburant.")
 
 

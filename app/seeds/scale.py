@@ -11,8 +11,6 @@ from sqlalchemy import insert
 from app.extensions import db
 from app.models import (
     SECTORS,
-    ApporteurProfile,
-    ApporteurStatus,
     ApprovalStatus,
     ClientProfile,
     CompanyType,
@@ -24,6 +22,8 @@ from app.models import (
     ExpertSector,
     Product,
     ProductKind,
+    ReferrerProfile,
+    ReferrerStatus,
     Role,
     User,
     utcnow,
@@ -198,7 +198,7 @@ def _scale_dossiers(target: int, chunk: int) -> None:
 
 
 def build(
-    clients: int, experts: int, apporteurs: int, dossiers: int, messages: int, chunk: int
+    clients: int, experts: int, referrers: int, dossiers: int, messages: int, chunk: int
 ) -> None:
     random.seed(2026)
     pw = accounts.hash_password("scale-password-2026")
@@ -206,7 +206,7 @@ def build(
     plan = [
         ("client", Role.CLIENT, clients),
         ("expert", Role.EXPERT, experts),
-        ("apporteur", Role.APPORTEUR, apporteurs),
+        ("apporteur", Role.REFERRER, referrers),
     ]
     for prefix, role, target in plan:
         done = _existing(f"scale-{prefix}")
@@ -235,7 +235,7 @@ def build(
                     [
                         {
                             "user_id": uid,
-                            "cabinet_name": f"Cabinet {uid % 900}",
+                            "firm_name": f"Cabinet {uid % 900}",
                             "city": (city := random.choice(SCALE_CITIES))[0],
                             "department": city[1],
                             "languages": "fr",
@@ -256,14 +256,14 @@ def build(
                 _scale_offers(ids)
             else:
                 db.session.execute(
-                    insert(ApporteurProfile),
+                    insert(ReferrerProfile),
                     [
                         {
                             "user_id": uid,
                             "company_type": CompanyType.INDEPENDANT,
-                            "status": ApporteurStatus.PENDING_APPROVAL
+                            "status": ReferrerStatus.PENDING_APPROVAL
                             if random.random() < 0.05
-                            else ApporteurStatus.ACTIVE,
+                            else ReferrerStatus.ACTIVE,
                             "affiliation_code": f"AFS{uid:06d}"[-9:],
                         }
                         for uid in ids

@@ -22,8 +22,6 @@ from app.core.validators import (
 )
 from app.extensions import db
 from app.models import (
-    ApporteurProfile,
-    ApporteurStatus,
     ApprovalStatus,
     ClientProfile,
     CompanyType,
@@ -31,6 +29,8 @@ from app.models import (
     ExpertProfile,
     PasswordResetToken,
     Priority,
+    ReferrerProfile,
+    ReferrerStatus,
     Role,
     User,
     utcnow,
@@ -159,7 +159,7 @@ def register_client(
         city=city or None,
     )
     if referrer := referrals.referrer_by_code(referral_code):
-        user.client_profile.apporteur_id = referrer.id
+        user.client_profile.referrer_id = referrer.id
     db.session.flush()
     send_verification(user)
     db.session.commit()
@@ -173,7 +173,7 @@ def apply_expert(
     first_name: str,
     last_name: str,
     phone: str | None = None,
-    cabinet_name: str | None = None,
+    firm_name: str | None = None,
     city: str | None = None,
     languages: str | None = None,
     years_experience: int | None = None,
@@ -187,7 +187,7 @@ def apply_expert(
         return None
     user = _new_user(Role.EXPERT, email, password, first_name, last_name, phone, locale)
     user.expert_profile = ExpertProfile(
-        cabinet_name=cabinet_name or None,
+        firm_name=firm_name or None,
         city=city or None,
         languages=languages or None,
         years_experience=years_experience,
@@ -203,13 +203,13 @@ def apply_expert(
 CV_MAX_BYTES = 5 * 2**20
 
 
-def open_cv(admin: User, user_id: int, ip: str | None = None) -> ApporteurProfile:
+def open_cv(admin: User, user_id: int, ip: str | None = None) -> ReferrerProfile:
     """A referrer's CV for an admin; every read is audited. :raises NotFound: no such CV."""
 
     if not admin.is_admin:
         raise NotFound()
     user = db.session.get(User, user_id)
-    profile = user.apporteur_profile if user is not None else None
+    profile = user.referrer_profile if user is not None else None
     if profile is None or not profile.cv_key:
         raise NotFound()
     audit.record(admin, "apporteur.read_cv", "user", user.id, ip)
@@ -217,7 +217,7 @@ def open_cv(admin: User, user_id: int, ip: str | None = None) -> ApporteurProfil
     return profile
 
 
-def apply_apporteur(
+def apply_referrer(
     *,
     email: str,
     password: str,
@@ -255,9 +255,9 @@ def apply_apporteur(
     sponsor = None
     if sponsor_code:
         sponsor = db.session.scalar(
-            db.select(ApporteurProfile).where(
-                ApporteurProfile.affiliation_code == sponsor_code.strip().upper(),
-                ApporteurProfile.status == ApporteurStatus.ACTIVE,
+            db.select(ReferrerProfile).where(
+                ReferrerProfile.affiliation_code == sponsor_code.strip().upper(),
+                ReferrerProfile.status == ReferrerStatus.ACTIVE,
             )
         )
         if sponsor is None:
@@ -274,8 +274,8 @@ def apply_apporteur(
             message = _("The file is larger than %(n)d MB.", n=CV_MAX_BYTES // 2**20)
             raise ValidationFailed(message, cv=message) from None
         cv_name = documents.display_name(cv.filename)
-    user = _new_user(Role.APPORTEUR, email, password, first_name, last_name, phone, locale)
-    user.apporteur_profile = ApporteurProfile(
+    user = _new_user(Role.REFERRER, email, password, first_name, last_name, phone, locale)
+    user.referrer_profile = ReferrerProfile(
         cv_key=cv_key,
         cv_name=cv_name,
         company_name=company_name or None,
@@ -286,7 +286,7 @@ def apply_apporteur(
         sponsor_code=sponsor.affiliation_code if sponsor else None,
         sponsor_id=sponsor.id if sponsor else None,
         target_monthly=target_monthly,
-        status=ApporteurStatus.PENDING_APPROVAL,
+        status=ReferrerStatus.PENDING_APPROVAL,
     )
     db.session.flush()
     _announce_application(user, _l("New referrer application"))
@@ -490,8 +490,8 @@ PROFILE_FIELDS = {
         "postal_code",
         "city",
     ),
-    Role.EXPERT: ("cabinet_name", "city", "languages", "years_experience", "bio"),
-    Role.APPORTEUR: (
+    Role.EXPERT: ("firm_name", "city", "languages", "years_experience", "bio"),
+    Role.REFERRER: (
         "company_name",
         "company_type",
         "sector",

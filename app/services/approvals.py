@@ -9,11 +9,11 @@ from flask_babel import lazy_gettext as _l
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
-    ApporteurProfile,
-    ApporteurStatus,
     ApprovalStatus,
     ExpertProfile,
     Priority,
+    ReferrerProfile,
+    ReferrerStatus,
     Role,
     User,
     utcnow,
@@ -26,21 +26,21 @@ KINDS = ("expert", "apporteur")
 
 
 def _applicant(kind: str, user_id: int) -> User:
-    role = {"expert": Role.EXPERT, "apporteur": Role.APPORTEUR}.get(kind)
+    role = {"expert": Role.EXPERT, "apporteur": Role.REFERRER}.get(kind)
     user = db.session.get(User, user_id)
     if role is None or user is None or user.role != role or user.profile is None:
         raise NotFound()
     return user
 
 
-PENDING_APPORTEUR = (ApporteurStatus.CANDIDATURE, ApporteurStatus.PENDING_APPROVAL)
+PENDING_REFERRER = (ReferrerStatus.CANDIDATURE, ReferrerStatus.PENDING_APPROVAL)
 
 
 def _new_affiliation_code() -> str:
     while True:
         code = f"AFF{secrets.randbelow(10**6):06d}"
         taken = db.session.scalar(
-            db.select(ApporteurProfile.id).where(ApporteurProfile.affiliation_code == code)
+            db.select(ReferrerProfile.id).where(ReferrerProfile.affiliation_code == code)
         )
         if taken is None:
             return code
@@ -84,11 +84,11 @@ def decide(
         )
     else:
         model, pending = (
-            ApporteurProfile,
-            ApporteurProfile.status.in_(PENDING_APPORTEUR),
+            ReferrerProfile,
+            ReferrerProfile.status.in_(PENDING_REFERRER),
         )
-        decision["status"] = ApporteurStatus.ACTIVE if approve else ApporteurStatus.REJECTED
-        if approve and not user.apporteur_profile.affiliation_code:
+        decision["status"] = ReferrerStatus.ACTIVE if approve else ReferrerStatus.REJECTED
+        if approve and not user.referrer_profile.affiliation_code:
             decision["affiliation_code"] = _new_affiliation_code()
     # compare-and-set: of two admins deciding at once, exactly one updates the row
     updated = db.session.execute(
@@ -140,12 +140,12 @@ def pending_counts() -> dict[str, int]:
             .where(ExpertProfile.approval_status == ApprovalStatus.PENDING)
             .scalar_subquery()
         )
-        apporteurs = (
-            db.select(db.func.count(ApporteurProfile.id))
-            .where(ApporteurProfile.status.in_(PENDING_APPORTEUR))
+        referrers = (
+            db.select(db.func.count(ReferrerProfile.id))
+            .where(ReferrerProfile.status.in_(PENDING_REFERRER))
             .scalar_subquery()
         )
-        row = db.session.execute(db.select(experts, apporteurs)).one()
+        row = db.session.execute(db.select(experts, referrers)).one()
         g.pending_counts = {"expert": row[0], "apporteur": row[1], "total": row[0] + row[1]}
     return g.pending_counts
 
@@ -162,8 +162,8 @@ def pending_page(kind: str, after_id: int | None = None, limit: int = 10):
             ExpertProfile.approval_status == ApprovalStatus.PENDING,
         )
     else:
-        model = ApporteurProfile
-        pending = ApporteurProfile.status.in_(PENDING_APPORTEUR)
+        model = ReferrerProfile
+        pending = ReferrerProfile.status.in_(PENDING_REFERRER)
     query = db.select(model).where(pending).options(db.joinedload(model.user))
     if after_id:
         query = query.where(model.id > after_id)

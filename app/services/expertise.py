@@ -81,10 +81,10 @@ def update(
     certifications = (certifications or "").strip()
     if len(certifications) > 2000:
         errors["certifications"] = _("At most %(n)d characters.", n=2000)
-    cabinet = user.expert_profile.cabinet
-    if cabinet is not None and "fee_percent" not in errors:
+    firm = user.expert_profile.firm
+    if firm is not None and "fee_percent" not in errors:
         # the expert's fee may not undercut their firm's minimum for a product they hold
-        floors = [cabinet.min_fee_bp(pid) for pid in chosen if cabinet.min_fee_bp(pid)]
+        floors = [firm.min_fee_bp(pid) for pid in chosen if firm.min_fee_bp(pid)]
         if floors and fee_bp < max(floors):
             errors["fee_percent"] = _(
                 "Your firm asks at least %(min)s %% for the products you hold.",

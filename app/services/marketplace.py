@@ -112,7 +112,7 @@ class Row:
     user_id: int
     first_name: str
     last_name: str
-    cabinet_name: str | None
+    firm_name: str | None
     city: str | None
     department: str | None
     years_experience: int | None
@@ -171,7 +171,7 @@ def _score(level_col, bonus: str | None):
 CARD_COLUMNS = (
     ExpertProfile.id,
     ExpertProfile.user_id,
-    ExpertProfile.cabinet_name,
+    ExpertProfile.firm_name,
     ExpertProfile.city,
     ExpertProfile.department,
     ExpertProfile.years_experience,

@@ -1,4 +1,4 @@
-"""Referral links (docs/domain.md §1 `Client.apporteur_id`): an active referrer shares
+"""Referral links (docs/domain.md §1 `ClientProfile.referrer_id`): an active referrer shares
 `/register?ref=<affiliation code>`; the client who signs up through it is theirs, and the two
 may talk in a referral thread. Commissions build on this link in the referrer programme."""
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 
 from app.extensions import db
-from app.models import ApporteurProfile, ApporteurStatus, ClientProfile, Dossier, User
+from app.models import ClientProfile, Dossier, ReferrerProfile, ReferrerStatus, User
 from app.services import emails
 
 CODE = re.compile(r"^[A-Z]{3}\d{6}$")
@@ -28,18 +28,18 @@ def referrer_by_code(code: str | None) -> User | None:
         return None
     return db.session.scalar(
         db.select(User)
-        .join(ApporteurProfile, ApporteurProfile.user_id == User.id)
+        .join(ReferrerProfile, ReferrerProfile.user_id == User.id)
         .where(
-            ApporteurProfile.affiliation_code == code,
-            ApporteurProfile.status == ApporteurStatus.ACTIVE,
+            ReferrerProfile.affiliation_code == code,
+            ReferrerProfile.status == ReferrerStatus.ACTIVE,
             User.active.is_(True),
         )
     )
 
 
-def link_for(apporteur: User) -> str | None:
-    profile = apporteur.apporteur_profile
-    if profile is None or profile.status != ApporteurStatus.ACTIVE or not profile.affiliation_code:
+def link_for(referrer: User) -> str | None:
+    profile = referrer.referrer_profile
+    if profile is None or profile.status != ReferrerStatus.ACTIVE or not profile.affiliation_code:
         return None
     return emails.external_url("auth.register", ref=profile.affiliation_code)
 
@@ -51,7 +51,7 @@ class ReferredClient:
     dossiers: int
 
 
-def clients_of(apporteur: User, limit: int = 100) -> list[ReferredClient]:
+def clients_of(referrer: User, limit: int = 100) -> list[ReferredClient]:
     """The clients this referrer brought, newest first, with their number of dossiers."""
     count = (
         db.select(func.count(Dossier.id))
@@ -62,7 +62,7 @@ def clients_of(apporteur: User, limit: int = 100) -> list[ReferredClient]:
     rows = db.session.execute(
         db.select(User, ClientProfile.company_name, count)
         .join(ClientProfile, ClientProfile.user_id == User.id)
-        .where(ClientProfile.apporteur_id == apporteur.id)
+        .where(ClientProfile.referrer_id == referrer.id)
         .order_by(User.created_at.desc(), User.id.desc())
         .limit(limit)
     ).all()

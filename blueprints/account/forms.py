@@ -79,7 +79,7 @@ class ClientProfileForm(_UserFields):
 
 
 class ExpertProfileForm(_UserFields):
-    cabinet_name = StringField(_l("Firm (cabinet)"), validators=[Optional(), Length(max=160)])
+    firm_name = StringField(_l("Firm (cabinet)"), validators=[Optional(), Length(max=160)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
     languages = StringField(_l("Languages spoken"), validators=[Optional(), Length(max=120)])
     years_experience = LocalizedIntegerField(
@@ -92,7 +92,7 @@ class ExpertProfileForm(_UserFields):
     bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=4000)])
 
     FIELDS = _UserFields.FIELDS + (
-        "cabinet_name",
+        "firm_name",
         "city",
         "languages",
         "years_experience",
@@ -100,7 +100,7 @@ class ExpertProfileForm(_UserFields):
     )
 
 
-class ApporteurProfileForm(_UserFields):
+class ReferrerProfileForm(_UserFields):
     company_type = SelectField(
         _l("You are"), choices=company_type_choices, validators=[InputRequired()]
     )
@@ -137,7 +137,7 @@ class AdminProfileForm(_UserFields):
 PROFILE_FORMS = {
     "client": ClientProfileForm,
     "expert": ExpertProfileForm,
-    "apporteur": ApporteurProfileForm,
+    "apporteur": ReferrerProfileForm,
     "admin": AdminProfileForm,
 }
 

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required, logout_user
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.models import SECTORS, Role
 from app.security import is_approved_expert, may_run_firm
-from app.services import accounts, cabinets, preferences, push, sessions
+from app.services import accounts, firms, preferences, push, sessions
 from app.services import expertise as expertise_service
 from app.web.forms import apply_errors, json_body
 from blueprints.account import bp
@@ -140,18 +140,18 @@ def expertise():
     return redirect(url_for("account.expertise"), 303)
 
 
-def _cabinet_page(status: int = 200, errors: dict | None = None, values=None):
-    member = cabinets.membership(current_user)
+def _firm_page(status: int = 200, errors: dict | None = None, values=None):
+    member = firms.membership(current_user)
     runs = member is not None and may_run_firm(current_user, member)
     return render_template(
-        "account/cabinet.html",
+        "account/firm.html",
         member=member,
         runs=runs,
         may_create=is_approved_expert(current_user),
-        invitations=cabinets.invitations_for(current_user) if member is None else [],
-        sent=cabinets.sent_invitations(member.cabinet_id) if runs else [],
-        products=cabinets.products(),
-        dossiers=cabinets.team_dossiers(current_user),
+        invitations=firms.invitations_for(current_user) if member is None else [],
+        sent=firms.sent_invitations(member.firm_id) if runs else [],
+        products=firms.products(),
+        dossiers=firms.team_dossiers(current_user),
         errors=errors or {},
         values=values or {},
     ), status
@@ -164,38 +164,38 @@ def _expert_only() -> None:
 
 @bp.get("/cabinet")
 @login_required
-def cabinet():
+def firm():
     _expert_only()
-    return _cabinet_page()
+    return _firm_page()
 
 
 @bp.post("/cabinet")
 @login_required
-def cabinet_create():
+def firm_create():
     _expert_only()
     try:
-        cabinets.create(current_user, request.form.get("name", ""))
+        firms.create(current_user, request.form.get("name", ""))
     except ValidationFailed as exc:
-        return _cabinet_page(422, exc.fields, request.form)
+        return _firm_page(422, exc.fields, request.form)
     except Conflict as exc:
         flash(exc.message, "warning")
-        return _cabinet_page(409, values=request.form)
+        return _firm_page(409, values=request.form)
     flash(_("Your firm is created: you are its owner."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return redirect(url_for("account.firm"), 303)
 
 
 @bp.post("/cabinet/members")
 @login_required
-def cabinet_add_member():
+def firm_add_member():
     """Invite an expert: they join only once they accept from their own account."""
     try:
-        cabinets.invite(current_user, request.form.get("email", ""), request.form.get("role", ""))
+        firms.invite(current_user, request.form.get("email", ""), request.form.get("role", ""))
     except NotAllowed:
         abort(404)
     except ValidationFailed as exc:
-        return _cabinet_page(422, exc.fields, request.form)
+        return _firm_page(422, exc.fields, request.form)
     flash(_("The invitation is sent: the expert joins once they accept it."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return redirect(url_for("account.firm"), 303)
 
 
 def _firm_step(step, done: str):
@@ -207,68 +207,68 @@ def _firm_step(step, done: str):
         abort(404)
     except Conflict as exc:
         flash(exc.message, "warning")
-        return _cabinet_page(409)
+        return _firm_page(409)
     flash(done, "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return redirect(url_for("account.firm"), 303)
 
 
 @bp.post("/cabinet/invitations/<int:invitation_id>/accept")
 @login_required
-def cabinet_accept(invitation_id: int):
+def firm_accept(invitation_id: int):
     _expert_only()
     return _firm_step(
-        lambda: cabinets.accept(current_user, invitation_id), _("You have joined the firm.")
+        lambda: firms.accept(current_user, invitation_id), _("You have joined the firm.")
     )
 
 
 @bp.post("/cabinet/invitations/<int:invitation_id>/refuse")
 @login_required
-def cabinet_refuse(invitation_id: int):
+def firm_refuse(invitation_id: int):
     _expert_only()
     return _firm_step(
-        lambda: cabinets.refuse(current_user, invitation_id),
+        lambda: firms.refuse(current_user, invitation_id),
         _("You have declined the invitation."),
     )
 
 
 @bp.post("/cabinet/invitations/<int:invitation_id>/revoke")
 @login_required
-def cabinet_revoke(invitation_id: int):
+def firm_revoke(invitation_id: int):
     return _firm_step(
-        lambda: cabinets.revoke(current_user, invitation_id), _("The invitation is withdrawn.")
+        lambda: firms.revoke(current_user, invitation_id), _("The invitation is withdrawn.")
     )
 
 
 @bp.post("/cabinet/leave")
 @login_required
-def cabinet_leave():
+def firm_leave():
     return _firm_step(
-        lambda: cabinets.leave(current_user),
+        lambda: firms.leave(current_user),
         _("You have left the firm: it no longer sees your dossiers."),
     )
 
 
 @bp.post("/cabinet/members/<int:member_id>/remove")
 @login_required
-def cabinet_remove_member(member_id: int):
+def firm_remove_member(member_id: int):
     return _firm_step(
-        lambda: cabinets.remove_member(current_user, member_id),
+        lambda: firms.remove_member(current_user, member_id),
         _("The member has left the firm."),
     )
 
 
 @bp.post("/cabinet/fees")
 @login_required
-def cabinet_fees():
-    raw = {p.id: request.form.get(f"min-{p.id}", "") for p in cabinets.products()}
+def firm_fees():
+    raw = {p.id: request.form.get(f"min-{p.id}", "") for p in firms.products()}
     try:
-        cabinets.set_min_fees(current_user, raw)
+        firms.set_min_fees(current_user, raw)
     except NotAllowed:
         abort(404)
     except ValidationFailed as exc:
-        return _cabinet_page(422, exc.fields, request.form)
+        return _firm_page(422, exc.fields, request.form)
     flash(_("The minimum fees are saved."), "success")
-    return redirect(url_for("account.cabinet"), 303)
+    return redirect(url_for("account.firm"), 303)
 
 
 def _preferences_page(user, status=200, errors=None, values=None):

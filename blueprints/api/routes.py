@@ -1,4 +1,4 @@
-"""The public JSON API: stateless estimates for partner sites and apporteurs (no CSRF, no
+"""The public JSON API: stateless estimates for partner sites and referrers (no CSRF, no
 session, nothing stored a user owns), rate-limited per IP, described in /api/v1/openapi.json."""
 
 from flask import current_app, jsonify

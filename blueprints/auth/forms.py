@@ -100,7 +100,7 @@ class ClientSignupForm(_AccountFields):
 
 
 class ExpertApplicationForm(_AccountFields):
-    cabinet_name = StringField(_l("Firm (cabinet)"), validators=[Optional(), Length(max=160)])
+    firm_name = StringField(_l("Firm (cabinet)"), validators=[Optional(), Length(max=160)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
     languages = StringField(_l("Languages spoken"), validators=[Optional(), Length(max=120)])
     years_experience = LocalizedIntegerField(
@@ -112,13 +112,13 @@ class ExpertApplicationForm(_AccountFields):
     )
     bio = TextAreaField(_l("About you"), validators=[Optional(), Length(max=4000)])
 
-    PROFILE_FIELDS = ("cabinet_name", "city", "languages", "years_experience", "bio")
+    PROFILE_FIELDS = ("firm_name", "city", "languages", "years_experience", "bio")
 
     def to_service_kwargs(self) -> dict:
         return self.account_kwargs() | {n: getattr(self, n).data for n in self.PROFILE_FIELDS}
 
 
-class ApporteurApplicationForm(_AccountFields):
+class ReferrerApplicationForm(_AccountFields):
     company_type = SelectField(
         _l("You are"), choices=company_type_choices, validators=[InputRequired()]
     )

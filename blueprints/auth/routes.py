@@ -24,11 +24,11 @@ from app.web.forms import apply_errors
 from app.web.security import safe_redirect_target
 from blueprints.auth import bp
 from blueprints.auth.forms import (
-    ApporteurApplicationForm,
     ClientSignupForm,
     ExpertApplicationForm,
     ForgotPasswordForm,
     LoginForm,
+    ReferrerApplicationForm,
     ResetPasswordForm,
 )
 
@@ -202,17 +202,17 @@ def submit_expert_application():
 
 
 @bp.get("/apply/referrer")
-def apply_apporteur():
-    return render_template("auth/apply_apporteur.html", form=ApporteurApplicationForm())
+def apply_referrer():
+    return render_template("auth/apply_referrer.html", form=ReferrerApplicationForm())
 
 
 @bp.post("/apply/referrer")
 @_limit("RATELIMIT_SIGNUP")
-def submit_apporteur_application():
+def submit_referrer_application():
     return _signup(
-        ApporteurApplicationForm(),
-        "auth/apply_apporteur.html",
-        accounts.apply_apporteur,
+        ReferrerApplicationForm(),
+        "auth/apply_referrer.html",
+        accounts.apply_referrer,
     )
 
 
@@ -296,9 +296,9 @@ def set_password(token: str):
 _FORMS = {
     "auth.create_account": (ClientSignupForm, "auth/register.html"),
     "auth.submit_expert_application": (ExpertApplicationForm, "auth/apply_expert.html"),
-    "auth.submit_apporteur_application": (
-        ApporteurApplicationForm,
-        "auth/apply_apporteur.html",
+    "auth.submit_referrer_application": (
+        ReferrerApplicationForm,
+        "auth/apply_referrer.html",
     ),
     "auth.send_reset_link": (ForgotPasswordForm, "auth/forgot.html"),
     "auth.set_password": (ResetPasswordForm, "auth/reset.html"),

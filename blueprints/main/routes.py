@@ -51,10 +51,10 @@ def dashboard():
 
 def _referral_context(user) -> dict:
     """The referrer's link and clients; the client's referrer."""
-    if user.role == Role.APPORTEUR:
+    if user.role == Role.REFERRER:
         return {"referral_link": referrals.link_for(user), "referred": referrals.clients_of(user)}
     if user.role == Role.CLIENT and user.client_profile is not None:
-        return {"referrer": user.client_profile.apporteur}
+        return {"referrer": user.client_profile.referrer}
     return {}
 
 

@@ -3,7 +3,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import ApporteurProfile, ApprovalStatus, AuditLog, ExpertProfile, Notification, Role
+from app.models import ApprovalStatus, AuditLog, ExpertProfile, Notification, ReferrerProfile, Role
 from tests.factories import HX, login, make_user, post
 
 
@@ -18,7 +18,7 @@ def admin_client(app):
 PAGES = ["/admin/", "/admin/approvals", "/admin/users", "/admin/audit", "/admin/emails"]
 
 
-@pytest.mark.parametrize("role", [Role.CLIENT, Role.EXPERT, Role.APPORTEUR, Role.ADMIN])
+@pytest.mark.parametrize("role", [Role.CLIENT, Role.EXPERT, Role.REFERRER, Role.ADMIN])
 def test_each_role_against_each_page(app, client, role):
     make_user(app, role=role, email=f"{role.value}@example.fr")
     for url in ["/dashboard", *PAGES]:
@@ -41,7 +41,7 @@ def test_each_role_against_each_page(app, client, role):
 def test_admin_dashboard_counts_and_fragment(app, admin_client):
     make_user(app, role=Role.EXPERT, email="e1@example.fr")
     make_user(app, role=Role.EXPERT, email="e2@example.fr", approval_status=ApprovalStatus.APPROVED)
-    make_user(app, role=Role.APPORTEUR, email="a1@example.fr")
+    make_user(app, role=Role.REFERRER, email="a1@example.fr")
     make_user(app, role=Role.CLIENT, email="c1@example.fr", company_name="Ferme des Chênes")
     page = admin_client.get("/admin/").get_data(as_text=True)
     assert "Ferme des Chênes" in page and "c1@example.fr" in page
@@ -104,12 +104,12 @@ def test_approve_expert_with_htmx_audits_emails_and_notifies(app, admin_client, 
 
 
 def test_reject_needs_a_reason_and_emails_it(app, admin_client, run_jobs, smtp):
-    apporteur = make_user(app, role=Role.APPORTEUR, email="hugo@courtage.fr")
-    resp = post(admin_client, f"/admin/approvals/apporteur/{apporteur}/reject", {"reason": ""})
+    referrer = make_user(app, role=Role.REFERRER, email="hugo@courtage.fr")
+    resp = post(admin_client, f"/admin/approvals/apporteur/{referrer}/reject", {"reason": ""})
     assert resp.status_code == 422 and "motif du refus" in resp.get_data(as_text=True)
     resp = post(
         admin_client,
-        f"/admin/approvals/apporteur/{apporteur}/reject",
+        f"/admin/approvals/apporteur/{referrer}/reject",
         {"reason": "Activité hors de notre périmètre."},
     )
     assert resp.status_code == 303 and resp.headers["Location"] == "/admin/approvals"
@@ -122,11 +122,11 @@ def test_reject_needs_a_reason_and_emails_it(app, admin_client, run_jobs, smtp):
     assert "Refusé" in page and "Activité hors de notre périmètre." in page
 
 
-def test_approving_an_apporteur_gives_a_referral_code(app, admin_client):
-    apporteur = make_user(app, role=Role.APPORTEUR, email="hugo@courtage.fr")
-    assert post(admin_client, f"/admin/approvals/apporteur/{apporteur}/approve").status_code == 303
+def test_approving_a_referrer_gives_a_referral_code(app, admin_client):
+    referrer = make_user(app, role=Role.REFERRER, email="hugo@courtage.fr")
+    assert post(admin_client, f"/admin/approvals/apporteur/{referrer}/approve").status_code == 303
     with app.app_context():
-        code = db.session.scalar(db.select(ApporteurProfile.affiliation_code))
+        code = db.session.scalar(db.select(ReferrerProfile.affiliation_code))
         assert re.fullmatch(r"AFF\d{6}", code)
 
 

@@ -83,7 +83,7 @@ def test_negative_number_refused(client):
     assert resp.status_code == 422 and "positif ou nul" in resp.get_data(as_text=True)
 
 
-def test_expert_and_apporteur_applications_notify_admins(app, client, run_jobs, smtp):
+def test_expert_and_referrer_applications_notify_admins(app, client, run_jobs, smtp):
     admin = make_user(app, role=Role.ADMIN, email="boss@example.fr")
     make_user(app, role=Role.ADMIN, email="quiet-boss@example.fr")
     quiet = app.test_client()
@@ -99,7 +99,7 @@ def test_expert_and_apporteur_applications_notify_admins(app, client, run_jobs, 
             "password": "urssaf-expert-9",
             "confirm": "urssaf-expert-9",
             "accept": "y",
-            "cabinet_name": "Audit Social Sud",
+            "firm_name": "Audit Social Sud",
             "years_experience": "9",
         },
     )
@@ -298,7 +298,7 @@ def test_emails_rendered_in_recipient_language(app, client, run_jobs, smtp):
 def test_a_referrer_sends_a_cv_that_only_admins_read(app, client):
     import io
 
-    from app.models import ApporteurProfile, AuditLog
+    from app.models import AuditLog, ReferrerProfile
 
     make_user(app, Role.ADMIN, email="cvboss@example.fr")
     fields = {
@@ -329,7 +329,7 @@ def test_a_referrer_sends_a_cv_that_only_admins_read(app, client):
     )
     assert resp.status_code == 303
     with app.app_context():
-        profile = db.session.scalar(db.select(ApporteurProfile))
+        profile = db.session.scalar(db.select(ReferrerProfile))
         user_id, name = profile.user_id, profile.cv_name
     assert name == "Léa Roux CV.pdf"
     login(client, "lea@courtage.fr", "apporteur-2026")

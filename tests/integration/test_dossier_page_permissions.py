@@ -5,11 +5,11 @@ action would be accepted."""
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
-    Cabinet,
-    CabinetMember,
-    CabinetRole,
     Dossier,
     DossierStatus,
+    Firm,
+    FirmMember,
+    FirmRole,
     Product,
     Role,
     User,
@@ -28,10 +28,10 @@ def _dossier(app, **fields) -> dict:
     with app.app_context():
         product = db.session.scalar(db.select(Product).where(Product.code == "TICPE"))
         dossier = Dossier(client_id=ids["client"], product_id=product.id, **fields)
-        firm = Cabinet(name="Cabinet Azur")
+        firm = Firm(name="Cabinet Azur")
         firm.members = [
-            CabinetMember(user_id=ids["owner"], role=CabinetRole.OWNER),
-            CabinetMember(user_id=ids["expert"], role=CabinetRole.EXPERT),
+            FirmMember(user_id=ids["owner"], role=FirmRole.OWNER),
+            FirmMember(user_id=ids["expert"], role=FirmRole.EXPERT),
         ]
         db.session.add_all([dossier, firm])
         db.session.commit()

@@ -137,7 +137,7 @@ def test_relevance_follows_level_rating_completions_and_sector(app, client):
 
 def test_a_result_card_carries_each_column_under_its_own_name(app):
     fields = dict(
-        cabinet_name="Cabinet Lumière",
+        firm_name="Cabinet Lumière",
         city="Lyon",
         department="69",
         years_experience=12,

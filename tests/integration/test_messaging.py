@@ -7,7 +7,6 @@ import pytest
 
 from app.extensions import db
 from app.models import (
-    ApporteurStatus,
     ApprovalStatus,
     AuditLog,
     Dossier,
@@ -15,6 +14,7 @@ from app.models import (
     Message,
     MessageKind,
     Product,
+    ReferrerStatus,
     Role,
     Thread,
     User,
@@ -36,8 +36,8 @@ def people(app):
     other_expert = make_user(
         app, Role.EXPERT, email="other@example.fr", approval_status=ApprovalStatus.APPROVED
     )
-    apporteur = make_user(app, Role.APPORTEUR, email="app@example.fr")
-    referred = make_user(app, Role.CLIENT, email="referred@example.fr", apporteur_id=apporteur)
+    referrer = make_user(app, Role.REFERRER, email="app@example.fr")
+    referred = make_user(app, Role.CLIENT, email="referred@example.fr", referrer_id=referrer)
     admin = make_user(app, Role.ADMIN, email="adm@example.fr")
     stranger = make_user(app, Role.CLIENT, email="nosy@example.fr")
     with app.app_context():
@@ -54,7 +54,7 @@ def people(app):
             "client": client_id,
             "expert": expert_id,
             "other_expert": other_expert,
-            "apporteur": apporteur,
+            "apporteur": referrer,
             "referred": referred,
             "admin": admin,
             "stranger": stranger,
@@ -494,12 +494,12 @@ def test_the_header_badge_counts_unread_messages(app, client, people):
 def test_a_referred_client_and_their_referrer_talk(app, client, people):
     """Through the referrer's link the client is theirs; either opens their thread; nobody
     else can, and a referrer never opens one with an expert."""
-    apporteur = make_user(
+    referrer = make_user(
         app,
-        Role.APPORTEUR,
+        Role.REFERRER,
         email="ref-link@example.fr",
         first_name="Rémi",
-        status=ApporteurStatus.ACTIVE,
+        status=ReferrerStatus.ACTIVE,
         affiliation_code="AFF123456",
     )
     visitor = app.test_client()
@@ -519,12 +519,12 @@ def test_a_referred_client_and_their_referrer_talk(app, client, people):
     assert post(visitor, "/register", signup).status_code == 303
     with app.app_context():
         zoe = db.session.scalar(db.select(User).where(User.email == "zoe@roux-btp.fr"))
-        assert zoe.client_profile.apporteur_id == apporteur
+        assert zoe.client_profile.referrer_id == referrer
         zoe_id = zoe.id
     login(visitor, "zoe@roux-btp.fr", "chantier-2026-x")
     page = visitor.get("/dashboard").get_data(as_text=True)
-    assert "Votre apporteur" in page and f"/messages/referral/{apporteur}" in page
-    resp = visitor.get(f"/messages/referral/{apporteur}")
+    assert "Votre apporteur" in page and f"/messages/referral/{referrer}" in page
+    resp = visitor.get(f"/messages/referral/{referrer}")
     assert resp.status_code == 302
     thread_url = resp.headers["Location"]
     assert post(visitor, thread_url, {"body": "Bonjour Rémi"}).status_code == 303
@@ -543,7 +543,7 @@ def test_a_referred_client_and_their_referrer_talk(app, client, people):
         login(other, email)
         assert other.get(thread_url).status_code == 404, email
         assert post(other, thread_url, {"body": "x"}).status_code == 404, email
-        assert other.get(f"/messages/referral/{apporteur}").status_code == 404, email
+        assert other.get(f"/messages/referral/{referrer}").status_code == 404, email
 
     # an unknown or stale code is ignored: the sign-up goes through without a referrer
     late = app.test_client()
@@ -552,7 +552,7 @@ def test_a_referred_client_and_their_referrer_talk(app, client, people):
     assert post(late, "/register", signup).status_code == 303
     with app.app_context():
         late_user = db.session.scalar(db.select(User).where(User.email == "late@roux-btp.fr"))
-        assert late_user.client_profile.apporteur_id is None
+        assert late_user.client_profile.referrer_id is None
 
 
 def test_reads_move_only_over_the_others_messages(app, client, people):

@@ -16,13 +16,13 @@ def _world(app):
         "client": make_user(app, Role.CLIENT),
         "expert": make_user(app, Role.EXPERT),
         "replaced_expert": make_user(app, Role.EXPERT),
-        "referrer": make_user(app, Role.APPORTEUR),
-        "new_referrer": make_user(app, Role.APPORTEUR),
+        "referrer": make_user(app, Role.REFERRER),
+        "new_referrer": make_user(app, Role.REFERRER),
         "admin": make_user(app, Role.ADMIN),
         "stranger": make_user(app, Role.CLIENT),
     }
-    ids["referred"] = make_user(app, Role.CLIENT, apporteur_id=ids["referrer"])
-    ids["moved"] = make_user(app, Role.CLIENT, apporteur_id=ids["referrer"])
+    ids["referred"] = make_user(app, Role.CLIENT, referrer_id=ids["referrer"])
+    ids["moved"] = make_user(app, Role.CLIENT, referrer_id=ids["referrer"])
     with app.app_context():
         users = {name: db.session.get(User, uid) for name, uid in ids.items()}
         product = db.session.scalar(db.select(Product).where(Product.code == "TICPE"))
@@ -48,7 +48,7 @@ def _world(app):
         profile = db.session.scalar(
             db.select(ClientProfile).where(ClientProfile.user_id == ids["moved"])
         )
-        profile.apporteur_id = ids["new_referrer"]  # "moved" is no longer the referrer's
+        profile.referrer_id = ids["new_referrer"]  # "moved" is no longer the referrer's
         db.session.commit()
     return ids, threads
 

@@ -214,7 +214,7 @@ def test_seed_demo_is_idempotent(app):
                 db.select(User.role, db.func.count(User.id)).group_by(User.role)
             ).all()
         )
-        assert counts == {Role.ADMIN: 1, Role.EXPERT: 4, Role.CLIENT: 5, Role.APPORTEUR: 1}
+        assert counts == {Role.ADMIN: 1, Role.EXPERT: 4, Role.CLIENT: 5, Role.REFERRER: 1}
         # the demo client's dossiers span the workflow, reached through real transitions
         statuses = set(db.session.scalars(db.select(Dossier.status)))
         assert {
@@ -240,7 +240,7 @@ def test_seed_scale_small(app):
             "30",
             "--experts",
             "7",
-            "--apporteurs",
+            "--referrers",
             "3",
             "--dossiers",
             "95",
@@ -288,7 +288,7 @@ def test_seed_scale_small(app):
         word = max(first.rstrip(".").split(), key=len)  # the longest: not a stop word
         assert messaging.search(client, word)[0]  # the full-text index has them
     again = app.test_cli_runner().invoke(
-        args=["seed", "scale", "--clients", "30", "--experts", "7", "--apporteurs", "3"]
+        args=["seed", "scale", "--clients", "30", "--experts", "7", "--referrers", "3"]
         + ["--dossiers", "95", "--messages", "140", "--chunk", "10"]
     )
     assert again.exit_code == 0, again.output

@@ -9,9 +9,9 @@ from app.extensions import db
 from app.models import (
     ApprovalStatus,
     AuditLog,
-    CabinetInvitation,
     Dossier,
     DossierStatus,
+    FirmInvitation,
     Notification,
     Product,
     Role,
@@ -52,10 +52,10 @@ def _switch(client, email):
 def _invitation_id(app, email) -> int:
     with app.app_context():
         return db.session.scalar(
-            db.select(CabinetInvitation.id)
-            .join(CabinetInvitation.user)
+            db.select(FirmInvitation.id)
+            .join(FirmInvitation.user)
             .where(User.email == email)
-            .order_by(CabinetInvitation.id.desc())
+            .order_by(FirmInvitation.id.desc())
         )
 
 
@@ -143,11 +143,9 @@ def test_a_removed_member_is_told_and_no_longer_seen(app, client, victim_dossier
     _switch(client, "owner@example.fr")
     assert client.get(f"/dossiers/{victim_dossier}").status_code == 200
     with app.app_context():
-        from app.models import CabinetMember
+        from app.models import FirmMember
 
-        member_id = db.session.scalar(
-            db.select(CabinetMember.id).where(CabinetMember.role != "owner")
-        )
+        member_id = db.session.scalar(db.select(FirmMember.id).where(FirmMember.role != "owner"))
     assert post(client, f"/account/cabinet/members/{member_id}/remove").status_code == 303
     assert client.get(f"/dossiers/{victim_dossier}").status_code == 404
     assert "cabinet.remove_member" in _actions(app)

@@ -9,12 +9,12 @@ import pytest
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
-    CabinetInvitation,
-    CabinetMember,
     Document,
     Dossier,
     Email,
     Export,
+    FirmInvitation,
+    FirmMember,
     Invoice,
     MessageAttachment,
     Notification,
@@ -23,7 +23,7 @@ from app.models import (
     Thread,
     User,
 )
-from app.services import cabinets
+from app.services import firms
 from tests.factories import csrf_token, login, make_user
 
 # which table an URL's id names
@@ -33,8 +33,8 @@ IDS = {
     "invoice_id": Invoice,
     "thread_id": Thread,
     "notification_id": Notification,
-    "invitation_id": CabinetInvitation,
-    "member_id": CabinetMember,
+    "invitation_id": FirmInvitation,
+    "member_id": FirmMember,
     "export_id": Export,
     "attachment_id": MessageAttachment,
     "review_id": Review,
@@ -55,10 +55,10 @@ def world(app):
         owner = db.session.scalar(db.select(User).where(User.email.like("expert2@%")))
         member = db.session.scalar(db.select(User).where(User.email.like("expert3@%")))
         invited = db.session.scalar(db.select(User).where(User.email.like("expert@demo%")))
-        cabinets.create(owner, "Cabinet Démo")
-        invitation = cabinets.invite(owner, member.email, "manager")
-        cabinets.accept(member, invitation.id)
-        cabinets.invite(owner, invited.email, "expert")
+        firms.create(owner, "Cabinet Démo")
+        invitation = firms.invite(owner, member.email, "manager")
+        firms.accept(member, invitation.id)
+        firms.invite(owner, invited.email, "expert")
         ids = {
             name: list(db.session.scalars(db.select(model.id).order_by(model.id).limit(4)))
             for name, model in IDS.items()
@@ -89,7 +89,7 @@ def _url(rule, name, value) -> str:
     return path
 
 
-@pytest.mark.parametrize("role", [Role.CLIENT, Role.EXPERT, Role.APPORTEUR])
+@pytest.mark.parametrize("role", [Role.CLIENT, Role.EXPERT, Role.REFERRER])
 def test_a_stranger_of_every_role_gets_404_from_every_object_route(app, client, world, role):
     make_user(
         app,

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.extensions import db
-from app.models import ApporteurProfile, ClientProfile, ExpertProfile, Notification, Role, User
+from app.models import ClientProfile, ExpertProfile, Notification, ReferrerProfile, Role, User
 from tests.factories import PASSWORD, login, make_user, post
 
 COMMON = {
@@ -28,7 +28,7 @@ FORMS = {
         "siren": "732 829 320",
         "sector": "Transport et Logistique",
     },
-    "/apply/expert": {**COMMON, "cabinet_name": "Cabinet Durand", "years_experience": "4"},
+    "/apply/expert": {**COMMON, "firm_name": "Cabinet Durand", "years_experience": "4"},
     "/apply/referrer": {**COMMON, "company_type": "agence"},
 }
 
@@ -63,14 +63,14 @@ def test_the_same_answer_whether_or_not_the_address_is_taken(app, run_jobs, smtp
     with app.app_context():
         owner = db.session.scalar(db.select(User).where(User.email == "taken@example.fr"))
         assert owner.first_name == "Tania" and owner.role == Role.CLIENT
-        assert owner.expert_profile is None and owner.apporteur_profile is None
+        assert owner.expert_profile is None and owner.referrer_profile is None
         assert db.session.scalar(db.select(db.func.count(ClientProfile.id))) == 1 + (
             path == "/register"
         )
         assert db.session.scalar(db.select(db.func.count(ExpertProfile.id))) == (
             path == "/apply/expert"
         )
-        assert db.session.scalar(db.select(db.func.count(ApporteurProfile.id))) == (
+        assert db.session.scalar(db.select(db.func.count(ReferrerProfile.id))) == (
             path == "/apply/referrer"
         )
         # admins hear of the real application only
@@ -104,5 +104,5 @@ def test_a_cv_sent_with_a_taken_address_is_not_kept(app):
     )
     assert resp.status_code == 303 and resp.headers["Location"] == "/register/sent"
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count(ApporteurProfile.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(ReferrerProfile.id))) == 0
     assert (set(cvs.rglob("*")) if cvs.exists() else set()) == before

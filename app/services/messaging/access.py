@@ -41,7 +41,7 @@ _FACTS = (
         _dossiers.c.client_id,
         _dossiers.c.expert_id,
         _participants.c.user_id,
-        _clients.c.apporteur_id,
+        _clients.c.referrer_id,
     )
     .select_from(_threads)
     .outerjoin(_dossiers, _dossiers.c.id == _threads.c.dossier_id)
@@ -59,7 +59,7 @@ def facts(thread_id: int) -> ThreadFacts | None:
     referrer = None
     if kind == ThreadKind.REFERRAL:
         client = _referral_client(key)
-        referrer = next((r.apporteur_id for r in rows if r.user_id == client), None)
+        referrer = next((r.referrer_id for r in rows if r.user_id == client), None)
     parties = tuple(i for i in (client_id, expert_id) if i is not None)
     return ThreadFacts(
         id=thread_id,
@@ -78,7 +78,7 @@ def facts_of(thread: Thread) -> ThreadFacts:
     referrer = None
     if thread.kind == ThreadKind.REFERRAL:
         referrer = db.session.scalar(
-            db.select(ClientProfile.apporteur_id).where(
+            db.select(ClientProfile.referrer_id).where(
                 ClientProfile.user_id == _referral_client(thread.key)
             )
         )
@@ -116,7 +116,7 @@ def readable_thread_ids(user: User) -> list[int]:
     clients = [_referral_client(r.key) for r in rows if r.kind == ThreadKind.REFERRAL]
     referrers = dict(
         db.session.execute(
-            db.select(ClientProfile.user_id, ClientProfile.apporteur_id).where(
+            db.select(ClientProfile.user_id, ClientProfile.referrer_id).where(
                 ClientProfile.user_id.in_(clients)
             )
         ).all()

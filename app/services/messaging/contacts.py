@@ -20,14 +20,14 @@ def may_contact(sender: User, recipient: User) -> bool:
     if sender.is_admin or recipient.is_admin:
         return True
     roles = {sender.role, recipient.role}
-    if roles == {Role.APPORTEUR, Role.CLIENT}:
+    if roles == {Role.REFERRER, Role.CLIENT}:
         client, referrer = (
             (sender, recipient) if sender.role == Role.CLIENT else (recipient, sender)
         )
         return (
-            client.client_profile is not None and client.client_profile.apporteur_id == referrer.id
+            client.client_profile is not None and client.client_profile.referrer_id == referrer.id
         )
-    if Role.APPORTEUR in roles:
+    if Role.REFERRER in roles:
         return False
     if roles == {Role.CLIENT, Role.EXPERT}:
         client, expert = (sender, recipient) if sender.role == Role.CLIENT else (recipient, sender)

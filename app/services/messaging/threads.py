@@ -94,10 +94,10 @@ def open_referral_thread(viewer: User, other_id: int) -> Thread:
     other = db.session.get(User, other_id)
     require(
         other is not None
-        and Role.APPORTEUR in (viewer.role, other.role)
+        and Role.REFERRER in (viewer.role, other.role)
         and may_contact(viewer, other)
     )
-    referrer, client = (viewer, other) if viewer.role == Role.APPORTEUR else (other, viewer)
+    referrer, client = (viewer, other) if viewer.role == Role.REFERRER else (other, viewer)
     thread = get_or_create(
         f"referral:{referrer.id}:{client.id}", kind=ThreadKind.REFERRAL, title=""
     )

@@ -196,7 +196,7 @@ def complete_audit(d: Dossier, actor: User, p: Params):
         # cabinet that set no minimum (or no cabinet) allows no negotiation
         profile = actor.expert_profile
         default_bp = profile.fee_bp if profile else 0
-        floor = profile.cabinet.min_fee_bp(d.product_id) if profile and profile.cabinet else None
+        floor = profile.firm.min_fee_bp(d.product_id) if profile and profile.firm else None
         if floor is None:
             error = _("Your firm has not set a minimum fee for this product: the fee is fixed.")
             raise ValidationFailed(error, fee_percent=error)

@@ -4,11 +4,11 @@ from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
-    CabinetInvitation,
-    CabinetMember,
     Dossier,
     DossierStatus,
     ExpertSector,
+    FirmInvitation,
+    FirmMember,
     Product,
     Role,
     User,
@@ -86,7 +86,7 @@ def test_an_owner_builds_a_team_sets_fees_and_sees_its_dossiers(app, client):
                 assert not ok, fee
                 db.session.rollback()
         assert db.session.get(Dossier, dossier_id).negotiated_fee_bp == 2500
-        assert db.session.scalar(db.select(db.func.count(CabinetMember.id))) == 2
+        assert db.session.scalar(db.select(db.func.count(FirmMember.id))) == 2
 
 
 def _accept_invitation(app, client, email) -> None:
@@ -95,7 +95,7 @@ def _accept_invitation(app, client, email) -> None:
     login(client, email)
     with app.app_context():
         invitation = db.session.scalar(
-            db.select(CabinetInvitation).join(CabinetInvitation.user).where(User.email == email)
+            db.select(FirmInvitation).join(FirmInvitation.user).where(User.email == email)
         )
     page = client.get("/account/cabinet").get_data(as_text=True)
     assert f"/account/cabinet/invitations/{invitation.id}/accept" in page

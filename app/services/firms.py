@@ -12,12 +12,12 @@ from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.core.numbers import parse_percent_bp
 from app.extensions import db
 from app.models import (
-    Cabinet,
-    CabinetInvitation,
-    CabinetMember,
-    CabinetProduct,
-    CabinetRole,
     Dossier,
+    Firm,
+    FirmInvitation,
+    FirmMember,
+    FirmProduct,
+    FirmRole,
     InvitationStatus,
     Product,
     Role,
@@ -28,18 +28,18 @@ from app.security import can_answer_invitation, is_approved_expert, may_run_firm
 from app.services import audit, emails, notifications
 
 
-def membership(user: User) -> CabinetMember | None:
-    return db.session.scalar(db.select(CabinetMember).where(CabinetMember.user_id == user.id))
+def membership(user: User) -> FirmMember | None:
+    return db.session.scalar(db.select(FirmMember).where(FirmMember.user_id == user.id))
 
 
-def _runner(user: User) -> CabinetMember:
+def _runner(user: User) -> FirmMember:
     member = membership(user)
     if member is None or not may_run_firm(user, member):
         raise NotAllowed()
     return member
 
 
-def create(owner: User, name: str) -> Cabinet:
+def create(owner: User, name: str) -> Firm:
     if owner.role != Role.EXPERT:
         raise NotAllowed()
     if not is_approved_expert(owner):
@@ -50,25 +50,25 @@ def create(owner: User, name: str) -> Cabinet:
     if not name or len(name) > 160:
         message = _("Give your firm a name (160 characters at most).")
         raise ValidationFailed(message, name=message)
-    cabinet = Cabinet(name=name)
-    cabinet.members.append(CabinetMember(user_id=owner.id, role=CabinetRole.OWNER))
-    db.session.add(cabinet)
+    firm = Firm(name=name)
+    firm.members.append(FirmMember(user_id=owner.id, role=FirmRole.OWNER))
+    db.session.add(firm)
     db.session.flush()
-    owner.expert_profile.cabinet_id = cabinet.id
-    audit.record(owner, "cabinet.create", "cabinet", cabinet.id, None, name=name)
+    owner.expert_profile.firm_id = firm.id
+    audit.record(owner, "cabinet.create", "cabinet", firm.id, None, name=name)
     db.session.commit()
-    return cabinet
+    return firm
 
 
-def invite(runner: User, email: str, role: str) -> CabinetInvitation:
+def invite(runner: User, email: str, role: str) -> FirmInvitation:
     """Ask an expert (by their account's email) to join the firm. Nothing is shared until they
     accept from their own account; they are told in the app and by email."""
     me = _runner(runner)
     try:
-        member_role = CabinetRole(role)
+        member_role = FirmRole(role)
     except ValueError:
         member_role = None
-    if member_role is None or member_role == CabinetRole.OWNER:
+    if member_role is None or member_role == FirmRole.OWNER:
         message = _("Choose a role: manager, expert or assistant.")
         raise ValidationFailed(message, role=message)
     user = db.session.scalar(
@@ -80,21 +80,19 @@ def invite(runner: User, email: str, role: str) -> CabinetInvitation:
     if membership(user) is not None:
         message = _("This expert already belongs to a firm.")
         raise ValidationFailed(message, email=message)
-    if _open_invitation(me.cabinet_id, user.id) is not None:
+    if _open_invitation(me.firm_id, user.id) is not None:
         message = _("This expert has already been invited; they have not answered yet.")
         raise ValidationFailed(message, email=message)
-    invitation = CabinetInvitation(
-        cabinet_id=me.cabinet_id, user_id=user.id, role=member_role, invited_by_id=runner.id
+    invitation = FirmInvitation(
+        firm_id=me.firm_id, user_id=user.id, role=member_role, invited_by_id=runner.id
     )
     db.session.add(invitation)
     db.session.flush()
-    audit.record(
-        runner, "cabinet.invite", "cabinet", me.cabinet_id, None, user_id=user.id, role=role
-    )
+    audit.record(runner, "cabinet.invite", "cabinet", me.firm_id, None, user_id=user.id, role=role)
     _tell(
         user,
         "firm_invitation",
-        _l("%(firm)s invites you to join their firm", firm=me.cabinet.name),
+        _l("%(firm)s invites you to join their firm", firm=me.firm.name),
         _l("Accept or refuse from your firm page. Until you accept, they see none of your work."),
         invitation,
         email=True,
@@ -103,62 +101,62 @@ def invite(runner: User, email: str, role: str) -> CabinetInvitation:
     return invitation
 
 
-def _open_invitation(cabinet_id: int, user_id: int) -> CabinetInvitation | None:
+def _open_invitation(firm_id: int, user_id: int) -> FirmInvitation | None:
     return db.session.scalar(
-        db.select(CabinetInvitation).where(
-            CabinetInvitation.cabinet_id == cabinet_id,
-            CabinetInvitation.user_id == user_id,
-            CabinetInvitation.status == InvitationStatus.PENDING,
+        db.select(FirmInvitation).where(
+            FirmInvitation.firm_id == firm_id,
+            FirmInvitation.user_id == user_id,
+            FirmInvitation.status == InvitationStatus.PENDING,
         )
     )
 
 
-def invitations_for(user: User) -> list[CabinetInvitation]:
+def invitations_for(user: User) -> list[FirmInvitation]:
     """The invitations waiting for this expert's answer."""
     return list(
         db.session.scalars(
-            db.select(CabinetInvitation)
+            db.select(FirmInvitation)
             .where(
-                CabinetInvitation.user_id == user.id,
-                CabinetInvitation.status == InvitationStatus.PENDING,
+                FirmInvitation.user_id == user.id,
+                FirmInvitation.status == InvitationStatus.PENDING,
             )
-            .options(db.joinedload(CabinetInvitation.cabinet))
-            .order_by(CabinetInvitation.id)
+            .options(db.joinedload(FirmInvitation.firm))
+            .order_by(FirmInvitation.id)
         )
     )
 
 
-def sent_invitations(cabinet_id: int) -> list[CabinetInvitation]:
+def sent_invitations(firm_id: int) -> list[FirmInvitation]:
     return list(
         db.session.scalars(
-            db.select(CabinetInvitation)
+            db.select(FirmInvitation)
             .where(
-                CabinetInvitation.cabinet_id == cabinet_id,
-                CabinetInvitation.status == InvitationStatus.PENDING,
+                FirmInvitation.firm_id == firm_id,
+                FirmInvitation.status == InvitationStatus.PENDING,
             )
-            .options(db.joinedload(CabinetInvitation.user))
-            .order_by(CabinetInvitation.id)
+            .options(db.joinedload(FirmInvitation.user))
+            .order_by(FirmInvitation.id)
         )
     )
 
 
-def _mine(user: User, invitation_id: int) -> CabinetInvitation:
-    invitation = db.session.get(CabinetInvitation, invitation_id)
+def _mine(user: User, invitation_id: int) -> FirmInvitation:
+    invitation = db.session.get(FirmInvitation, invitation_id)
     require(invitation is not None and can_answer_invitation(user, invitation))
     if invitation.status != InvitationStatus.PENDING:
         raise Conflict(_("This invitation has already been answered or withdrawn."))
     return invitation
 
 
-def accept(user: User, invitation_id: int) -> CabinetMember:
+def accept(user: User, invitation_id: int) -> FirmMember:
     invitation = _mine(user, invitation_id)
     if membership(user) is not None:
         raise Conflict(_("Leave your current firm before you join another one."))
     invitation.status, invitation.decided_at = InvitationStatus.ACCEPTED, utcnow()
-    member = CabinetMember(cabinet_id=invitation.cabinet_id, user_id=user.id, role=invitation.role)
+    member = FirmMember(firm_id=invitation.firm_id, user_id=user.id, role=invitation.role)
     db.session.add(member)
-    user.expert_profile.cabinet_id = invitation.cabinet_id
-    audit.record(user, "cabinet.join", "cabinet", invitation.cabinet_id, None, role=member.role)
+    user.expert_profile.firm_id = invitation.firm_id
+    audit.record(user, "cabinet.join", "cabinet", invitation.firm_id, None, role=member.role)
     if invitation.invited_by is not None:
         _tell(
             invitation.invited_by,
@@ -174,7 +172,7 @@ def accept(user: User, invitation_id: int) -> CabinetMember:
 def refuse(user: User, invitation_id: int) -> None:
     invitation = _mine(user, invitation_id)
     invitation.status, invitation.decided_at = InvitationStatus.REFUSED, utcnow()
-    audit.record(user, "cabinet.refuse", "cabinet", invitation.cabinet_id, None)
+    audit.record(user, "cabinet.refuse", "cabinet", invitation.firm_id, None)
     if invitation.invited_by is not None:
         _tell(
             invitation.invited_by,
@@ -188,29 +186,27 @@ def refuse(user: User, invitation_id: int) -> None:
 
 def revoke(runner: User, invitation_id: int) -> None:
     me = _runner(runner)
-    invitation = db.session.get(CabinetInvitation, invitation_id)
-    require(invitation is not None and invitation.cabinet_id == me.cabinet_id)
+    invitation = db.session.get(FirmInvitation, invitation_id)
+    require(invitation is not None and invitation.firm_id == me.firm_id)
     if invitation.status != InvitationStatus.PENDING:
         raise Conflict(_("This invitation has already been answered or withdrawn."))
     invitation.status, invitation.decided_at = InvitationStatus.REVOKED, utcnow()
-    audit.record(runner, "cabinet.revoke", "cabinet", me.cabinet_id, None, user=invitation.user_id)
+    audit.record(runner, "cabinet.revoke", "cabinet", me.firm_id, None, user=invitation.user_id)
     db.session.commit()
 
 
 def remove_member(runner: User, member_id: int) -> None:
     me = _runner(runner)
-    member = db.session.get(CabinetMember, member_id)
-    require(member is not None and member.cabinet_id == me.cabinet_id)
-    if member.role == CabinetRole.OWNER:
+    member = db.session.get(FirmMember, member_id)
+    require(member is not None and member.firm_id == me.firm_id)
+    if member.role == FirmRole.OWNER:
         raise Conflict(_("The owner cannot be removed from the firm."))
     _drop(member)
-    audit.record(
-        runner, "cabinet.remove_member", "cabinet", me.cabinet_id, None, user=member.user_id
-    )
+    audit.record(runner, "cabinet.remove_member", "cabinet", me.firm_id, None, user=member.user_id)
     _tell(
         member.user,
         "firm_removed",
-        _l("You are no longer a member of %(firm)s", firm=me.cabinet.name),
+        _l("You are no longer a member of %(firm)s", firm=me.firm.name),
         _l("The firm no longer sees your dossiers."),
         None,
     )
@@ -222,28 +218,28 @@ def leave(user: User) -> None:
     member = membership(user)
     if member is None:
         raise NotAllowed()
-    if member.role == CabinetRole.OWNER:
+    if member.role == FirmRole.OWNER:
         raise Conflict(_("As the owner, you cannot leave your own firm."))
-    cabinet_id = member.cabinet_id
+    firm_id = member.firm_id
     _drop(member)
-    audit.record(user, "cabinet.leave", "cabinet", cabinet_id, None)
+    audit.record(user, "cabinet.leave", "cabinet", firm_id, None)
     db.session.commit()
 
 
-def _drop(member: CabinetMember) -> None:
+def _drop(member: FirmMember) -> None:
     if member.user.expert_profile is not None:
-        member.user.expert_profile.cabinet_id = None
+        member.user.expert_profile.firm_id = None
     db.session.delete(member)
 
 
 def _tell(user: User, type: str, title, body, invitation, email: bool = False) -> None:
 
-    link = url_for("account.cabinet")
+    link = url_for("account.firm")
     ref = f"cabinet_invitation:{invitation.id}" if invitation is not None else ""
     notifications.create(user, type, title, body, link=link, object_ref=ref, threshold=ref)
     if email:
         emails.queue_notification_email(
-            user, type, type, title=title, body=body, link=emails.external_url("account.cabinet")
+            user, type, type, title=title, body=body, link=emails.external_url("account.firm")
         )
 
 
@@ -251,7 +247,7 @@ def set_min_fees(owner: User, raw: dict[int, str]) -> None:
     """domain.md §6: the lowest fee (%) the firm's experts may negotiate per product (none: the fee
     is fixed for that product). Only the owner decides."""
     me = membership(owner)
-    if me is None or me.role != CabinetRole.OWNER:
+    if me is None or me.role != FirmRole.OWNER:
         raise NotAllowed()
     errors, values = {}, {}
     for product_id, text in raw.items():
@@ -268,14 +264,14 @@ def set_min_fees(owner: User, raw: dict[int, str]) -> None:
         values[product_id] = bp
     if errors:
         raise ValidationFailed(next(iter(errors.values())), **errors)
-    cabinet = me.cabinet
-    existing = {p.product_id: p for p in cabinet.product_fees}
+    firm = me.firm
+    existing = {p.product_id: p for p in firm.product_fees}
     for product_id, bp in values.items():
         if product_id in existing:
             existing[product_id].min_fee_bp = bp
         else:
-            cabinet.product_fees.append(CabinetProduct(product_id=product_id, min_fee_bp=bp))
-    audit.record(owner, "cabinet.min_fees", "cabinet", cabinet.id, None, fees=values)
+            firm.product_fees.append(FirmProduct(product_id=product_id, min_fee_bp=bp))
+    audit.record(owner, "cabinet.min_fees", "cabinet", firm.id, None, fees=values)
     db.session.commit()
 
 
@@ -291,7 +287,7 @@ def team_dossiers(runner: User, limit: int = 50) -> list[Dossier]:
     me = membership(runner)
     if me is None or not may_run_firm(runner, me):
         return []
-    members = db.select(CabinetMember.user_id).where(CabinetMember.cabinet_id == me.cabinet_id)
+    members = db.select(FirmMember.user_id).where(FirmMember.firm_id == me.firm_id)
     return list(
         db.session.scalars(
             db.select(Dossier)
