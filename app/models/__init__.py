@@ -22,7 +22,16 @@ from app.models.dossier import (
 )
 from app.models.email import Email, EmailStatus
 from app.models.export import Export, ExportFormat, ExportStatus
+from app.models.firm import (
+    Firm,
+    FirmInvitation,
+    FirmMember,
+    FirmProduct,
+    FirmRole,
+    InvitationStatus,
+)
 from app.models.invoice import Invoice, InvoiceSequence
+from app.models.login import LoginThrottle, PasswordResetToken, UserSession
 from app.models.messaging import (
     Message,
     MessageAttachment,
@@ -40,9 +49,7 @@ from app.models.preferences import (
     PushStatus,
     PushSubscription,
 )
-from app.models.review import Review
-from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
-from app.models.user import (
+from app.models.profiles import (
     SECTORS,
     ApprovalStatus,
     ClientProfile,
@@ -51,20 +58,12 @@ from app.models.user import (
     ExpertProduct,
     ExpertProfile,
     ExpertSector,
-    Firm,
-    FirmInvitation,
-    FirmMember,
-    FirmProduct,
-    FirmRole,
-    InvitationStatus,
-    LoginThrottle,
-    PasswordResetToken,
     ReferrerProfile,
     ReferrerStatus,
-    Role,
-    User,
-    UserSession,
 )
+from app.models.review import Review
+from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
+from app.models.user import Role, User
 
 __all__ = [
     "PARIS",

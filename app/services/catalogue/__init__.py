@@ -18,7 +18,7 @@ from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind, User
-from app.models.user import SECTORS
+from app.models.profiles import SECTORS
 from app.services import audit, formulas, rules
 from app.tasks import redis
 
