@@ -5,14 +5,13 @@ Every object-returning view and every service calls a policy here. A foreign obj
 HTTP; the web wiring (login, headers, view decorators) is in app/web/security.py.
 """
 
+from collections.abc import Collection
+
 from app.core.errors import NotFound
-from app.extensions import db
 from app.models import (
     ApprovalStatus,
     DocumentStep,
-    Dossier,
     DossierStatus,
-    FirmMember,
     FirmRole,
     Notification,
     Role,
@@ -47,16 +46,16 @@ def can_view_simulation(viewer: User | None, simulation, session_tokens: list[st
     return simulation.user_id is None and simulation.token in session_tokens
 
 
-def can_view_dossier(viewer: User | None, dossier) -> bool:
+def can_view_dossier(viewer: User | None, dossier, firm_sight: Collection[int] = ()) -> bool:
     """A dossier is its client's, its expert's (assigned, or asked to accept it) and the
-    admins'. A refused or replaced expert loses sight of it."""
+    admins'. A refused or replaced expert loses sight of it. `firm_sight`: the experts whose
+    dossiers the viewer reads as their firm's owner or manager (`firms.sight_for` reads it;
+    only the dossier page asks, the actions never do)."""
     if viewer is None or not viewer.is_authenticated:
         return False
     if viewer.is_admin or dossier.is_party(viewer):
         return True
-    if viewer.role == Role.EXPERT and dossier.expert_id is not None:
-        return firm_reads_dossiers_of(viewer, dossier.expert_id)
-    return False
+    return dossier.expert_id is not None and dossier.expert_id in firm_sight
 
 
 # -- firms (docs/security.md, "Firms") ---------------------------------------------------------
@@ -84,50 +83,27 @@ def can_answer_invitation(user: User, invitation) -> bool:
     return invitation.user_id == user.id
 
 
-def firm_reads_dossiers_of(viewer: User, expert_id: int) -> bool:
+def firm_reads_dossiers_of(viewer: User, runner, member) -> bool:
     """The firm rule: an approved owner or manager reads (never acts on) the dossiers assigned
     to an expert who accepted to join the same firm, for as long as both are members. An
-    invitation alone shares nothing; leaving or being removed ends it at once."""
-    if not is_approved_expert(viewer):
-        return False
-
-    runner = db.aliased(FirmMember)
-    member = db.aliased(FirmMember)
-    shared = (
-        db.select(member.id)
-        .join(runner, runner.firm_id == member.firm_id)
-        .where(
-            runner.user_id == viewer.id,
-            runner.role.in_(FIRM_RUNNERS),
-            member.user_id == expert_id,
-        )
-        .limit(1)
-    )
-    return db.session.scalar(shared) is not None
+    invitation alone shares nothing; leaving or being removed ends it at once. `runner` and
+    `member` are the two membership rows (None: not a member)."""
+    return member is not None and may_run_firm(viewer, runner) and member.firm_id == runner.firm_id
 
 
-def can_view_document(viewer: User | None, document) -> bool:
-    """A dossier file follows its dossier. A company document (Kbis, RIB) is the client's, the
-    admins', and visible to the experts of that client's dossiers."""
+def can_view_document(
+    viewer: User | None, document, dossier=None, client_expert_ids: Collection[int] = ()
+) -> bool:
+    """A dossier file follows its dossier (`dossier`, the file's). A company document (Kbis,
+    RIB) is the client's, the admins', and visible to the experts of that client's dossiers
+    (`client_expert_ids`: the experts assigned or asked on one of them)."""
     if viewer is None or not viewer.is_authenticated:
         return False
     if viewer.is_admin or document.client_id == viewer.id:
         return True
-
     if document.dossier_id is not None:
-        dossier = db.session.get(Dossier, document.dossier_id)
         return dossier is not None and dossier.is_party(viewer)
-    return (
-        db.session.scalar(
-            db.select(Dossier.id)
-            .where(
-                Dossier.client_id == document.client_id,
-                db.or_(Dossier.expert_id == viewer.id, Dossier.pending_expert_id == viewer.id),
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    return viewer.id in client_expert_ids
 
 
 def thread_readers(kind, key: str, dossier_parties: tuple[int, ...], referrer_of_client) -> tuple:

@@ -5,7 +5,7 @@ from app.core.errors import NotFound
 from app.extensions import db
 from app.models import DetailedEstimate, Dossier, User
 from app.security import can_view_dossier, require
-from app.services import catalogue, ticpe
+from app.services import catalogue, firms, ticpe
 
 SECTOR_ACTIVITY = {
     "Transport et Logistique": "trm",
@@ -26,7 +26,7 @@ def get_ticpe_dossier(dossier_id: int, viewer: User) -> Dossier:
     dossier = db.session.get(Dossier, dossier_id)
     if dossier is None or dossier.product.code != "TICPE":
         raise NotFound()
-    require(can_view_dossier(viewer, dossier))
+    require(can_view_dossier(viewer, dossier, firms.sight_for(viewer, dossier)))
     return dossier
 
 

@@ -40,6 +40,7 @@ from app.security import (
     is_uploader_of,
     require,
 )
+from app.services import firms
 
 # content sniffed from the bytes, never from the name or the browser's claim
 ACCEPTED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -228,7 +229,9 @@ def upload(
     :raises ValidationFailed: no file at all, too many, or an unknown checklist entry.
     """
     dossier = db.session.get(Dossier, dossier_id)
-    require(dossier is not None and can_view_dossier(actor, dossier))
+    require(
+        dossier is not None and can_view_dossier(actor, dossier, firms.sight_for(actor, dossier))
+    )
     _check_can_upload(dossier, actor, step)
     files = [f for f in files if f and f.filename]
     if not files:
@@ -239,7 +242,7 @@ def upload(
     parent = None
     if replaces_id is not None:
         parent = db.session.get(Document, replaces_id)
-        require(parent is not None and can_view_document(actor, parent))
+        require(parent is not None and _may_see(actor, parent))
         if parent.superseded_at is not None or parent.step != step:
             raise InvalidTransition(_("This file has already been replaced."))
         label, request_item_id = parent.label, parent.request_item_id
@@ -314,7 +317,7 @@ def review(document_id: int, actor: User, approve: bool, reason: str = "") -> Do
     :raises ValidationFailed: a rejection without a reason.
     """
     doc = db.session.get(Document, document_id)
-    require(doc is not None and can_view_document(actor, doc))
+    require(doc is not None and _may_see(actor, doc))
     dossier = _dossier_for_review(doc, actor)
     reason = (reason or "").strip()
     if not approve and not reason:
@@ -360,7 +363,7 @@ def _dossier_for_review(doc: Document, actor: User) -> Dossier:
 def open_document(document_id: int, viewer: User, action: str = "download") -> Document:
     """An authorised read; every one is logged (the client sees when their expert looked)."""
     doc = db.session.get(Document, document_id)
-    require(doc is not None and can_view_document(viewer, doc))
+    require(doc is not None and _may_see(viewer, doc))
     db.session.add(DocumentAccess(document_id=doc.id, user_id=viewer.id, action=action))
     db.session.commit()
     return doc
@@ -381,9 +384,29 @@ def last_views(documents: list[Document], user_id: int | None) -> dict[int, obje
     return dict(rows)
 
 
+def _may_see(viewer: User, doc: Document) -> bool:
+    """The document policy, given what it needs: the file's dossier, or for a company file the
+    experts of the client's dossiers (assigned or asked)."""
+    if doc.dossier_id is not None:
+        return can_view_document(viewer, doc, dossier=db.session.get(Dossier, doc.dossier_id))
+    if viewer.is_admin or doc.client_id == viewer.id:
+        return can_view_document(viewer, doc)
+    experts = db.session.scalars(
+        db.select(Dossier.expert_id)
+        .where(Dossier.client_id == doc.client_id, Dossier.expert_id == viewer.id)
+        .union(
+            db.select(Dossier.pending_expert_id).where(
+                Dossier.client_id == doc.client_id, Dossier.pending_expert_id == viewer.id
+            )
+        )
+        .limit(1)
+    )
+    return can_view_document(viewer, doc, client_expert_ids=frozenset(experts))
+
+
 def get_for(document_id: int, viewer: User) -> Document:
     doc = db.session.get(Document, document_id)
-    if doc is None or not can_view_document(viewer, doc):
+    if doc is None or not _may_see(viewer, doc):
         raise NotFound()
     return doc
 

@@ -18,7 +18,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, marketplace, reviews, workflow
+from app.services import documents, firms, marketplace, reviews, workflow
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,9 @@ class DossierView:
 
 def get(dossier_id: int, viewer: User, options=()) -> Dossier:
     dossier = db.session.get(Dossier, dossier_id, options=options)
-    require(dossier is not None and can_view_dossier(viewer, dossier))
+    require(
+        dossier is not None and can_view_dossier(viewer, dossier, firms.sight_for(viewer, dossier))
+    )
     return dossier
 
 

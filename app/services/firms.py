@@ -24,12 +24,41 @@ from app.models import (
     User,
     utcnow,
 )
-from app.security import can_answer_invitation, is_approved_expert, may_run_firm, require
+from app.security import (
+    can_answer_invitation,
+    firm_reads_dossiers_of,
+    is_approved_expert,
+    may_run_firm,
+    require,
+)
 from app.services import audit, emails, notifications
 
 
 def membership(user: User) -> FirmMember | None:
     return db.session.scalar(db.select(FirmMember).where(FirmMember.user_id == user.id))
+
+
+def sight_for(viewer: User, dossier: Dossier) -> frozenset[int]:
+    """What the policy needs to know of the viewer's firm for this dossier: its expert, when
+    the viewer runs the firm that expert belongs to (`security.firm_reads_dossiers_of`).
+    Read only when the dossier is not already the viewer's to see: one query, both rows."""
+    if (
+        viewer.role != Role.EXPERT
+        or dossier.expert_id is None
+        or dossier.is_party(viewer)
+        or not is_approved_expert(viewer)
+    ):
+        return frozenset()
+    rows = {
+        m.user_id: m
+        for m in db.session.scalars(
+            db.select(FirmMember).where(FirmMember.user_id.in_((viewer.id, dossier.expert_id)))
+        )
+    }
+    runner, member = rows.get(viewer.id), rows.get(dossier.expert_id)
+    if firm_reads_dossiers_of(viewer, runner, member):
+        return frozenset({dossier.expert_id})
+    return frozenset()
 
 
 def _runner(user: User) -> FirmMember:

@@ -10,7 +10,7 @@ from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFai
 from app.extensions import db
 from app.models import Dossier, ExpertProfile, Priority, Review, User, utcnow
 from app.security import can_review_expert, can_view_dossier, require
-from app.services import audit, notifications
+from app.services import audit, firms, notifications
 
 
 def for_dossier(dossier_id: int) -> Review | None:
@@ -19,7 +19,9 @@ def for_dossier(dossier_id: int) -> Review | None:
 
 def create(dossier_id: int, client: User, rating, text: str) -> Review:
     dossier = db.session.get(Dossier, dossier_id)
-    require(dossier is not None and can_view_dossier(client, dossier))
+    require(
+        dossier is not None and can_view_dossier(client, dossier, firms.sight_for(client, dossier))
+    )
     if client.id != dossier.client_id:
         raise InvalidTransition(_("Only the client of a dossier can review its expert."))
     if not can_review_expert(client, dossier):

@@ -20,7 +20,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, messaging
+from app.services import documents, firms, messaging
 from app.services.workflow.actions import (
     ACTIONS,
     ADMIN,
@@ -144,7 +144,9 @@ def transition(
     :raises ValidationFailed: a field of the action is missing or wrong (422, per field).
     """
     dossier = db.session.get(Dossier, dossier_id)
-    require(dossier is not None and can_view_dossier(actor, dossier))
+    require(
+        dossier is not None and can_view_dossier(actor, dossier, firms.sight_for(actor, dossier))
+    )
     action = ACTIONS.get(action_name)
     if action is None:
         raise InvalidTransition(_("This action does not exist."))
