@@ -11,7 +11,7 @@ import os
 
 
 def __getattr__(name: str):
-    from app import create_app
+    from app.factory import create_app
 
     if name == "app":
         mode = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")

@@ -14,12 +14,14 @@ import sys
 import time
 
 from rq import SimpleWorker, Worker
+from rq import cron as rq_cron
 from rq.cron import CronScheduler
 from sqlalchemy.orm import configure_mappers
 
-from app import create_app
+import app.cron  # noqa: F401  (registers the jobs)
 from app.core.outbox import REDIS_ERRORS
 from app.extensions import db
+from app.factory import create_app
 
 FORKED_QUEUES = {"exports"}
 # how soon a worker notices its scheduler died (a Redis outage kills it) and starts another;
@@ -60,10 +62,6 @@ class ForkingWorker(_KeepsItsScheduler, Worker):
 def run_cron(connection, retry_seconds: float = 2.0) -> None:
     """The cron process: RQ's CronScheduler (app.cron's registrations), started again whenever
     Redis drops it, instead of exiting (which would stop every sweep until someone noticed)."""
-    from rq import cron as rq_cron
-
-    import app.cron  # noqa: F401  (registers the jobs)
-
     definitions = list(rq_cron._job_data_registry)
     while True:
         scheduler = CronScheduler(connection=connection)

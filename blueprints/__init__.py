@@ -2,19 +2,19 @@
 
 from flask import Flask
 
+from blueprints.account import bp as account_bp
+from blueprints.admin import bp as admin_bp
+from blueprints.api import bp as api_bp
+from blueprints.auth import bp as auth_bp
+from blueprints.dossiers import bp as dossiers_bp
+from blueprints.main import bp as main_bp
+from blueprints.marketplace import bp as marketplace_bp
+from blueprints.messages import bp as messages_bp
+from blueprints.notifications import bp as notifications_bp
+from blueprints.simulator import bp as simulator_bp
+
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints.account import bp as account_bp
-    from blueprints.admin import bp as admin_bp
-    from blueprints.api import bp as api_bp
-    from blueprints.auth import bp as auth_bp
-    from blueprints.dossiers import bp as dossiers_bp
-    from blueprints.main import bp as main_bp
-    from blueprints.marketplace import bp as marketplace_bp
-    from blueprints.messages import bp as messages_bp
-    from blueprints.notifications import bp as notifications_bp
-    from blueprints.simulator import bp as simulator_bp
-
     for bp in (
         main_bp,
         auth_bp,

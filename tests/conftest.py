@@ -46,8 +46,8 @@ if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
 from aiosmtpd.controller import Controller  # noqa: E402
 from redis import Redis  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app.factory import create_app  # noqa: E402
 
 
 class SmtpSink:

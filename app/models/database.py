@@ -3,8 +3,11 @@ PostgreSQL connection the server has dropped is noticed before a request uses it
 
 from pathlib import Path
 
+import psycopg
 from flask import Flask
 from sqlalchemy import event, exc
+
+from app.extensions import db
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -25,8 +28,6 @@ def _drop_if_closed_by_server(dbapi_connection, _record, _proxy) -> None:
     the server: an idle connection has received nothing, and a server ending the session sends
     its error, then closes, which the second read meets. No `select()`: a realtime process holds
     more than 1 024 descriptors."""
-    import psycopg
-
     if dbapi_connection.closed or dbapi_connection.broken:
         raise exc.DisconnectionError()
     try:
@@ -37,8 +38,6 @@ def _drop_if_closed_by_server(dbapi_connection, _record, _proxy) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from app.extensions import db
-
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "postgresql":

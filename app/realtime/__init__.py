@@ -2,11 +2,12 @@
 
 from flask import Flask
 
+from app.extensions import socketio
+from app.realtime import events  # noqa: F401  (registers the handlers)
+from app.realtime.manager import Manager
+
 
 def init_app(app: Flask) -> None:
-    from app.extensions import socketio
-    from app.realtime.manager import Manager
-
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
@@ -16,4 +17,3 @@ def init_app(app: Flask) -> None:
         # the cookie session is read at connect; nothing writes to it from a socket
         manage_session=False,
     )
-    from app.realtime import events  # noqa: F401  (registers the handlers)

@@ -5,7 +5,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -295,8 +295,6 @@ def apply_referrer(
 
 
 def _announce_application(user: User, title) -> None:
-    from flask import url_for
-
     send_verification(user)
     emails.queue_email(user, "application_received")
     notifications.notify_admins(

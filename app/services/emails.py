@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_mailman import EmailMultiAlternatives
@@ -132,8 +132,6 @@ def outbox_page(before_id: int | None = None, status: str | None = None, limit: 
 
 def external_url(endpoint: str, **values: Any) -> str:
     """Absolute link for an email, built on PUBLIC_URL (the request host may be internal)."""
-    from flask import has_request_context, url_for
-
     if has_request_context():
         path = url_for(endpoint, **values)
     else:

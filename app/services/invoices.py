@@ -155,7 +155,9 @@ def _has_referrer(client: User) -> bool:
 
 
 def render_pdf(invoice: Invoice, dossier: Dossier) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import (
+        HTML,
+    )  # heavy (about a second): only the processes that render a PDF pay it
 
     with force_locale("fr"):  # a French invoice, whatever the reader's language
         html = render_template(

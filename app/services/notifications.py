@@ -1,6 +1,7 @@
 """In-app notifications: create (idempotent), list, mark read, unread count."""
 
 from flask_babel import force_locale
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
@@ -46,8 +47,6 @@ def create(
 
 def _insert_unless_present():
     """INSERT … ON CONFLICT DO NOTHING, in the database's own dialect."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(Notification).on_conflict_do_nothing()
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask import current_app
 from flask_babel import gettext as _
+from py_vapid import Vapid01, b64urlencode
 from pywebpush import WebPushException, webpush
 from rq import Retry
 
@@ -184,9 +186,6 @@ def outbox_page(before_id: int | None = None, status: str | None = None, limit: 
 def generate_keys() -> tuple[str, str]:
     """(private, public) VAPID keys, base64url: the raw P-256 private number and the
     uncompressed public point the browser's `applicationServerKey` expects."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-    from py_vapid import Vapid01, b64urlencode
-
     vapid = Vapid01()
     vapid.generate_keys()
     private = vapid.private_key.private_numbers().private_value.to_bytes(32, "big")

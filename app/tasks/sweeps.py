@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.core import outbox
@@ -80,8 +81,6 @@ def expire_expert_acceptances() -> int:
 
 def announce_missed_transitions() -> int:
     """Transitions whose announcement job was lost (Redis down at the wrong moment)."""
-    from flask import current_app
-
     done = 0
     with public_context():
         for event_id in workflow.unannounced_events(BATCH):

@@ -1,6 +1,7 @@
 """Form pieces shared by blueprints: French-friendly numbers, service errors onto fields."""
 
 from babel.numbers import format_decimal
+from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -124,8 +125,6 @@ NON_NEGATIVE = _l("Enter a number zero or above.")
 def json_body(max_bytes: int):
     """The request's JSON document, read only if it is at most `max_bytes` (413 otherwise), or
     None when it is not JSON or nests too deeply to be a real answer (400)."""
-    from flask import abort, request
-
     request.max_content_length = max_bytes  # larger: RequestEntityTooLarge before reading
     try:
         return request.get_json(silent=True)

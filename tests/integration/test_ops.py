@@ -2,8 +2,8 @@ import re
 
 from flask_migrate import check as migrate_check
 
-from app import create_app
 from app.extensions import db
+from app.factory import create_app
 from app.models import Email, EmailStatus, Notification, Role, User, utcnow
 from tests.factories import HX, csrf_token, make_user, post
 

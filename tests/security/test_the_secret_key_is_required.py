@@ -3,7 +3,7 @@ session cookie. Outside tests it now refuses to start without a real key."""
 
 import pytest
 
-from app import create_app
+from app.factory import create_app
 
 
 @pytest.mark.parametrize(
