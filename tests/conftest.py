@@ -44,6 +44,7 @@ if "DATABASE_URL" not in os.environ or "REDIS_URL" not in os.environ:
     raise RuntimeError("run the suite with `make test` (it starts Redis and PostgreSQL)")
 
 from aiosmtpd.controller import Controller  # noqa: E402
+from flask_babel import force_locale  # noqa: E402
 from redis import Redis  # noqa: E402
 
 from app.extensions import db  # noqa: E402
@@ -103,7 +104,13 @@ def app(smtp):
 
     # shared with the live server (a subprocess reading the environment) and the test workers
     os.environ["STORAGE_DIR"] = tempfile.mkdtemp(prefix="ft-storage-")
-    application = create_app(TESTING=True, STORAGE_DIR=os.environ["STORAGE_DIR"])
+    application = create_app(
+        TESTING=True,
+        STORAGE_DIR=os.environ["STORAGE_DIR"],
+        # pinned: assertions read French pages and Paris dates whatever the machine says
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE="Europe/Paris",
+    )
     _reset_schema(application)
     return application
 
@@ -224,3 +231,14 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    """One request context for the whole test, in French, and its database session: the
+    fixture for tests that call services and build rows with `tests.factories.models`
+    (`gen_dossier(ctx, …)`). Not for tests that also go through the test client: a request
+    made inside it would share this context, and its session, instead of opening its own."""
+    with app.test_request_context(), force_locale("fr"):
+        yield db.session
+        db.session.rollback()

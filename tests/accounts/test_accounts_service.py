@@ -1,25 +1,14 @@
+"""Password resets and client sign-up, at the service level."""
+
 from datetime import timedelta
 
 import pytest
 
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.models import Notification, PasswordResetToken, User, utcnow
-from app.services import accounts, notifications
+from app.models import PasswordResetToken, User, utcnow
+from app.services import accounts
 from tests.factories import make_user
-
-
-def test_notification_idempotent_on_key(app):
-    uid = make_user(app)
-    with app.test_request_context():
-        user = db.session.get(User, uid)
-        first = notifications.create(user, "t", "Title", object_ref="user:1", threshold="24h")
-        second = notifications.create(user, "t", "Title", object_ref="user:1", threshold="24h")
-        other = notifications.create(user, "t", "Title", object_ref="user:1", threshold="48h")
-        db.session.commit()
-        assert first is not None and second is None and other is not None
-        assert db.session.scalar(db.select(db.func.count(Notification.id))) == 2
-        assert notifications.badge_counts(user)[0] == 2
 
 
 def test_reset_token_single_use_and_expiry(app, smtp):
@@ -95,24 +84,3 @@ def test_register_client_validates_everything(app):
         )
         assert taken is None
         assert db.session.scalar(db.select(db.func.count(User.id))) == 1
-
-
-def test_the_waterfall_of_domain_b_7_3():
-    """15 000 € → 4 500 / 1 350 / 135 (expert keeps 3 150, platform 1 215); 10 000 € →
-    3 000 / 900 / 90 (2 100 and 810); VAT 20 % on the platform's fee."""
-    from app.services.invoices import waterfall
-
-    w = waterfall(1_500_000, 3000, 3000, 1000)
-    assert (w.client_fee_cents, w.platform_fee_cents, w.referrer_cents) == (
-        450_000,
-        135_000,
-        13_500,
-    )
-    assert (w.expert_keeps_cents, w.platform_keeps_cents) == (315_000, 121_500)
-    assert (w.vat_cents, w.total_cents) == (27_000, 162_000)
-    w = waterfall(1_000_000, 3000, 3000, 1000)
-    assert (w.client_fee_cents, w.platform_fee_cents, w.referrer_cents) == (300_000, 90_000, 9_000)
-    assert (w.expert_keeps_cents, w.platform_keeps_cents) == (210_000, 81_000)
-    # exact cents, half up, each step from the previous rounded amount
-    w = waterfall(333, 3333, 3000, 1000)
-    assert (w.client_fee_cents, w.platform_fee_cents, w.vat_cents) == (111, 33, 7)

@@ -1,6 +1,11 @@
-"""Test data builders and client helpers (CSRF, login, htmx headers)."""
+"""What tests build their world with.
 
-import re
+- `tests.factories.models`: one `gen_*` builder per model, used inside the `ctx` fixture's
+  session (`gen_dossier(ctx, client=gen_client(ctx))`);
+- `make_user(app, …)`: the same account committed from outside any context, returning its id
+  (for tests that then act over HTTP);
+- `tests.factories.http`: a browser's helpers (CSRF token, `post`, `login`, htmx headers).
+"""
 
 from app.extensions import db
 from app.models import (
@@ -15,10 +20,20 @@ from app.models import (
     utcnow,
 )
 from app.services.accounts import hash_password
+from tests.factories.http import HX, csrf_token, login, post
+from tests.factories.models import PASSWORD, VALID_SIREN
 
-PASSWORD = "correct-horse-42"
-VALID_SIREN = "732829320"  # Luhn-valid
-HX = {"HX-Request": "true"}
+__all__ = [
+    "HX",
+    "PASSWORD",
+    "VALID_SIREN",
+    "csrf_token",
+    "get_user",
+    "login",
+    "make_user",
+    "post",
+    "user_email",
+]
 
 
 def make_user(app, role=Role.CLIENT, email=None, verified=True, password=PASSWORD, **profile):
@@ -64,26 +79,6 @@ def get_user(app, user_id):
         user = db.session.get(User, user_id)
         db.session.expunge(user)
         return user
-
-
-def csrf_token(client) -> str:
-    page = client.get("/help").get_data(as_text=True)
-    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
-
-
-def post(client, url, data=None, htmx=False, csrf=True, **kwargs):
-    data = dict(data or {})
-    if csrf:
-        data.setdefault("csrf_token", csrf_token(client))
-    headers = dict(HX) if htmx else {}
-    headers.update(kwargs.pop("headers", {}))
-    return client.post(url, data=data, headers=headers, **kwargs)
-
-
-def login(client, email, password=PASSWORD):
-    resp = post(client, "/login", {"email": email, "password": password})
-    assert resp.status_code == 303, resp.get_data(as_text=True)[:500]
-    return resp
 
 
 def user_email(app, user_id) -> str:

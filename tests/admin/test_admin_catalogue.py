@@ -7,7 +7,7 @@ from app.extensions import db
 from app.models import AuditLog, Product, Question, Role
 from app.services import simulations
 from tests.factories import login, make_user, post
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
 
 
 def _admin(client, app):

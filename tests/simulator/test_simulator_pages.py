@@ -6,9 +6,9 @@ import re
 
 from app.extensions import db
 from app.models import Dossier, DossierStatus, FunnelEvent, Simulation, SimulationStatus
+from tests.accounts.test_auth import SIGNUP
 from tests.factories import HX, login, make_user, post
-from tests.integration.test_auth import SIGNUP
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
 
 STEP = {**HX, "HX-Target": "simulator"}
 

@@ -2,7 +2,7 @@
 
 from app.extensions import db
 from app.models import Simulation
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
 
 
 def test_estimate_for_the_golden_example(client, app):

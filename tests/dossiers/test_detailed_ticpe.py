@@ -5,8 +5,8 @@ import re
 from app.extensions import db
 from app.models import DetailedEstimate, Dossier, Product
 from tests.factories import login, make_user, post
-from tests.integration.test_simulator import run_steps
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
+from tests.simulator.test_simulator_pages import run_steps
 
 
 def _ticpe_dossier(client, app) -> int:

@@ -6,8 +6,8 @@ from datetime import timedelta
 from app.extensions import db
 from app.models import Role, Simulation, utcnow
 from tests.factories import login, make_user
-from tests.integration.test_simulator import answer_step, run_steps
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
+from tests.simulator.test_simulator_pages import answer_step, run_steps
 
 
 def _admin(app):

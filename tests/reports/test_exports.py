@@ -14,8 +14,8 @@ from app.extensions import db
 from app.models import Export, ExportStatus, FunnelEvent, Simulation, utcnow
 from app.services import exports, simulations
 from tests.factories import login, make_user, post
-from tests.integration.test_simulator import run_steps
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
+from tests.simulator.test_simulator_pages import run_steps
 
 
 def _plain(text: str) -> str:
