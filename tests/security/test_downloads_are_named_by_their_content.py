@@ -4,8 +4,8 @@ named after what its content is, whatever name it came with."""
 from app.extensions import db
 from app.models import Document
 from app.services import documents
-from tests.factories import login
 from tests.dossiers.test_workflow import PDF, PNG, _upload, parties  # noqa: F401
+from tests.factories import login
 
 
 def test_a_pdf_uploaded_as_an_exe_downloads_as_a_pdf(app, client, parties):  # noqa: F811
