@@ -6,7 +6,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.seeds import demo, scale
-from app.services import catalogue, push
+from app.services import catalogue
+from app.services.notifications import push
 
 seed = AppGroup("seed", help="Create demo or benchmark data (idempotent).")
 

@@ -19,7 +19,7 @@ def signed_session(user) -> str:
     measure the password hash). Call inside the platform app's request context."""
     from flask import current_app
 
-    from app.services import sessions
+    from app.services.accounts import sessions
 
     sessions.open(user, "make bench")
     serializer = current_app.session_interface.get_signing_serializer(current_app)

@@ -12,15 +12,16 @@ import time
 from pathlib import Path
 
 import requests
+from tests.unit.test_simulator import GOLDEN
 
 from bench import platform_app
-from tests.unit.test_simulator import GOLDEN
 
 LOOPS = 10_000
 
 
 def compute_loop() -> dict:
-    from app.services import catalogue, simulations
+    from app.services import catalogue
+    from app.services.simulator import simulations
 
     app = platform_app()
     with app.test_request_context():

@@ -77,14 +77,14 @@ class User(UserMixin, Base):
         foreign_keys="ReferrerProfile.user_id",
     )
 
-    # the signed-in browser this object was loaded for (set by `app.services.sessions`): the
-    # cookie names a random key whose row can be revoked, never anything derived from the user
+    # the signed-in browser this object was loaded for (set by `accounts.sessions`): the cookie
+    # names a random key whose row can be revoked, never anything derived from the user
     login_key = None  # str: not a column
     login_session_id = None  # int: not a column
 
     def get_id(self) -> str:
         if self.login_key is None:
-            raise RuntimeError("open a login session first (app.services.sessions.open)")
+            raise RuntimeError("open a login session first (app.services.accounts.sessions.open)")
         return f"{self.id}:{self.login_key}"
 
     @property

@@ -17,7 +17,8 @@ from app.models import (
     Role,
     User,
 )
-from app.services import documents, invoices, messaging, workflow
+from app.services import messaging, workflow
+from app.services.dossiers import documents, invoices
 
 # product code -> the last action to take on the demo client's dossier
 TARGETS = {

@@ -8,6 +8,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.core import audit
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.core.numbers import parse_percent_bp
 from app.extensions import db
@@ -31,7 +32,8 @@ from app.security import (
     may_run_firm,
     require,
 )
-from app.services import audit, emails, notifications
+from app.services import notifications
+from app.services.notifications import emails
 
 
 def membership(user: User) -> FirmMember | None:

@@ -1,6 +1,6 @@
 """Email jobs: thin wrappers, the service does the work."""
 
-from app.services import emails
+from app.services.notifications import emails
 
 
 def send_email(email_id: int) -> bool:

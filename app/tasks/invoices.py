@@ -3,7 +3,7 @@ refund. Idempotent: a dossier never gets a second invoice."""
 
 from app.extensions import db
 from app.models import Dossier
-from app.services import invoices
+from app.services.dossiers import invoices
 from app.tasks import public_context
 
 

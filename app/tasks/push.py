@@ -1,6 +1,6 @@
 """Push jobs: thin wrappers, the service does the work."""
 
-from app.services import push
+from app.services.notifications import push
 
 
 def deliver(delivery_id: int) -> bool:

@@ -8,15 +8,9 @@ from flask_babel import lazy_gettext as _l
 from app.core import outbox
 from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
-from app.services import (
-    accounts,
-    exports,
-    login_throttle,
-    messaging,
-    notifications,
-    simulations,
-    workflow,
-)
+from app.services import accounts, messaging, notifications, workflow
+from app.services.accounts import login_throttle
+from app.services.simulator import exports, simulations
 from app.tasks import public_context
 
 BATCH = 500

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from app.extensions import login, talisman
 from app.models import Role, User
-from app.services import sessions
+from app.services.accounts import sessions
 from app.web import hx
 
 

@@ -13,8 +13,10 @@ from flask_login import current_user, login_required, logout_user
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.models import SECTORS, Role
 from app.security import is_approved_expert, may_run_firm
-from app.services import accounts, firms, preferences, push, sessions
-from app.services import expertise as expertise_service
+from app.services import accounts, firms
+from app.services.accounts import sessions
+from app.services.marketplace import expertise as expertise_service
+from app.services.notifications import preferences, push
 from app.web.forms import apply_errors, json_body
 from blueprints.account import bp
 from blueprints.account.forms import PROFILE_FORMS, ChangePasswordForm

@@ -9,7 +9,8 @@ from flask_login import current_user
 from app.core.errors import ValidationFailed
 from app.core.validators import parse_id
 from app.models import PARIS
-from app.services import catalogue, formulas, simulator_stats
+from app.services import catalogue
+from app.services.simulator import formulas, simulator_stats
 from app.web import hx
 from app.web.forms import apply_errors
 from app.web.security import admin_required

@@ -2,18 +2,21 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core import audit as audit_service
 from app.core import storage
 from app.core.errors import Conflict, ValidationFailed
 from app.core.validators import parse_id
 from app.extensions import db, talisman
 from app.models import Email, User
 from app.security import can_read_outbox, require
-from app.services import accounts, dashboards, documents, emails, preferences
-from app.services import approvals as approvals_service
-from app.services import audit as audit_service
-from app.services import push as push_service
-from app.services import reviews as reviews_service
-from app.services import users as users_service
+from app.services import accounts
+from app.services.accounts import users as users_service
+from app.services.admin import approvals as approvals_service
+from app.services.admin import dashboards
+from app.services.dossiers import documents
+from app.services.marketplace import reviews as reviews_service
+from app.services.notifications import emails, preferences
+from app.services.notifications import push as push_service
 from app.web import hx
 from app.web.forms import apply_errors
 from app.web.security import admin_required

@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 
 from app.core.errors import ValidationFailed
 from app.extensions import csrf, limiter
-from app.services import catalogue, simulations
+from app.services import catalogue
+from app.services.simulator import simulations
 from app.web.forms import json_body
 from blueprints.api import bp
 from blueprints.api.openapi import spec

@@ -18,7 +18,9 @@ from app.core.errors import ValidationFailed
 from app.errors import render_error
 from app.extensions import limiter
 from app.models import Role, SimulationStatus
-from app.services import accounts, login_throttle, referrals, sessions, simulations
+from app.services import accounts
+from app.services.accounts import login_throttle, referrals, sessions
+from app.services.simulator import simulations
 from app.web import hx
 from app.web.forms import apply_errors
 from app.web.security import safe_redirect_target

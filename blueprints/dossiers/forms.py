@@ -4,7 +4,7 @@ from wtforms import RadioField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.services import ticpe
+from app.services.simulator import ticpe
 from app.web.forms import LocalizedIntegerField
 
 LEVEL_CHOICES = [

@@ -9,7 +9,9 @@ from app.core import storage
 from app.core.errors import Conflict, ValidationFailed
 from app.core.validators import parse_id
 from app.models import DocumentStep, DossierStatus
-from app.services import detailed_estimates, documents, dossiers, invoices, reviews, workflow
+from app.services import dossiers, workflow
+from app.services.dossiers import detailed_estimates, documents, invoices
+from app.services.marketplace import reviews
 from app.web import hx
 from app.web.security import admin_required
 from blueprints.dossiers import bp

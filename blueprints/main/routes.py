@@ -12,8 +12,9 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.models import Role
-from app.services import accounts, referrals, workflow
+from app.services import accounts, workflow
 from app.services import dossiers as dossiers_service
+from app.services.accounts import referrals
 from app.tasks import redis
 from app.web import hx
 from app.web.security import safe_redirect_target

@@ -8,7 +8,8 @@ from flask_login import current_user, login_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.validators import parse_id
 from app.models import SECTORS
-from app.services import dossiers, marketplace, reviews
+from app.services import dossiers, marketplace
+from app.services.marketplace import reviews
 from app.web import hx
 from blueprints.marketplace import bp
 

@@ -7,7 +7,8 @@ from app.core import storage
 from app.core.errors import ValidationFailed
 from app.core.validators import parse_id
 from app.extensions import limiter
-from app.services import documents, messaging
+from app.services import messaging
+from app.services.dossiers import documents
 from app.web import hx
 from blueprints.messages import bp
 

@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from app.core import storage
 from app.core.errors import ValidationFailed
-from app.services import catalogue, exports, formulas, reports, simulations
+from app.services import catalogue
+from app.services.simulator import exports, formulas, reports, simulations
 from app.web import hx
 from blueprints.simulator import bp
 

@@ -60,7 +60,7 @@ def test_expired_counts_are_served_stale_while_another_process_renews_them(app):
     the previous figures instead of all running the same scan at once (a stampede every 5 s
     under load)."""
     from app.extensions import cache
-    from app.services.dashboards import platform_counts
+    from app.services.admin.dashboards import platform_counts
 
     make_user(app, role=Role.CLIENT, email="c1@example.fr")
     with app.app_context():

@@ -5,7 +5,7 @@ from html import unescape
 
 from app.extensions import db
 from app.models import AuditLog, Product, Question, Role
-from app.services import simulations
+from app.services.simulator import simulations
 from tests.factories import login, make_user, post
 from tests.simulator.test_simulator_engine import GOLDEN
 

@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.core.numbers import parse_number, parse_percent_bp, parse_whole, to_cents
 from app.models import Question, QuestionKind
-from app.services.simulations import parse_answer
+from app.services.simulator.simulations import parse_answer
 from app.services.workflow.params import Params
 from app.web.forms import LocalizedIntegerField
 

@@ -792,7 +792,7 @@ def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_job
     from datetime import UTC, datetime
     from unittest import mock
 
-    from app.services import preferences
+    from app.services.notifications import preferences
 
     d = _audit_in_progress(app, parties)
     with app.test_request_context():
@@ -818,7 +818,7 @@ def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_job
         expert = db.session.get(User, parties["expert"])
         preferences.update(client_user, {("dossiers", "email")}, "22", "7", False)
         night = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)  # 23:30 in Paris
-        with mock.patch("app.services.preferences.utcnow", return_value=night):
+        with mock.patch("app.services.notifications.preferences.utcnow", return_value=night):
             workflow.transition(d, "reject_audit", client_user, reason="Encore")
             workflow.transition(d, "complete_audit", expert, final_amount="9600", report="R3")
             run_jobs()  # the worker announces both, at night

@@ -1,6 +1,6 @@
 """The fee waterfall of docs/domain.md §6, to the cent."""
 
-from app.services.invoices import waterfall
+from app.services.dossiers.invoices import waterfall
 
 
 def test_the_waterfall_of_domain_b_7_3():

@@ -380,7 +380,8 @@ def test_preferences_quiet_hours_and_digest_shape_message_emails(
     from datetime import UTC, datetime, timedelta
 
     from app.models import Notification
-    from app.services import notifications, preferences
+    from app.services import notifications
+    from app.services.notifications import preferences
 
     login(client, "exp@example.fr")
     assert client.get("/account/notifications").status_code == 200
@@ -431,7 +432,7 @@ def test_preferences_are_read_once_per_transaction_and_a_write_is_seen_at_once(a
     from sqlalchemy import event
 
     from app.models.preferences import NotificationPreference, NotificationSettings
-    from app.services import preferences
+    from app.services.notifications import preferences
 
     statements = []
     with app.test_request_context():

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from app.extensions import db
 from app.models import Notification, PushDelivery, PushStatus, PushSubscription, Role, User
-from app.services import notifications, preferences, push
+from app.services import notifications
+from app.services.notifications import preferences, push
 from tests.factories import login, make_user, post
 
 

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from app.core import storage
 from app.extensions import db
 from app.models import Export, ExportStatus, FunnelEvent, Simulation, utcnow
-from app.services import exports, simulations
+from app.services.simulator import exports, simulations
 from tests.factories import login, make_user, post
 from tests.simulator.test_simulator_engine import GOLDEN
 from tests.simulator.test_simulator_pages import run_steps

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.models import Export, ExportStatus
-from app.services import exports, reports
+from app.services.simulator import exports, reports
 from app.worker import ForkingWorker
 from tests.factories import post
 from tests.reports.test_exports import _results

@@ -3,7 +3,7 @@ named after what its content is, whatever name it came with."""
 
 from app.extensions import db
 from app.models import Document
-from app.services import documents
+from app.services.dossiers import documents
 from tests.dossiers.test_workflow import PDF, PNG, _upload, parties  # noqa: F401
 from tests.factories import login
 

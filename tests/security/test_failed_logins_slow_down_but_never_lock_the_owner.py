@@ -109,7 +109,7 @@ def test_unknown_and_known_addresses_slow_down_alike(app):
 
 
 def test_idle_counts_are_forgotten_after_a_day(app, client):
-    from app.services import login_throttle
+    from app.services.accounts import login_throttle
 
     for _ in range(3):
         attempt(client, "someone@example.fr", ip="203.0.113.50")

@@ -6,7 +6,8 @@ import pytest
 
 from app.core.errors import ValidationFailed
 from app.models import ProductKind
-from app.services import catalogue, formulas, rules, simulations
+from app.services import catalogue
+from app.services.simulator import formulas, rules, simulations
 
 
 def compute(code: str, **inputs) -> Decimal | None:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.services.ticpe import TicpeInputs, estimate
+from app.services.simulator.ticpe import TicpeInputs, estimate
 
 FULL_TIME = {"professional_use": "100"}
 

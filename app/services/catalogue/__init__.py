@@ -13,13 +13,13 @@ from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from app.core import outbox
+from app.core import audit, outbox
 from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind, User
 from app.models.profiles import SECTORS
-from app.services import audit, formulas, rules
+from app.services.simulator import formulas, rules
 from app.tasks import redis
 
 # the seed, as data (`seed.json`): questions, products with their rules and checklists, and the

@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.realtime import notify
 from app.security import can_read_thread, require
-from app.services import documents
+from app.services.dossiers import documents
 from app.services.messaging import access
 from app.services.messaging.threads import dossier_thread
 

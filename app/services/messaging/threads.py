@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from app.core import audit
 from app.core.db import commit_keeping_loaded
 from app.extensions import db
 from app.models import (
@@ -21,7 +22,6 @@ from app.models import (
 )
 from app.realtime import presence
 from app.security import can_read_thread, require
-from app.services import audit
 from app.services.messaging import access
 from app.services.messaging.contacts import may_contact
 

@@ -16,8 +16,8 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import emails, preferences
 from app.services.messaging.threads import thread_title
+from app.services.notifications import emails, preferences
 
 UNREAD_EMAIL_MINUTES = 10
 

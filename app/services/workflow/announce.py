@@ -21,7 +21,8 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import emails, messaging, notifications
+from app.services import messaging, notifications
+from app.services.notifications import emails
 from app.services.workflow.actions import ACTIONS, Action
 from app.services.workflow.labels import status_label
 from app.services.workflow.notify import notify_party

@@ -25,7 +25,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import documents
+from app.services.dossiers import documents
 from app.services.workflow.experts import distributor_for, offerable
 from app.services.workflow.notify import notify_party
 from app.services.workflow.params import Params, takes

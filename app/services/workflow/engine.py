@@ -20,7 +20,8 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, firms, messaging
+from app.services import firms, messaging
+from app.services.dossiers import documents
 from app.services.workflow.actions import (
     ACTIONS,
     ADMIN,

@@ -14,7 +14,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import documents
+from app.services.dossiers import documents
 from app.services.workflow.experts import distributor_for
 
 Guard = Callable[[Dossier, User], str | None]

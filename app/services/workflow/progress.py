@@ -10,7 +10,7 @@ from app.models import (
     Dossier,
     DossierStatus,
 )
-from app.services import documents
+from app.services.dossiers import documents
 
 S = DossierStatus
 

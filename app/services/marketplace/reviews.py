@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.core import audit
 from app.core.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import Dossier, ExpertProfile, Priority, Review, User, utcnow
 from app.security import can_review_expert, can_view_dossier, require
-from app.services import audit, firms, notifications
+from app.services import firms, notifications
 
 
 def for_dossier(dossier_id: int) -> Review | None:

@@ -18,7 +18,9 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import documents, firms, marketplace, reviews, workflow
+from app.services import firms, marketplace, workflow
+from app.services.dossiers import documents
+from app.services.marketplace import reviews
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import User, utcnow
 from app.models.preferences import NotificationPreference, NotificationSettings
-from app.services import push
+from app.services.notifications import push
 
 CHANNELS = {"in_app": _l("In the app"), "email": _l("By email"), "push": _l("Browser push")}
 

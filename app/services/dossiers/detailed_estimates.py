@@ -5,7 +5,8 @@ from app.core.errors import NotFound
 from app.extensions import db
 from app.models import DetailedEstimate, Dossier, User
 from app.security import can_view_dossier, require
-from app.services import catalogue, firms, ticpe
+from app.services import catalogue, firms
+from app.services.simulator import ticpe
 
 SECTOR_ACTIVITY = {
     "Transport et Logistique": "trm",

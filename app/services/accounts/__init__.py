@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.core import storage
+from app.core import audit, storage
 from app.core.errors import NotFound, ValidationFailed
 from app.core.validators import (
     normalize_email,
@@ -36,16 +36,10 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services import (
-    audit,
-    documents,
-    emails,
-    login_throttle,
-    notifications,
-    referrals,
-    sessions,
-    users,
-)
+from app.services import notifications
+from app.services.accounts import login_throttle, referrals, sessions, users
+from app.services.dossiers import documents
+from app.services.notifications import emails
 
 # a hash to compare against when the email is unknown, so both paths take the same time
 _DUMMY_HASH = None

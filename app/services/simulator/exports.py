@@ -24,7 +24,7 @@ from app.models import (
 )
 from app.realtime import notify
 from app.security import can_download_export, require
-from app.services import reports
+from app.services.simulator import reports
 from app.tasks import enqueue, redis
 
 JOB = "app.tasks.exports.build_export"

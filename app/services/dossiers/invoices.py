@@ -21,7 +21,8 @@ from app.extensions import db
 from app.models import Dossier, Priority, User, utcnow
 from app.models.invoice import Invoice, InvoiceSequence
 from app.security import can_view_invoice, require
-from app.services import emails, notifications
+from app.services import notifications
+from app.services.notifications import emails
 
 VAT_BP = 2000
 PAYMENT_DAYS = 30

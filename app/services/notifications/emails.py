@@ -12,7 +12,7 @@ from app.core.db import after_commit
 from app.core.errors import NotFound
 from app.extensions import db
 from app.models import Email, EmailStatus, User, utcnow
-from app.services import preferences
+from app.services.notifications import preferences
 from app.tasks import enqueue
 
 SUBJECTS = {

@@ -11,7 +11,7 @@ from sqlalchemy import func
 
 from app.extensions import db
 from app.models import ClientProfile, Dossier, ReferrerProfile, ReferrerStatus, User
-from app.services import emails
+from app.services.notifications import emails
 
 CODE = re.compile(r"^[A-Z]{3}\d{6}$")
 

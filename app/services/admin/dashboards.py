@@ -2,7 +2,7 @@
 
 from app.extensions import cache, db
 from app.models import Email, EmailStatus, Role, User
-from app.services import approvals
+from app.services.admin import approvals
 from app.services.dossiers import counts_by_status
 
 

@@ -31,7 +31,8 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_simulation, require
-from app.services import catalogue, formulas, rules
+from app.services import catalogue
+from app.services.simulator import formulas, rules
 
 # formula input -> the question that feeds it (docs/domain.md §2)
 INPUT_SOURCES = {

@@ -7,8 +7,9 @@ from app.extensions import db
 from app.models import Notification, Priority, User, utcnow
 from app.realtime import notify
 from app.security import can_view_notification, require
-from app.services import messaging, preferences, push
-from app.services.users import active_admins
+from app.services import messaging
+from app.services.accounts.users import active_admins
+from app.services.notifications import preferences, push
 
 
 def create(

@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from app.config import ROOT
 from app.i18n import euros, number_input
 from app.models import PARIS, Simulation, User
-from app.services import catalogue, formulas
+from app.services import catalogue
+from app.services.simulator import formulas
 
 DOCX_TEMPLATE = ROOT / "templates" / "documents" / "simulation.docx"
 

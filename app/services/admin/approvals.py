@@ -6,6 +6,7 @@ from flask import g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.core import audit
 from app.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
@@ -20,7 +21,8 @@ from app.models import (
 )
 from app.realtime import notify
 from app.security import can_decide_applications
-from app.services import audit, emails, notifications
+from app.services import notifications
+from app.services.notifications import emails
 
 KINDS = ("expert", "apporteur")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import gettext as _
 
+from app.core import audit
 from app.core.errors import NotAllowed, ValidationFailed
 from app.core.numbers import parse_percent_bp
 from app.extensions import db
 from app.models import SECTORS, ExpertiseLevel, ExpertProduct, ExpertSector, Product, Role, User
-from app.services import audit
 
 
 def products() -> list[Product]:
