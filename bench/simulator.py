@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import requests
-from tests.unit.test_simulator import GOLDEN
+from tests.simulator.test_simulator_engine import GOLDEN
 
 from bench import platform_app
 

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from app.core import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -21,7 +23,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,11 +1,12 @@
 """Admin pages of the simulator: the catalogue (products, questions) and its analytics."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.validators import parse_id
 from app.models import PARIS
@@ -100,7 +101,7 @@ def question_edit(question_id: int):
 
 
 def _period() -> tuple[date, date]:
-    today = datetime.now(PARIS).date()
+    today = clock.today(PARIS)
     end = _date_arg("to") or today
     start = _date_arg("from") or end - timedelta(days=29)
     return (start, end) if start <= end else (end, start)

@@ -2,13 +2,13 @@
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask_babel import gettext as _
 from pypdf import PdfReader
 
-from app.core import storage
+from app.core import clock, storage
 from app.extensions import db
 from app.models import (
     ApprovalStatus,
@@ -103,14 +103,7 @@ def _audited_then_refused_unannounced(app, parties) -> int:
 
 
 def _two_minutes_later():
-    from datetime import timedelta
-    from unittest import mock
-
-    from app.models import utcnow
-
-    return mock.patch(
-        "app.services.workflow.announce.utcnow", return_value=utcnow() + timedelta(minutes=2)
-    )
+    return clock.shifted(timedelta(minutes=2))
 
 
 def _dossier(app, dossier_id) -> Dossier:
@@ -790,7 +783,6 @@ def test_a_request_too_large_for_the_server_gets_a_clear_page(app, client, parti
 
 def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_jobs, smtp):
     from datetime import UTC, datetime
-    from unittest import mock
 
     from app.services.notifications import preferences
 
@@ -818,7 +810,7 @@ def test_dossier_events_are_emailed_as_the_preferences_say(app, parties, run_job
         expert = db.session.get(User, parties["expert"])
         preferences.update(client_user, {("dossiers", "email")}, "22", "7", False)
         night = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)  # 23:30 in Paris
-        with mock.patch("app.services.notifications.preferences.utcnow", return_value=night):
+        with clock.frozen(night):
             workflow.transition(d, "reject_audit", client_user, reason="Encore")
             workflow.transition(d, "complete_audit", expert, final_amount="9600", report="R3")
             run_jobs()  # the worker announces both, at night

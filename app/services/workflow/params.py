@@ -8,8 +8,10 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.numbers import parse_number, parse_whole, to_cents
+from app.models import PARIS
 
 
 def takes(*names: str):
@@ -66,7 +68,7 @@ class Params(dict):
             value = date.fromisoformat(str(self.get(name) or ""))
         except ValueError:
             value = None
-        if value is None or value > date.today() + timedelta(days=1):
+        if value is None or value > clock.today(PARIS) + timedelta(days=1):
             error = _("Enter a date that is not in the future (day/month/year).")
             raise ValidationFailed(error, **{name: error})
         return value
