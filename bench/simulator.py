@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import requests
-from tests.simulator.test_simulator_engine import GOLDEN
 
 from bench import platform_app
+from tests.simulator.test_simulator_engine import GOLDEN
 
 LOOPS = 10_000
 
