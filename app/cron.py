@@ -1,23 +1,23 @@
 """What the cron process enqueues (`python -m app.worker cron`, exactly one instance); workers
-run the sweeps.
+run the jobs, which live in their feature's `jobs.py`.
 
 Cron fields are read in the process's local time: the Procfile sets TZ=Europe/Paris.
 """
 
 from rq import cron
 
-from app.tasks.sweeps import (
-    announce_missed_transitions,
-    email_unread_messages,
-    expire_expert_acceptances,
+from app.core.jobs import flush_outbox
+from app.services.accounts.jobs import purge_reset_tokens, remind_unverified_emails
+from app.services.messaging.jobs import email_unread_messages, send_message_digests
+from app.services.simulator.jobs import (
     fail_stalled_exports,
-    flush_outbox,
     purge_expired_exports,
-    purge_reset_tokens,
     purge_visitor_simulations,
+)
+from app.services.workflow.jobs import (
+    announce_missed_transitions,
+    expire_expert_acceptances,
     recount_expert_loads,
-    remind_unverified_emails,
-    send_message_digests,
 )
 
 cron.register(purge_reset_tokens, "default", cron="7 * * * *", job_timeout=120)

@@ -9,9 +9,9 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from app import cli, errors, i18n, realtime, tasks
+from app import cli, errors, i18n, realtime
 from app.config import KNOWN_KEYS, ROOT, Config
-from app.core import cachefailopen, logs
+from app.core import cachefailopen, jobs, logs
 from app.core.validators import MAX_ID
 from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
 from app.models import database
@@ -86,7 +86,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
     security.init_app(app)
     hx.init_app(app)
     errors.init_app(app)
-    tasks.init_app(app)
+    jobs.init_app(app)
     realtime.init_app(app)
 
     cli.init_app(app)

@@ -207,6 +207,30 @@ def can_review_expert(viewer: User, dossier) -> bool:
     )
 
 
+# the statuses in which the dossier's client chooses (or changes) its expert
+EXPERT_CHOICE = frozenset({DossierStatus.ADMIN_VALIDATED, DossierStatus.EXPERT_PENDING_ACCEPTANCE})
+
+
+def can_choose_expert(viewer: User, dossier) -> bool:
+    return viewer.id == dossier.client_id and dossier.status in EXPERT_CHOICE
+
+
+def can_see_expert_choice(viewer: User, dossier) -> bool:
+    """The experts offered for the dossier: its client, and admins who propose one."""
+    return (viewer.is_admin or viewer.id == dossier.client_id) and dossier.status in EXPERT_CHOICE
+
+
+def can_see_client_identity(viewer: User, dossier) -> bool:
+    """Who the client is (their company's name) is shown to admins and the dossier's expert;
+    an expert still deciding, or a firm manager looking on, sees the dossier without it."""
+    return viewer.is_admin or (dossier.expert_id is not None and viewer.id == dossier.expert_id)
+
+
+def can_answer_audit(viewer: User, dossier) -> bool:
+    """The client accepts or refuses the expert's audit once it is completed."""
+    return viewer.id == dossier.client_id and dossier.status == DossierStatus.AUDIT_COMPLETED
+
+
 def can_open_dossier_thread(viewer: User, dossier) -> bool:
     """The dossier's conversation: the thread rule, asked before the thread exists."""
     parties = tuple(i for i in (dossier.client_id, dossier.expert_id) if i is not None)

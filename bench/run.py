@@ -203,7 +203,7 @@ async def _listen(n: int, cookies: list[str], rounds: int, user_ids: list[int]) 
     print(f"{len(clients)} sockets connected")
     await asyncio.sleep(1)
 
-    from app.tasks import enqueue
+    from app.core.jobs import enqueue
 
     app = platform_app()
     with app.app_context():

@@ -1,6 +1,7 @@
 """The demo dataset (`flask seed demo`): a few people of each role with the documented logins,
 and the demo client's dossiers driven through the real workflow (`demo_dossiers`). Idempotent."""
 
+from app.core.jobs import public_context
 from app.core.validators import with_luhn_key
 from app.extensions import db
 from app.models import (
@@ -17,7 +18,6 @@ from app.models import (
 )
 from app.seeds import demo_dossiers
 from app.services import accounts, catalogue, notifications
-from app.tasks import public_context
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_DOMAIN = "demo-financialtracker.fr"

@@ -10,12 +10,12 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from app.core.jobs import redis
 from app.extensions import db
 from app.models import Role
 from app.services import accounts, workflow
 from app.services import dossiers as dossiers_service
 from app.services.accounts import referrals
-from app.tasks import redis
 from app.web import hx
 from app.web.security import safe_redirect_target
 from blueprints.main import bp

@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.validators import parse_id
-from app.services import notifications
+from app.services import messaging, notifications
 from app.web import hx
 from app.web.security import safe_redirect_target
 from blueprints.notifications import bp
@@ -19,7 +19,7 @@ def _unread():
         if not current_user.is_authenticated:
             return 0, 0
         if not counts:
-            counts.append(notifications.badge_counts(current_user))
+            counts.append(messaging.badge_counts(current_user))
         return counts[0]
 
     return {

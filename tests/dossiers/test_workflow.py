@@ -627,8 +627,8 @@ def test_a_partner_product_follows_the_quote_flow(app, client, parties):
 def test_an_unanswered_selection_expires_after_48_hours(app, parties, run_jobs):
     from datetime import timedelta
 
+    from app.core.jobs import enqueue
     from app.models import Notification, utcnow
-    from app.tasks import enqueue
 
     d = parties["dossier"]
     with app.app_context():
@@ -637,7 +637,7 @@ def test_an_unanswered_selection_expires_after_48_hours(app, parties, run_jobs):
         dossier.pending_expert_id = parties["expert"]
         dossier.expert_deadline_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
-        enqueue("default", "app.tasks.sweeps.expire_expert_acceptances")
+        enqueue("default", "app.services.workflow.jobs.expire_expert_acceptances")
     run_jobs()
     snap = _dossier(app, d)
     assert snap.status == DossierStatus.ADMIN_VALIDATED and snap.pending_expert_id is None
@@ -831,7 +831,7 @@ def test_a_garbled_version_is_a_conflict_not_an_error(app, client, parties):
 
 def test_announcements_tell_each_step_once_even_when_the_job_is_lost(app, parties, run_jobs):
     from app.models import Message, MessageKind, Notification
-    from app.tasks import sweeps
+    from app.services.workflow import jobs as sweeps
 
     _audited_then_refused_unannounced(app, parties)
 
@@ -867,7 +867,7 @@ def test_announcements_tell_each_step_once_even_when_the_job_is_lost(app, partie
 
 def test_the_sweep_goes_past_an_event_it_cannot_announce(app, parties, monkeypatch):
     from app.services import messaging
-    from app.tasks import sweeps
+    from app.services.workflow import jobs as sweeps
 
     _audited_then_refused_unannounced(app, parties)
     real = messaging.system_message

@@ -2,7 +2,7 @@
 
 from app.extensions import db
 from app.models import Notification
-from app.services import notifications
+from app.services import messaging, notifications
 from tests.factories.models import gen_client
 
 
@@ -14,4 +14,4 @@ def test_notification_idempotent_on_key(ctx):
     ctx.commit()
     assert first is not None and second is None and other is not None
     assert ctx.scalar(db.select(db.func.count(Notification.id))) == 2
-    assert notifications.badge_counts(user)[0] == 2
+    assert messaging.badge_counts(user)[0] == 2

@@ -2,7 +2,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Notification, User
-from app.services import notifications
+from app.services import messaging, notifications
 from tests.factories import HX, login, make_user, post
 
 
@@ -69,4 +69,4 @@ def test_toast_fragment(app, client, two_users):
 
 def notifications_unread(app, uid):
     with app.app_context():
-        return notifications.badge_counts(db.session.get(User, uid))[0]
+        return messaging.badge_counts(db.session.get(User, uid))[0]

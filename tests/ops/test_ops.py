@@ -175,16 +175,16 @@ def test_email_marked_failed_after_all_retries(app, client, run_jobs, smtp):
 def test_sweeps_purge_and_remind(app, run_jobs):
     from datetime import timedelta
 
-    from app.tasks import enqueue
+    from app.core.jobs import enqueue
 
     old = make_user(
         app, email="late@example.fr", verified=False, created_at=utcnow() - timedelta(hours=30)
     )
     make_user(app, email="fresh@example.fr", verified=False)
     with app.app_context():
-        enqueue("default", "app.tasks.sweeps.remind_unverified_emails")
-        enqueue("default", "app.tasks.sweeps.remind_unverified_emails")  # idempotent
-        enqueue("default", "app.tasks.sweeps.purge_reset_tokens")
+        enqueue("default", "app.services.accounts.jobs.remind_unverified_emails")
+        enqueue("default", "app.services.accounts.jobs.remind_unverified_emails")  # idempotent
+        enqueue("default", "app.services.accounts.jobs.purge_reset_tokens")
     run_jobs()
     with app.app_context():
         rows = db.session.scalars(db.select(Notification)).all()
@@ -252,7 +252,7 @@ def test_seed_scale_small(app):
     )
     assert result.exit_code == 0, result.output
     from app.models import Dossier, ExpertProduct, Message, Thread, ThreadParticipant
-    from app.services import messaging, notifications
+    from app.services import messaging
 
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(User.id))) == 40
@@ -277,7 +277,7 @@ def test_seed_scale_small(app):
         assert long.last_message_at is not None
         client = db.session.get(User, db.session.get(Dossier, long.dossier_id).client_id)
         # read (and emailed) up to the last few: no unread-message email storm
-        assert notifications.badge_counts(client)[1] <= 2 * len(per_thread)
+        assert messaging.badge_counts(client)[1] <= 2 * len(per_thread)
         reads = db.session.execute(
             db.select(
                 ThreadParticipant.last_read_message_id, ThreadParticipant.emailed_up_to_message_id

@@ -60,3 +60,29 @@ def test_a_dossier_file_follows_its_dossier():
     assert security.can_view_document(_user(2), file, dossier=dossier)
     assert not security.can_view_document(_user(4), file, dossier=dossier)
     assert not security.can_view_document(_user(2), file)  # no dossier given: refused
+
+
+def test_the_dossier_page_answers_come_from_the_policy():
+    client, expert, pending, admin = _user(3, Role.CLIENT), _user(2), _user(4), _user(8, Role.ADMIN)
+    audited = Dossier(id=9, client_id=3, expert_id=2, status=DossierStatus.AUDIT_COMPLETED)
+    assert security.can_answer_audit(client, audited)
+    assert not security.can_answer_audit(expert, audited)
+    assert not security.can_answer_audit(admin, audited)
+    audited.status = DossierStatus.AUDIT_IN_PROGRESS
+    assert not security.can_answer_audit(client, audited)
+
+    # the client's company is named to admins and the assigned expert, not to one deciding
+    offered = Dossier(id=10, client_id=3, pending_expert_id=4, status=DossierStatus.ADMIN_VALIDATED)
+    assert security.can_see_client_identity(admin, offered)
+    assert not security.can_see_client_identity(pending, offered)
+    assert security.can_see_client_identity(expert, audited)
+
+    # the client chooses its expert; admins see the choice to propose one
+    offered.status = DossierStatus.EXPERT_PENDING_ACCEPTANCE
+    assert security.can_choose_expert(client, offered)
+    assert not security.can_choose_expert(admin, offered)
+    assert security.can_see_expert_choice(admin, offered)
+    assert not security.can_see_expert_choice(pending, offered)
+    offered.status = DossierStatus.EXPERT_ASSIGNED
+    assert not security.can_choose_expert(client, offered)
+    assert not security.can_see_expert_choice(admin, offered)

@@ -80,10 +80,10 @@ def test_signal_from_a_worker_job_reaches_the_user(app, live_server, run_jobs):
     client, received = connect(live_server, session_cookie(live_server, "late@example.fr"))
     other, other_received = connect(live_server, session_cookie(live_server, "other@example.fr"))
     try:
-        from app.tasks import enqueue
+        from app.core.jobs import enqueue
 
         with app.app_context():
-            enqueue("default", "app.tasks.sweeps.remind_unverified_emails")
+            enqueue("default", "app.services.accounts.jobs.remind_unverified_emails")
         run_jobs()
         data = received.get(timeout=5)
         assert data["event"] == "notification:new" and isinstance(data["notification_id"], int)

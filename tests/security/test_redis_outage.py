@@ -173,9 +173,9 @@ def test_with_redis_stopped_nothing_fails_and_everything_goes_out_once_after(
     listener = Listener(app)
     time.sleep(0.2)
     with app.app_context():
-        from app.tasks import enqueue
+        from app.core.jobs import enqueue
 
-        enqueue("high", "app.tasks.sweeps.flush_outbox")  # what the cron process does
+        enqueue("high", "app.core.jobs.flush_outbox")  # what the cron process does
     run_jobs()
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(OutboxEntry.id))) == 0
@@ -252,12 +252,12 @@ def test_the_cron_process_and_the_workers_scheduler_resume_after_an_outage(
         with app.app_context():
             from datetime import timedelta
 
+            from app.core.jobs import enqueue
             from app.models import utcnow
-            from app.tasks import enqueue
 
             enqueue(
                 "high",
-                "app.tasks.sweeps.flush_outbox",
+                "app.core.jobs.flush_outbox",
                 at=utcnow() + timedelta(seconds=1),
                 job_id="after-the-outage",
             )

@@ -32,7 +32,7 @@ from app.models import (
 )
 from app.realtime import notify
 from app.services import notifications
-from app.services.accounts import referrals, users
+from app.services.accounts import referrals
 from app.services.accounts.passwords import hash_password
 from app.services.accounts.verification import send_verification
 from app.services.dossiers import documents
@@ -287,7 +287,7 @@ def _announce_application(user: User, title) -> None:
     )
     notify.to_admins("approvals:changed", user_id=user.id)
     link = emails.external_url("admin.approvals")
-    for admin in users.active_admins():
+    for admin in notifications.active_admins():
         emails.queue_notification_email(
             admin,
             "application_received",

@@ -22,9 +22,3 @@ def page(
         query = query.where(User.id < before_id)
     rows = db.session.scalars(query.order_by(User.id.desc()).limit(limit + 1)).all()
     return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
-
-
-def active_admins() -> list[User]:
-    return db.session.scalars(
-        db.select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
-    ).all()

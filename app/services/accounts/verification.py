@@ -1,15 +1,16 @@
 """Email verification: the signed link a new account confirms its address with."""
 
+from datetime import timedelta
+
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.models import (
-    User,
-    utcnow,
-)
+from app.models import Notification, Priority, User, utcnow
+from app.services import notifications
 from app.services.notifications import emails
 
 
@@ -56,3 +57,36 @@ def verify_email(token: str) -> tuple[User, bool]:
     user.email_verified_at = utcnow()
     db.session.commit()
     return user, True
+
+
+def remind_unverified(limit: int) -> int:
+    """One in-app reminder per account still unverified 24 h after sign-up (within 7 days)."""
+    now = utcnow()
+    already = db.select(Notification.user_id).where(
+        Notification.type == "verify_email_reminder", Notification.threshold == "24h"
+    )
+    users = db.session.scalars(
+        db.select(User)
+        .where(
+            User.email_verified_at.is_(None),
+            User.active.is_(True),
+            User.created_at <= now - timedelta(hours=24),
+            User.created_at > now - timedelta(days=7),
+            User.id.not_in(already),
+        )
+        .order_by(User.id)
+        .limit(limit)
+    ).all()
+    for user in users:
+        notifications.create(
+            user,
+            "verify_email_reminder",
+            _l("Please confirm your email address"),
+            body=_l("Open the link we emailed you, or ask for a new one from your profile."),
+            link="/account/profile",
+            priority=Priority.MEDIUM,
+            object_ref=f"user:{user.id}",
+            threshold="24h",
+        )
+    db.session.commit()
+    return len(users)

@@ -16,11 +16,11 @@ from sqlalchemy.orm import Session
 from app.core import audit, outbox
 from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
+from app.core.jobs import redis
 from app.extensions import db
 from app.models import EligibilityRule, Product, ProductKind, Question, QuestionKind, User
 from app.models.profiles import SECTORS
 from app.services.simulator import formulas, rules
-from app.tasks import redis
 
 # the seed, as data (`seed.json`): questions, products with their rules and checklists, and the
 # legacy bracket labels a number question still accepts

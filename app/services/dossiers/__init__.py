@@ -41,7 +41,7 @@ class Permissions:
     expert_upload_step: str | None  # "audit" | "submission": the expert's files now, if any
 
 
-def permissions(dossier: Dossier, viewer: User, relations: set, choosing: bool) -> Permissions:
+def permissions(dossier: Dossier, viewer: User) -> Permissions:
     expert_step = next(
         (
             step.value
@@ -51,13 +51,12 @@ def permissions(dossier: Dossier, viewer: User, relations: set, choosing: bool) 
         None,
     )
     return Permissions(
-        see_client=bool(relations & {workflow.ADMIN, workflow.EXPERT}),
+        see_client=security.can_see_client_identity(viewer, dossier),
         open_thread=security.can_open_dossier_thread(viewer, dossier),
         issue_invoice=viewer.is_admin,
-        answer_audit=workflow.CLIENT in relations
-        and dossier.status == DossierStatus.AUDIT_COMPLETED,
+        answer_audit=security.can_answer_audit(viewer, dossier),
         review_expert=security.can_review_expert(viewer, dossier),
-        choose_expert=choosing and workflow.CLIENT in relations,
+        choose_expert=security.can_choose_expert(viewer, dossier),
         upload_eligibility=security.can_upload_to(viewer, dossier, DocumentStep.ELIGIBILITY),
         review_eligibility=security.can_review_step(viewer, dossier, DocumentStep.ELIGIBILITY),
         upload_complementary=security.can_upload_to(viewer, dossier, DocumentStep.COMPLEMENTARY),
@@ -101,13 +100,10 @@ def experts_for(dossier: Dossier, limit: int = 20) -> list[marketplace.Row]:
     return marketplace.search(filters, limit=limit).rows
 
 
-CHOOSING = (DossierStatus.ADMIN_VALIDATED, DossierStatus.EXPERT_PENDING_ACCEPTANCE)
-
-
 def choosing_expert_for(dossier_id: int, viewer: User) -> Dossier | None:
     """The viewer's own dossier when it is waiting for them to choose an expert, else None."""
     dossier = db.session.get(Dossier, dossier_id)
-    if dossier is None or dossier.client_id != viewer.id or dossier.status not in CHOOSING:
+    if dossier is None or not security.can_choose_expert(viewer, dossier):
         return None
     return dossier
 
@@ -131,7 +127,6 @@ def page(dossier_id: int, viewer: User) -> DossierView:
     )
     every = [d for item in eligibility + complementary for d in item.documents] + others
     relations = workflow.relations(dossier, viewer)
-    choosing = dossier.status in CHOOSING and bool(relations & {workflow.CLIENT, workflow.ADMIN})
     return DossierView(
         dossier=dossier,
         step=step,
@@ -144,10 +139,10 @@ def page(dossier_id: int, viewer: User) -> DossierView:
         other_documents=others,
         request=documents.latest_request(dossier),
         expert_views=documents.last_views(every, dossier.expert_id),
-        experts=experts_for(dossier) if choosing else [],
+        experts=experts_for(dossier) if security.can_see_expert_choice(viewer, dossier) else [],
         invoice=db.session.scalar(db.select(Invoice).where(Invoice.dossier_id == dossier.id)),
         review=reviews.for_dossier(dossier.id),
-        may=permissions(dossier, viewer, relations, choosing),
+        may=permissions(dossier, viewer),
     )
 
 

@@ -17,6 +17,7 @@ their pages fetch the HTML through the same authorised views.
 from app.services.messaging.contacts import may_contact
 from app.services.messaging.inbox import (
     ThreadRow,
+    badge_counts,
     support_threads_for_admins,
     threads_for,
     unread_query,
@@ -73,4 +74,5 @@ __all__ = [
     "thread_title",
     "threads_for",
     "unread_query",
+    "badge_counts",
 ]

@@ -1,14 +1,16 @@
-"""In-app notifications: create (idempotent), list, mark read, unread count."""
+"""In-app notifications: create (idempotent), list, mark read, unread count.
+
+A lower layer: every feature tells people things through here, and this package knows no
+feature (a contract in pyproject.toml holds it). What a notification is about reaches it as
+plain values (a type, a title, a link, an object reference), never as a feature's object."""
 
 from flask_babel import force_locale
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.extensions import db
-from app.models import Notification, Priority, User, utcnow
+from app.models import Notification, Priority, Role, User, utcnow
 from app.realtime import notify
 from app.security import can_view_notification, require
-from app.services import messaging
-from app.services.accounts.users import active_admins
 from app.services.notifications import preferences, push
 
 
@@ -52,26 +54,25 @@ def _insert_unless_present():
     return dialect.insert(Notification).on_conflict_do_nothing()
 
 
+def active_admins() -> list[User]:
+    """Who receives what is addressed to "the admins"."""
+    return db.session.scalars(
+        db.select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
+    ).all()
+
+
 def notify_admins(type: str, title, body="", link=None, priority=Priority.MEDIUM, object_ref=""):
 
     for admin in active_admins():
         create(admin, type, title, body, link, priority, object_ref)
 
 
-def _unread(user: User):
+def unread_query(user: User):
+    """How many notifications `user` has not read, as a query (the header counts it beside the
+    unread messages, in one round trip: messaging.inbox.badge_counts)."""
     return db.select(db.func.count(Notification.id)).where(
         Notification.user_id == user.id, Notification.read_at.is_(None)
     )
-
-
-def badge_counts(user: User) -> tuple[int, int]:
-    """(unread notifications, unread messages): the header's badges, in one round trip."""
-
-    both = db.select(
-        _unread(user).scalar_subquery(), messaging.unread_query(user).scalar_subquery()
-    )
-    notes, messages = db.session.execute(both).one()
-    return notes or 0, messages or 0
 
 
 def page(user: User, before_id: int | None = None, unread_only: bool = False, limit: int = 30):

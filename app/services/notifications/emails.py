@@ -10,10 +10,10 @@ from rq import Retry
 
 from app.core.db import after_commit
 from app.core.errors import NotFound
+from app.core.jobs import enqueue
 from app.extensions import db
 from app.models import Email, EmailStatus, User, utcnow
 from app.services.notifications import preferences
-from app.tasks import enqueue
 
 SUBJECTS = {
     "verify_email": _l("Confirm your email address"),
@@ -66,7 +66,7 @@ def enqueue_send(email_id: int, send_at=None):
     retry = Retry(max=len(intervals), interval=intervals)
     return enqueue(
         "high",
-        "app.tasks.emails.send_email",
+        "app.services.notifications.jobs.send_email",
         email_id,
         at=send_at,
         job_id=f"email-{email_id}",

@@ -1,9 +1,10 @@
 """Browser push (Web Push with VAPID, issue 5 §7): subscriptions, and delivery by a job.
 
 A notification the user wants by push becomes one `PushDelivery` row per browser (`queue`),
-each sent by the job `app.tasks.push.deliver` (RQ, `default` queue, retried like emails). A push
-service answering 404 or 410 means the subscription is gone: it is dropped, the row says so, and
-the other browsers still get theirs. Admins see the rows in the outbox and resend failed ones.
+each sent by the job `notifications.jobs.deliver_push` (RQ, `default` queue, retried like
+emails). A push service answering 404 or 410 means the subscription is gone: it is dropped, the
+row says so, and the other browsers still get theirs. Admins see the rows in the outbox and
+resend failed ones.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from rq import Retry
 
 from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
+from app.core.jobs import enqueue
 from app.extensions import db
 from app.models import Notification, PushDelivery, PushStatus, PushSubscription, User, utcnow
-from app.tasks import enqueue
 
 
 def enabled() -> bool:
@@ -99,7 +100,7 @@ def _enqueue_after_commit(delivery_id: int) -> None:
     after_commit(
         lambda: enqueue(
             "default",
-            "app.tasks.push.deliver",
+            "app.services.notifications.jobs.deliver_push",
             delivery_id,
             job_id=f"push-{delivery_id}-{utcnow().timestamp():.0f}",
             retry=retry,

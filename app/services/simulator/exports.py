@@ -12,6 +12,7 @@ from rq.job import Job, JobStatus
 from app.core import storage
 from app.core.db import after_commit
 from app.core.errors import NotFound, ValidationFailed
+from app.core.jobs import enqueue, redis
 from app.extensions import db
 from app.models import (
     Export,
@@ -25,9 +26,8 @@ from app.models import (
 from app.realtime import notify
 from app.security import can_download_export, require
 from app.services.simulator import reports
-from app.tasks import enqueue, redis
 
-JOB = "app.tasks.exports.build_export"
+JOB = "app.services.simulator.jobs.build_export"
 
 
 def lifetime() -> timedelta:

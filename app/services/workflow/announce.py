@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.core.errors import InvalidTransition
+from app.core.jobs import enqueue
 from app.extensions import db
 from app.models import (
     Dossier,
@@ -27,12 +28,13 @@ from app.services.workflow.actions import ACTIONS, Action
 from app.services.workflow.labels import status_label
 from app.services.workflow.notify import notify_party
 from app.services.workflow.progress import S
-from app.tasks import enqueue
 
 
 def request_announcement(event_id: int) -> None:
 
-    enqueue("high", "app.tasks.dossiers.announce", event_id, job_id=f"dossier-event-{event_id}")
+    enqueue(
+        "high", "app.services.workflow.jobs.announce", event_id, job_id=f"dossier-event-{event_id}"
+    )
 
 
 def announce(event_id: int) -> bool:
@@ -91,7 +93,10 @@ def request_invoice(dossier_id: int) -> None:
     """The invoice PDF is built by a worker (one job per dossier, so a retry never doubles)."""
 
     enqueue(
-        "default", "app.tasks.invoices.issue_invoice", dossier_id, job_id=f"invoice-{dossier_id}"
+        "default",
+        "app.services.dossiers.jobs.issue_invoice",
+        dossier_id,
+        job_id=f"invoice-{dossier_id}",
     )
 
 

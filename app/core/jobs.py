@@ -1,4 +1,8 @@
-"""RQ queues and the one enqueue helper. Jobs are named by dotted path, take ids, are idempotent."""
+"""RQ queues and the one enqueue helper. Jobs are named by dotted path, take ids, are idempotent.
+
+Each feature keeps its jobs in its own `jobs.py` (`app.services.<feature>.jobs`): thin functions
+that open what a worker lacks (a request context for links) and call the feature's use case.
+`app/cron.py` says which of them run on a schedule."""
 
 from datetime import datetime
 from typing import Any
@@ -94,3 +98,10 @@ def _replay_job(payload: dict) -> None:
         )
     at = datetime.fromisoformat(payload["at"]) if payload.get("at") else None
     _enqueue(payload["queue"], payload["func"], payload["args"], at, options)
+
+
+def flush_outbox() -> int:
+    """Signals and jobs that waited for Redis go out, oldest first (app.core.outbox)."""
+
+    with public_context():
+        return outbox.flush()

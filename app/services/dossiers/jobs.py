@@ -1,10 +1,10 @@
-"""Invoice jobs: the PDF is rendered by a worker, never in the request that confirmed the
-refund. Idempotent: a dossier never gets a second invoice."""
+"""Dossier jobs: the invoice PDF is rendered by a worker, never in the request that confirmed
+the refund. Idempotent: a dossier never gets a second invoice."""
 
+from app.core.jobs import public_context
 from app.extensions import db
 from app.models import Dossier
 from app.services.dossiers import invoices
-from app.tasks import public_context
 
 
 def issue_invoice(dossier_id: int) -> str | None:
