@@ -1,12 +1,17 @@
 """Command-line entry points: `flask seed catalogue|demo|scale` and `flask push keygen`. The
 data builders live in `app.seeds`."""
 
+from datetime import UTC, datetime
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.core import clock
+from app.core.jobs import public_context
+from app.models import PARIS
 from app.seeds import demo, scale
-from app.services import catalogue
+from app.services import catalogue, sla
 from app.services.notifications import push
 
 seed = AppGroup("seed", help="Create demo or benchmark data (idempotent).")
@@ -17,6 +22,8 @@ def seed_catalogue() -> None:
     """The products, questions and rules of docs/domain.md §2 (inserts what is missing only)."""
     added = catalogue.seed()
     click.echo(f"catalogue: {added['products']} products, {added['questions']} questions added")
+    added = sla.install_defaults()
+    click.echo(f"sla: {added['calendars']} calendars, {added['policies']} policies added")
 
 
 @seed.command("demo")
@@ -42,6 +49,32 @@ def seed_scale(
     click.echo("scale data ready")
 
 
+sla_cli = AppGroup("sla", help="SLA clocks, escalations and reminders.")
+
+
+@sla_cli.command("sweep")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Run as if at this instant (ISO 8601, Paris time unless an offset is given).",
+)
+def sla_sweep(at: str | None) -> None:
+    """Climb the ladder for every clock due (now, or at --at): prints what it did; running it
+    again at the same instant does nothing."""
+    when = clock.now()
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter("use an ISO 8601 instant, e.g. 2027-01-15T09:00") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=PARIS)
+        when = when.astimezone(UTC)
+    with clock.frozen(when), public_context():
+        click.echo(sla.sweep(when).line())
+
+
 push_cli = AppGroup("push", help="Web Push (VAPID) keys.")
 
 
@@ -56,3 +89,4 @@ def push_keygen() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(push_cli)
+    app.cli.add_command(sla_cli)

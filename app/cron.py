@@ -14,6 +14,7 @@ from app.services.simulator.jobs import (
     purge_expired_exports,
     purge_visitor_simulations,
 )
+from app.services.sla.jobs import sweep_clocks
 from app.services.workflow.jobs import (
     announce_missed_transitions,
     expire_expert_acceptances,
@@ -28,6 +29,8 @@ cron.register(fail_stalled_exports, "default", cron="* * * * *", job_timeout=120
 cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)
 cron.register(announce_missed_transitions, "default", cron="* * * * *", job_timeout=300)
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)
+# SLA clocks come due by the minute (peers.md §6.2: hour-level targets need it)
+cron.register(sweep_clocks, "default", cron="* * * * *", job_timeout=300)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)
 cron.register(send_message_digests, "default", cron="2 * * * *", job_timeout=600)
 # every 20 s, and at once when the cron process (re)connects: what waited for Redis goes out

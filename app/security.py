@@ -238,6 +238,21 @@ def can_open_dossier_thread(viewer: User, dossier) -> bool:
     return viewer.is_admin or viewer.id in readers
 
 
+def can_see_alert(viewer: User, alert, runs_firm_id: int | None = None) -> bool:
+    """Admins see every alert; the person waited for sees theirs; a firm's owner or manager
+    sees their firm's (`runs_firm_id`: the firm the viewer runs, read by the caller)."""
+    return (
+        viewer.is_admin
+        or (alert.responsible_id is not None and alert.responsible_id == viewer.id)
+        or (runs_firm_id is not None and alert.firm_id == runs_firm_id)
+    )
+
+
+def can_handle_alert(viewer: User, alert) -> bool:
+    """Acknowledge, assign, annotate and resolve: the platform team's job."""
+    return viewer.is_admin
+
+
 def can_download_export(viewer: User | None, export, session_tokens: list[str]) -> bool:
     """An export is its owner's only (not even an admin's): the client's, or the visitor's
     browser session that ran the simulation."""

@@ -136,9 +136,10 @@ def clean_state(request, smtp):
             else:
                 for name in reversed(tables):
                     conn.exec_driver_sql(f"DELETE FROM {name}")
-        from app.services import catalogue
+        from app.services import catalogue, sla
 
         catalogue.seed()  # the catalogue is reference data every test may rely on
+        sla.install_defaults()  # and so are the default calendar and SLA policy
     application.extensions["redis"].flushdb()
     smtp.messages.clear()
     smtp.fail_next = 0

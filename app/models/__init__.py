@@ -63,9 +63,37 @@ from app.models.profiles import (
 )
 from app.models.review import Review
 from app.models.simulation import FunnelEvent, FunnelStep, Simulation, SimulationStatus
+from app.models.sla import (
+    Alert,
+    AlertNote,
+    AlertStatus,
+    BusinessCalendar,
+    CalendarClosure,
+    CalendarInterval,
+    ClockStatus,
+    Level,
+    SlaClock,
+    SlaEvent,
+    SlaMetric,
+    SlaPolicy,
+    SlaTarget,
+)
 from app.models.user import Role, User
 
 __all__ = [
+    "Alert",
+    "AlertNote",
+    "AlertStatus",
+    "BusinessCalendar",
+    "CalendarClosure",
+    "CalendarInterval",
+    "ClockStatus",
+    "Level",
+    "SlaClock",
+    "SlaEvent",
+    "SlaMetric",
+    "SlaPolicy",
+    "SlaTarget",
     "PARIS",
     "NotificationPreference",
     "NotificationSettings",

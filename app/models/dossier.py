@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, _enum, utcnow
 from app.models.catalogue import Product
+from app.models.notification import Priority
 from app.models.simulation import Simulation
 from app.models.user import User
 
@@ -102,6 +103,10 @@ class Dossier(Base):
     # inputs, formula code and version, constants and intermediate values
     calculation: Mapped[dict] = mapped_column(JSON, default=dict)
     source: Mapped[str] = mapped_column(String(16), default="simulation")
+    # an admin raises it; SLA policies may set tighter targets for it
+    priority: Mapped[Priority] = mapped_column(
+        _enum(Priority, "dossier_priority"), default=Priority.MEDIUM, server_default="medium"
+    )
     # bumped by every transition: of two people acting on the same state, one wins
     version: Mapped[int] = mapped_column(default=1)
     # who must act now, and since when (reminders and SLA alerts count from here)

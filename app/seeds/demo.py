@@ -17,7 +17,7 @@ from app.models import (
     utcnow,
 )
 from app.seeds import demo_dossiers
-from app.services import accounts, catalogue, notifications
+from app.services import accounts, catalogue, notifications, sla
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_DOMAIN = "demo-financialtracker.fr"
@@ -154,6 +154,7 @@ def _upsert_user(email: str, role: Role, first: str, last: str, password_hash: s
 def build() -> int:
     """Create what is missing; returns how many demo dossiers were created."""
     catalogue.seed()
+    sla.install_defaults()
     pw = accounts.hash_password(DEMO_PASSWORD)
     admin = _upsert_user(f"admin@{DEMO_DOMAIN}", Role.ADMIN, "Alice", "Admin", pw)
     for i, (

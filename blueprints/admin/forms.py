@@ -133,3 +133,15 @@ class QuestionForm(FlaskForm):
     options = LinesField(_l("Options (one per line)"))
     required = BooleanField(_l("An answer is required"))
     condition = JsonRuleField(_l("Shown only when (JSON condition; empty = always)"))
+
+
+class AlertActionForm(FlaskForm):
+    """Acknowledge: nothing to fill in but the CSRF token."""
+
+
+class AlertNoteForm(FlaskForm):
+    body = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class AlertAssignForm(FlaskForm):
+    assignee_id = SelectField(_l("Assign to"), choices=[], validate_choice=False)

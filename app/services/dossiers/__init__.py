@@ -18,7 +18,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import firms, marketplace, workflow
+from app.services import firms, marketplace, sla, workflow
 from app.services.dossiers import documents
 from app.services.marketplace import reviews
 
@@ -82,6 +82,7 @@ class DossierView:
     invoice: Invoice | None
     may: Permissions
     review: object = None
+    timing: object = None  # sla.Timing: late marks and "expected reply by"
 
 
 def get(dossier_id: int, viewer: User, options=()) -> Dossier:
@@ -143,6 +144,7 @@ def page(dossier_id: int, viewer: User) -> DossierView:
         invoice=db.session.scalar(db.select(Invoice).where(Invoice.dossier_id == dossier.id)),
         review=reviews.for_dossier(dossier.id),
         may=permissions(dossier, viewer),
+        timing=sla.timing(dossier, viewer),
     )
 
 

@@ -40,7 +40,7 @@ from app.security import (
     is_uploader_of,
     require,
 )
-from app.services import firms
+from app.services import firms, sla
 
 # content sniffed from the bytes, never from the name or the browser's claim
 ACCEPTED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -306,6 +306,7 @@ def upload(
                 data={"label": label, "documents": [d.id for d in result.saved]},
             )
         )
+        sla.on_activity(dossier, actor)  # a first move by the one waited for answers them
         _signal(dossier)
         db.session.commit()
     return result
@@ -338,6 +339,7 @@ def review(document_id: int, actor: User, approve: bool, reason: str = "") -> Do
             data={"document": doc.id, "label": doc.label, "name": doc.original_name},
         )
     )
+    sla.on_activity(dossier, actor)
     _signal(dossier)
     db.session.commit()
     return doc

@@ -27,6 +27,7 @@ from app.models import (
 )
 from app.realtime import notify
 from app.security import can_read_thread, require
+from app.services import sla
 from app.services.dossiers import documents
 from app.services.messaging import access
 from app.services.messaging.threads import dossier_thread
@@ -166,6 +167,10 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
     loaded = db.session.identity_map.get(db.session.identity_key(Thread, target.id))
     if loaded is not None:
         db.session.expire(loaded, ["last_message_at", "participants"])
+    if target.kind == ThreadKind.DOSSIER:  # a client's message waits for a reply (SLA)
+        dossier = db.session.get(Dossier, int(target.key.split(":")[1]))
+        if dossier is not None:
+            sla.on_message(dossier, sender, now)
     _announce(target.id, target.kind, target.participants, msg.id, sender.id)
     # the caller links to the message and may render the thread: nothing to read back, and
     # the less this process does after the signal leaves, the sooner the realtime one runs

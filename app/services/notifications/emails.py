@@ -28,6 +28,8 @@ SUBJECTS = {
     "dossier_event": _l("Your dossier has moved on"),
     "invoice_issued": _l("An invoice has been issued"),
     "firm_invitation": _l("You are invited to join a firm"),
+    "sla_breach": _l("A dossier has passed its deadline"),
+    "sla_escalated": _l("A late dossier needs the platform's attention"),
 }
 
 

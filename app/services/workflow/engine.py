@@ -20,7 +20,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_view_dossier, require
-from app.services import firms, messaging
+from app.services import firms, messaging, sla
 from app.services.dossiers import documents
 from app.services.workflow.actions import (
     ACTIONS,
@@ -125,6 +125,7 @@ def apply_action(dossier: Dossier, action: Action, actor: User, p: Params) -> in
             "created_at": utcnow(),
         },
     ).scalar_one()
+    sla.on_transition(dossier, before, actor)  # clocks move with the state, in this transaction
     documents._signal(dossier)  # open pages refresh at once, after commit
     return event_id
 
@@ -201,6 +202,7 @@ def expire_acceptances(limit: int = 500) -> int:
                 data={"expert_id": expert.id if expert else None},
             )
         )
+        sla.on_transition(dossier, S.EXPERT_PENDING_ACCEPTANCE, None)
         messaging.system_message(dossier, "acceptance_expired")
         notify_party(
             dossier.client,

@@ -1,0 +1,128 @@
+"""SLA: business calendars, clocks on every dossier, the escalation ladder and the alert centre
+(docs/domain.md A7; reference/peers.md §6).
+
+Other features call in at three moments, inside their own transaction: a transition
+(`on_transition`), a human message in a dossier's thread (`on_message`), and any other move on
+a dossier, such as a document sent (`on_activity`). Time does the rest: `sweep()` runs every
+minute from the cron process. This package knows the dossier as a model, never the workflow,
+messaging or document use cases that call it (a contract in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+
+from app.core.errors import ValidationFailed
+from app.extensions import db
+from app.models import (
+    ClockStatus,
+    Dossier,
+    Level,
+    Party,
+    Priority,
+    SlaClock,
+    SlaMetric,
+    User,
+    utcnow,
+)
+from app.security import require
+from app.services.sla import alerts, calendars, labels, policies
+from app.services.sla.clocks import (
+    OPEN,
+    day_minutes,
+    on_activity,
+    on_message,
+    on_transition,
+    reapply,
+)
+from app.services.sla.defaults import install as install_defaults
+from app.services.sla.ladder import Swept, sweep
+
+
+def set_priority(actor: User, dossier_id: int, priority) -> Dossier:
+    """An admin changes a dossier's priority: its open clocks take the targets of the policy
+    that now matches, keeping the time already elapsed."""
+    dossier = db.session.get(Dossier, dossier_id)
+    require(dossier is not None and actor.is_admin)
+    try:
+        dossier.priority = Priority(priority)
+    except ValueError:
+        message = _("Choose a priority from the list.")
+        raise ValidationFailed(message, priority=message) from None
+    reapply(dossier)
+    db.session.commit()
+    return dossier
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What a dossier's clocks tell the person looking at it."""
+
+    level: int = Level.NONE  # the worst rung reached by an open clock: amber from WARNED, red after
+    expected_at: datetime | None = None  # when the other party is expected to move (the client)
+    late: bool = False  # that party is late: `expected_at` is a new estimate
+    waiting_for: Party | None = None
+    mine_due_at: datetime | None = None  # the viewer's own move, due by (expert, admin)
+
+    @property
+    def tone(self) -> str:
+        return "late" if self.level >= Level.BREACHED else "soon" if self.level else ""
+
+
+def timing(dossier: Dossier, viewer: User, at: datetime | None = None) -> Timing:
+    """One read of the dossier's open clocks. The client sees "expected reply by …" from the
+    clock of whoever owes the next move, in that party's calendar; when it is late, an honest
+    new estimate: one business day from the next opening."""
+    at = at or utcnow()
+    rows = db.session.scalars(
+        db.select(SlaClock)
+        .where(SlaClock.dossier_id == dossier.id, SlaClock.status.in_(OPEN))
+        .order_by(SlaClock.due_at)
+    ).all()
+    level = max((c.level for c in rows), default=Level.NONE)
+    # the whole-dossier clock says nothing about the next move
+    running = [
+        c for c in rows if c.status == ClockStatus.RUNNING and c.metric != SlaMetric.RESOLUTION
+    ]
+    mine = next(
+        (
+            c
+            for c in running
+            if (c.party == Party.ADMIN and viewer.is_admin) or c.responsible_id == viewer.id
+        ),
+        None,
+    )
+    mine_due = mine.due_at if mine is not None else None
+    if viewer.id != dossier.client_id:
+        return Timing(level=level, mine_due_at=mine_due)
+    owed = next((c for c in running if c.party != Party.CLIENT), None)
+    if owed is None:
+        return Timing(level=level, mine_due_at=mine_due)
+    if owed.due_at > at:
+        return Timing(level, owed.due_at, False, owed.party, mine_due)
+    calendar = policies.calendar_by_id(owed.calendar_id).calendar
+    estimate = calendars.add_business_minutes(
+        calendar, calendars.next_opening(calendar, at), day_minutes(calendar)
+    )
+    return Timing(level, estimate, True, owed.party, mine_due)
+
+
+__all__ = [
+    "Swept",
+    "alerts",
+    "calendars",
+    "install_defaults",
+    "labels",
+    "on_activity",
+    "on_message",
+    "on_transition",
+    "policies",
+    "reapply",
+    "set_priority",
+    "Timing",
+    "timing",
+    "sweep",
+]

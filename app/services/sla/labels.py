@@ -1,0 +1,37 @@
+"""What each awaited thing is called, in the reader's language (codes of B §6.4)."""
+
+from flask_babel import lazy_gettext as _l
+
+from app.models import Level, Party
+
+WHAT = {
+    "admin_action_required": _l("eligibility check by the platform"),
+    "expert_pending_acceptance": _l("the expert's answer to the assignment"),
+    "documents_requested": _l("documents requested from the client"),
+    "documents_pending_validation": _l("review of the documents sent"),
+    "audit_to_complete": _l("the audit"),
+    "validation_final_pending": _l("the client's validation of the audit"),
+    "refund_request": _l("submission to the administration"),
+    "quote_to_propose": _l("the quote to propose"),
+    "quote_to_answer": _l("the client's answer to the quote"),
+    "contact_message": _l("a reply to the client's message"),
+    "resolution": _l("the dossier as a whole"),
+}
+
+PARTY = {
+    Party.EXPERT: _l("Expert"),
+    Party.CLIENT: _l("Client"),
+    Party.ADMIN: _l("Platform team"),
+}
+
+LEVEL = {
+    Level.NONE: _l("On time"),
+    Level.WARNED: _l("Due soon"),
+    Level.BREACHED: _l("Late"),
+    Level.SECOND: _l("Late, escalated"),
+    Level.THIRD: _l("Critical"),
+}
+
+
+def what(code: str) -> str:
+    return str(WHAT.get(code, code))
