@@ -107,10 +107,11 @@ def climb(clock: SlaClock, dossier: Dossier, at: datetime, result: Swept) -> Non
     while clock.next_check_at is not None and clock.next_check_at <= at:
         level = clock.level + 1
         clock.level = level
-        won = db.session.execute(
-            _insert(SlaEvent).values(clock_id=clock.id, level=level, at=at)
-        ).rowcount
-        if won:
+        # RETURNING, not rowcount: the one row comes back only to the insert that won
+        won = db.session.scalar(
+            _insert(SlaEvent).values(clock_id=clock.id, level=level, at=at).returning(SlaEvent.id)
+        )
+        if won is not None:
             reached.append(level)
         if level == Level.BREACHED and clock.breached_at is None:
             clock.breached_at = clock.due_at  # when it was breached, not when we noticed
@@ -207,7 +208,7 @@ def breach(clock, dossier, at, result) -> None:
             due_at=clock.due_at,
             link=emails.external_url("dossiers.show", dossier_id=dossier.id),
         )
-    opened = db.session.execute(
+    opened = db.session.scalar(
         _insert(Alert).values(
             clock_id=clock.id,
             dossier_id=dossier.id,
@@ -219,9 +220,9 @@ def breach(clock, dossier, at, result) -> None:
             status=AlertStatus.OPEN,
             opened_at=at,
             updated_at=at,
-        )
-    ).rowcount
-    result.opened += opened
+        ).returning(Alert.id)
+    )
+    result.opened += opened is not None
     if clock.responsible_id:
         notify.to_user(clock.responsible_id, "alerts:changed")
 
