@@ -23,7 +23,7 @@ def seed_catalogue() -> None:
     added = catalogue.seed()
     click.echo(f"catalogue: {added['products']} products, {added['questions']} questions added")
     added = sla.install_defaults()
-    click.echo(f"sla: {added['calendars']} calendars, {added['policies']} policies added")
+    click.echo("sla: " + ", ".join(f"{n} {kind}" for kind, n in added.items()) + " added")
 
 
 @seed.command("demo")
@@ -60,8 +60,8 @@ sla_cli = AppGroup("sla", help="SLA clocks, escalations and reminders.")
     help="Run as if at this instant (ISO 8601, Paris time unless an offset is given).",
 )
 def sla_sweep(at: str | None) -> None:
-    """Climb the ladder for every clock due (now, or at --at): prints what it did; running it
-    again at the same instant does nothing."""
+    """Run clocks, escalations and reminders as if at --at (default now); prints what it did.
+    Running it again at the same instant does nothing."""
     when = clock.now()
     if at:
         try:
@@ -72,7 +72,7 @@ def sla_sweep(at: str | None) -> None:
             when = when.replace(tzinfo=PARIS)
         when = when.astimezone(UTC)
     with clock.frozen(when), public_context():
-        click.echo(sla.sweep(when).line())
+        click.echo(sla.run(when).line())
 
 
 push_cli = AppGroup("push", help="Web Push (VAPID) keys.")

@@ -14,7 +14,12 @@ from app.services.simulator.jobs import (
     purge_expired_exports,
     purge_visitor_simulations,
 )
-from app.services.sla.jobs import sweep_clocks
+from app.services.sla.jobs import (
+    recompute_expert_figures,
+    send_daily_reminders,
+    send_morning_report,
+    sweep_clocks,
+)
 from app.services.workflow.jobs import (
     announce_missed_transitions,
     expire_expert_acceptances,
@@ -31,6 +36,9 @@ cron.register(announce_missed_transitions, "default", cron="* * * * *", job_time
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)
 # SLA clocks come due by the minute (peers.md §6.2: hour-level targets need it)
 cron.register(sweep_clocks, "default", cron="* * * * *", job_timeout=300)
+cron.register(send_daily_reminders, "default", cron="0 9 * * *", job_timeout=1800)
+cron.register(send_morning_report, "default", cron="0 7 * * *", job_timeout=600)
+cron.register(recompute_expert_figures, "default", cron="41 3 * * *", job_timeout=1800)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)
 cron.register(send_message_digests, "default", cron="2 * * * *", job_timeout=600)
 # every 20 s, and at once when the cron process (re)connects: what waited for Redis goes out

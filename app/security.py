@@ -248,6 +248,11 @@ def can_see_alert(viewer: User, alert, runs_firm_id: int | None = None) -> bool:
     )
 
 
+def can_remind_client(viewer: User, dossier) -> bool:
+    """Chase the client about what they owe: the expert holding the dossier, or an admin."""
+    return viewer.is_admin or (dossier.expert_id is not None and viewer.id == dossier.expert_id)
+
+
 def can_handle_alert(viewer: User, alert) -> bool:
     """Acknowledge, assign, annotate and resolve: the platform team's job."""
     return viewer.is_admin

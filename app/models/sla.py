@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -164,6 +164,8 @@ class SlaClock(Base):
         UniqueConstraint("dossier_id", "code", "cycle"),
         # the sweep reads only what has come due: one range on this index, never a scan
         Index("ix_sla_clocks_due", "status", "next_check_at"),
+        # "at risk in the next two business hours", the overdue to remind: ranges on due_at
+        Index("ix_sla_clocks_status_due_at", "status", "due_at"),
         Index("ix_sla_clocks_responsible", "responsible_id", "status"),
         CheckConstraint("paused_seconds >= 0", name="paused"),
     )
@@ -204,6 +206,8 @@ class SlaClock(Base):
     # sticky: a breach stays recorded even when the clock is satisfied later
     breached_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # business time it took, pauses left out (set when it ends; the marketplace figures)
+    worked_seconds: Mapped[int | None]
 
     responsible: Mapped[User | None] = relationship()
 
@@ -285,3 +289,110 @@ class AlertNote(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship()
+
+
+class ReminderRule(Base):
+    """A daily reminder by action type (B §6.5): at J+`days` in that situation, remind these
+    recipients at this level. Sent at 09:00; each (dossier, situation entry, rule) once."""
+
+    __tablename__ = "reminder_rules"
+    __table_args__ = (
+        UniqueConstraint("action_type", "days"),
+        CheckConstraint("days > 0", name="days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_type: Mapped[str] = mapped_column(String(40))
+    # the dossier statuses this situation is (what the action type is derived from)
+    statuses: Mapped[list] = mapped_column(JSON, default=list)
+    days: Mapped[int]
+    # reminder, reminder_escalated, reminder_critical, reminder_escalation_max
+    level: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[Priority] = mapped_column(
+        _enum(Priority, "reminder_rule_priority"), default=Priority.MEDIUM
+    )
+    recipients: Mapped[list] = mapped_column(JSON, default=list)  # client, expert, admin
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ReminderLog(Base):
+    """A daily reminder sent: the unique key is what makes a rerun send nothing."""
+
+    __tablename__ = "reminder_logs"
+    __table_args__ = (UniqueConstraint("dossier_id", "rule_id", "since"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("reminder_rules.id", ondelete="CASCADE"))
+    # when the dossier entered the situation: a later return to it is a new series
+    since: Mapped[datetime]
+    recipients: Mapped[list] = mapped_column(JSON, default=list)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReminderCadence(Base):
+    """How a pending item is chased (peers.md §6.4): after these business days in the
+    recipient's calendar, at most `max_count` times. Keyed by the clock code of the item."""
+
+    __tablename__ = "reminder_cadences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    offsets_days: Mapped[list] = mapped_column(JSON, default=list)
+    max_count: Mapped[int] = mapped_column(default=3)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ReminderStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class Reminder(Base):
+    """The n-th reminder of a pending item (the clock waiting on its recipient). It is sent
+    only if the item still waits when it comes due; otherwise it is cancelled, never sent."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("clock_id", "n"),
+        Index("ix_reminders_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("sla_clocks.id", ondelete="CASCADE"))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    n: Mapped[int] = mapped_column(default=1)
+    due_at: Mapped[datetime]
+    status: Mapped[ReminderStatus] = mapped_column(
+        _enum(ReminderStatus, "reminder_status"), default=ReminderStatus.SCHEDULED
+    )
+    # "manual": someone pressed "send a reminder now"; "cadence": the schedule
+    source: Mapped[str] = mapped_column(String(16), default="cadence")
+    sent_at: Mapped[datetime | None]
+    cancelled_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class ExpertSlaFigures(Base):
+    """An expert's measured punctuality over the last 90 days, from their clocks (not
+    declared): computed nightly, shown on the marketplace from 5 measured clocks."""
+
+    __tablename__ = "expert_sla_figures"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    measured: Mapped[int] = mapped_column(default=0)
+    on_time: Mapped[int] = mapped_column(default=0)
+    first_response_median_minutes: Mapped[int | None]
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def first_response_median(self) -> timedelta | None:
+        m = self.first_response_median_minutes
+        return timedelta(minutes=m) if m is not None else None
+
+    @property
+    def on_time_percent(self) -> int:
+        return round(100 * self.on_time / self.measured) if self.measured else 0

@@ -29,7 +29,7 @@ from app.models import (
     utcnow,
 )
 from app.models.dossier import QUOTE_PRODUCTS
-from app.seeds import scale_messages
+from app.seeds import scale_clocks, scale_messages
 from app.seeds.demo import siren
 from app.services import accounts
 from app.services.workflow import WAITING_AFTER, recount_loads
@@ -274,4 +274,5 @@ def build(
             click.echo(f"{prefix}s: {done}/{target}")
     _scale_dossiers(dossiers, chunk)
     recount_loads()  # bulk inserts bypass the workflow's counter
+    scale_clocks.clocks_for_scale(chunk)  # bulk inserts bypass the clocks too
     scale_messages.messages(messages, chunk=10 * chunk)  # COPY is cheap per row: bigger batches

@@ -5,6 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core import jobs
 from app.core.errors import ValidationFailed
 from app.core.validators import parse_id
 from app.services import notifications, sla
@@ -77,6 +78,17 @@ def alert(alert_id: int, note_form=None, status: int = 200):
 def _done(alert_id: int, message: str):
     flash(message, "success")
     return hx.redirect_to(url_for("admin.alert", alert_id=alert_id))
+
+
+@bp.post("/alerts/remind-overdue")
+@admin_required
+def remind_overdue():
+    """Every client late on something is reminded, by a worker (there may be thousands)."""
+    if not AlertActionForm().validate_on_submit():
+        return redirect(url_for("admin.alerts"), 303)
+    jobs.enqueue("default", "app.services.sla.jobs.remind_overdue", job_timeout=1800)
+    flash(_("Reminders are on their way to every client who is late."), "success")
+    return hx.redirect_to(url_for("admin.alerts"))
 
 
 @bp.post("/alerts/<int:alert_id>/acknowledge")

@@ -9,7 +9,7 @@ from app.core import storage
 from app.core.errors import Conflict, ValidationFailed
 from app.core.validators import parse_id
 from app.models import DocumentStep, DossierStatus
-from app.services import dossiers, workflow
+from app.services import dossiers, sla, workflow
 from app.services.dossiers import detailed_estimates, documents, invoices
 from app.services.marketplace import reviews
 from app.web import hx
@@ -58,6 +58,20 @@ def act(dossier_id: int, action: str):
     except ValidationFailed as exc:
         return _render(dossier_id, 422, errors=exc.fields, action=action)
     flash(_("Done: the dossier has been updated."), "success")
+    return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id))
+
+
+@bp.post("/<int:dossier_id>/remind")
+@login_required
+def remind(dossier_id: int):
+    """ "Send a reminder now" about what the client owes (expert or admin)."""
+    dossier = dossiers.get(dossier_id, current_user)
+    try:
+        sla.reminders.remind_now(current_user, dossier)
+    except Conflict as exc:
+        flash(exc.message, "warning")
+        return _render(dossier_id, 409)
+    flash(_("The client has been reminded."), "success")
     return hx.redirect_to(url_for("dossiers.show", dossier_id=dossier_id))
 
 

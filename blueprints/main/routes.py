@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.core.jobs import redis
 from app.extensions import db
 from app.models import Role
-from app.services import accounts, workflow
+from app.services import accounts, sla, workflow
 from app.services import dossiers as dossiers_service
 from app.services.accounts import referrals
 from app.web import hx
@@ -45,6 +45,7 @@ def dashboard():
         simulator_url=url_for("simulator.start"),
         hours_left=dossiers_service.hours_left,
         progress_of=lambda d: workflow.step_of(d)[1],
+        sla_labels=sla.labels,
         **ctx,
         **_referral_context(current_user),
     )

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from app.core.errors import Conflict, ValidationFailed
 from app.core.validators import parse_id
 from app.models import SECTORS
-from app.services import dossiers, marketplace
+from app.services import dossiers, marketplace, sla
 from app.services.marketplace import reviews
 from app.web import hx
 from blueprints.marketplace import bp
@@ -38,6 +38,8 @@ def index():
         "dossier": dossier,
         "products": marketplace.products(),
         "sectors": SECTORS,
+        # measured punctuality from the clocks, for the experts on this page
+        "figures": sla.figures.for_experts(r.user_id for r in page.rows),
     }
     if hx.wants_fragment(target="expert-results"):
         return render_template("marketplace/_results.html", **ctx)
@@ -48,7 +50,11 @@ def index():
 def show(user_id: int):
     expert, visible = marketplace.profile(user_id)
     return render_template(
-        "marketplace/profile.html", expert=expert, reviews=visible, can_answer=_answers(user_id)
+        "marketplace/profile.html",
+        expert=expert,
+        reviews=visible,
+        can_answer=_answers(user_id),
+        fig=sla.figures.for_experts([user_id]).get(user_id),
     )
 
 

@@ -7,8 +7,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.core import clock
+from app.core.errors import NotFound
 from app.extensions import db
-from app.models import Alert, AlertNote, AlertStatus, AuditLog, DossierStatus, Level, Role, User
+from app.models import (
+    Alert,
+    AlertNote,
+    AlertStatus,
+    AuditLog,
+    DossierStatus,
+    Level,
+    Reminder,
+    Role,
+    User,
+)
 from app.services import sla
 from tests.factories import HX, login, make_user, post
 from tests.factories.models import gen_dossier, gen_firm
@@ -31,10 +42,10 @@ def late(app):
     with app.test_request_context():
         expert, client = db.session.get(User, expert_id), db.session.get(User, client_id)
         gen_firm(db.session, owner=db.session.get(User, manager_id), members=[expert])
-        d = gen_dossier(
-            db.session, client=client, expert=expert, status=DossierStatus.DOCUMENTS_SENT
-        )
-        with clock.frozen(paris("2027-01-11T09:00")):
+        with clock.frozen(paris("2027-01-11T09:00")):  # its rows' times too
+            d = gen_dossier(
+                db.session, client=client, expert=expert, status=DossierStatus.DOCUMENTS_SENT
+            )
             sla.on_transition(d, DossierStatus.DOCUMENTS_REQUESTED, client)
         db.session.commit()
         with clock.frozen(paris("2027-01-18T09:00")):
@@ -110,8 +121,6 @@ def test_experts_and_strangers(client, app, late):
         assert sla.alerts.get(expert, late["alert"]).id == late["alert"]
         assert sla.alerts.get(manager, late["alert"]).id == late["alert"]  # their firm's
         assert [a.id for a, _ in sla.alerts.listing(stranger)[0]] == []
-        from app.core.errors import NotFound
-
         with pytest.raises(NotFound):
             sla.alerts.get(stranger, late["alert"])
     # the admin area is closed to everyone else as a whole, whatever the alert (nothing learnt)
@@ -122,20 +131,21 @@ def test_experts_and_strangers(client, app, late):
 
 
 def test_sweep_at_prints_what_it_did_then_nothing(app, late):
-    with app.test_request_context():
+    with app.test_request_context(), clock.frozen(paris("2027-01-11T09:00")):
         d = gen_dossier(
             db.session,
             client=db.session.scalar(db.select(User).where(User.email == "client@example.fr")),
             product="URSSAF",
             status=DossierStatus.PENDING_ADMIN_VALIDATION,
         )
-        with clock.frozen(paris("2027-01-11T09:00")):
-            sla.on_transition(d, DossierStatus.PENDING_UPLOAD, d.client)
+        sla.on_transition(d, DossierStatus.PENDING_UPLOAD, d.client)
         db.session.commit()
     runner = app.test_cli_runner()
     first = runner.invoke(args=["sla", "sweep", "--at", "2027-01-15T09:00"])
     assert first.exit_code == 0, first.output
-    assert first.output.strip() == "sent 0 reminders, opened 1 alerts, closed 0 alerts"
+    # J+4: the expert's review (J+2 rung) and the admins' first review (J+3 rung); the
+    # admins' eligibility check is late
+    assert first.output.strip() == "sent 2 reminders, opened 1 alerts, closed 0 alerts"
     again = runner.invoke(args=["sla", "sweep", "--at", "2027-01-15T09:00"])
     assert again.output.strip() == "sent 0 reminders, opened 0 alerts, closed 0 alerts"
     bad = runner.invoke(args=["sla", "sweep", "--at", "demain"])
@@ -163,3 +173,37 @@ def test_the_expert_sees_their_own_deadline(client, late):
         page = client.get(f"/dossiers/{late['dossier']}").get_data(as_text=True)
     assert "expected-reply" not in page
     assert 'datetime="2027-01-11T17:00:00+00:00"' in page
+
+
+def test_remind_now_from_the_dossier_page_and_everyone_overdue(client, app, late, run_jobs):
+    with app.test_request_context(), clock.frozen(paris("2027-01-11T09:00")):
+        c = db.session.scalar(db.select(User).where(User.email == "client@example.fr"))
+        e = db.session.get(User, late["expert"])
+        d = gen_dossier(
+            db.session,
+            client=c,
+            product="URSSAF",
+            expert=e,
+            status=DossierStatus.DOCUMENTS_REQUESTED,
+        )
+        sla.on_transition(d, DossierStatus.DOCUMENTS_VALIDATED, e)
+        db.session.commit()
+        dossier_id = d.id
+    login(client, "expert@example.fr")
+    page = client.get(f"/dossiers/{dossier_id}").get_data(as_text=True)
+    assert f'action="/dossiers/{dossier_id}/remind"' in page
+    assert post(client, f"/dossiers/{dossier_id}/remind").status_code == 303
+    assert post(client, f"/dossiers/{dossier_id}/remind").status_code == 409  # within the hour
+    post(client, "/logout")
+    login(client, "stranger@example.fr")
+    assert post(client, f"/dossiers/{dossier_id}/remind").status_code == 404
+    post(client, "/logout")
+    login(client, "admin@example.fr")
+    with clock.frozen(paris("2027-02-01T10:00")):
+        assert post(client, "/admin/alerts/remind-overdue").status_code == 303
+        run_jobs()
+    with app.app_context():
+        manual = db.session.scalars(
+            db.select(Reminder.source).where(Reminder.dossier_id == dossier_id)
+        ).all()
+        assert manual.count("manual") == 2  # the expert's, then the admin's round

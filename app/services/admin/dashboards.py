@@ -2,6 +2,7 @@
 
 from app.extensions import cache, db
 from app.models import Email, EmailStatus, Role, User
+from app.services import sla
 from app.services.admin import approvals
 from app.services.dossiers import counts_by_status
 
@@ -43,4 +44,7 @@ def admin_overview() -> dict:
         "users_total": sum(counts["users_by_role"].values()),
         "recent_signups": recent_signups(),
         "failed_emails": counts["failed_emails"],
+        # the clocks: what is late now, and what will be within two business hours
+        "alerts_open": sla.alerts.open_count(),
+        "at_risk": sla.reminders.at_risk_count(),
     }

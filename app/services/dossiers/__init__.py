@@ -228,8 +228,16 @@ def for_dashboard(user: User) -> dict:
             .options(load)
             .limit(500)
         ).all()
-        scored = sorted(((closing_score(d), d) for d in active), key=lambda x: (-x[0], x[1].id))
-        return {"to_accept": to_accept, "active": scored[:50]}
+        scored = sorted(((closing_score(d), d) for d in active), key=lambda x: (-x[0], x[1].id))[
+            :50
+        ]
+        return {
+            "to_accept": to_accept,
+            "active": scored,
+            # amber and red from the clocks, and the alerts that are theirs (or their firm's)
+            "levels": sla.levels_for([d.id for d in to_accept] + [d.id for _s, d in scored]),
+            "alerts": sla.alerts.listing(user, sla.alerts.Filters())[0][:10],
+        }
     return {}
 
 

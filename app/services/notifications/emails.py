@@ -30,6 +30,9 @@ SUBJECTS = {
     "firm_invitation": _l("You are invited to join a firm"),
     "sla_breach": _l("A dossier has passed its deadline"),
     "sla_escalated": _l("A late dossier needs the platform's attention"),
+    "reminder_summary": _l("What is waiting for you today"),
+    "reminder_item": _l("A reminder about your dossier"),
+    "morning_report": _l("The platform this morning"),
 }
 
 

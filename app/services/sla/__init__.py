@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import (
+    PARIS,
     ClockStatus,
     Dossier,
     Level,
@@ -28,11 +29,10 @@ from app.models import (
     User,
     utcnow,
 )
-from app.security import require
-from app.services.sla import alerts, calendars, labels, policies
+from app.security import can_remind_client, require
+from app.services.sla import alerts, calendars, figures, labels, policies, reminders
 from app.services.sla.clocks import (
     OPEN,
-    day_minutes,
     on_activity,
     on_message,
     on_transition,
@@ -40,6 +40,36 @@ from app.services.sla.clocks import (
 )
 from app.services.sla.defaults import install as install_defaults
 from app.services.sla.ladder import Swept, sweep
+
+
+def run(at: datetime | None = None, daily: bool = True) -> Swept:
+    """Everything time decides, as of `at`: the ladder, the planned reminders that came due
+    and, from 09:00 Paris, that day's reminders by action type (each once). What the minute
+    job and `flask sla sweep --at` run."""
+    at = at or utcnow()
+    result = sweep(at)
+    result.reminders += reminders.send_due(at)
+    if daily and at.astimezone(PARIS).hour >= reminders.DAILY_HOUR:
+        result.reminders += reminders.daily(at)
+    return result
+
+
+def levels_for(dossier_ids) -> dict[int, int]:
+    """The worst rung reached by an open clock, per dossier (dashboards' amber and red marks);
+    dossiers with nothing reached are left out. One query on the clocks' dossier index."""
+    ids = list(dossier_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        db.select(SlaClock.dossier_id, db.func.max(SlaClock.level))
+        .where(SlaClock.dossier_id.in_(ids), SlaClock.status.in_(OPEN), SlaClock.level > Level.NONE)
+        .group_by(SlaClock.dossier_id)
+    ).all()
+    return dict(rows)
+
+
+def tone(level: int | None) -> str:
+    return "late" if (level or 0) >= Level.BREACHED else "soon" if level else ""
 
 
 def set_priority(actor: User, dossier_id: int, priority) -> Dossier:
@@ -66,10 +96,11 @@ class Timing:
     late: bool = False  # that party is late: `expected_at` is a new estimate
     waiting_for: Party | None = None
     mine_due_at: datetime | None = None  # the viewer's own move, due by (expert, admin)
+    may_remind: bool = False  # the client owes something and the viewer may chase them
 
     @property
     def tone(self) -> str:
-        return "late" if self.level >= Level.BREACHED else "soon" if self.level else ""
+        return tone(self.level)
 
 
 def timing(dossier: Dossier, viewer: User, at: datetime | None = None) -> Timing:
@@ -97,7 +128,9 @@ def timing(dossier: Dossier, viewer: User, at: datetime | None = None) -> Timing
     )
     mine_due = mine.due_at if mine is not None else None
     if viewer.id != dossier.client_id:
-        return Timing(level=level, mine_due_at=mine_due)
+        client_owes = any(c.party == Party.CLIENT for c in running)
+        remind = client_owes and can_remind_client(viewer, dossier)
+        return Timing(level=level, mine_due_at=mine_due, may_remind=remind)
     owed = next((c for c in running if c.party != Party.CLIENT), None)
     if owed is None:
         return Timing(level=level, mine_due_at=mine_due)
@@ -105,7 +138,7 @@ def timing(dossier: Dossier, viewer: User, at: datetime | None = None) -> Timing
         return Timing(level, owed.due_at, False, owed.party, mine_due)
     calendar = policies.calendar_by_id(owed.calendar_id).calendar
     estimate = calendars.add_business_minutes(
-        calendar, calendars.next_opening(calendar, at), day_minutes(calendar)
+        calendar, calendars.next_opening(calendar, at), calendar.day_minutes
     )
     return Timing(level, estimate, True, owed.party, mine_due)
 
@@ -114,13 +147,18 @@ __all__ = [
     "Swept",
     "alerts",
     "calendars",
+    "figures",
     "install_defaults",
     "labels",
+    "levels_for",
+    "tone",
     "on_activity",
     "on_message",
     "on_transition",
     "policies",
     "reapply",
+    "reminders",
+    "run",
     "set_priority",
     "Timing",
     "timing",

@@ -106,6 +106,13 @@ def active_count(viewer: User) -> int:
     )
 
 
+def open_count() -> int:
+    """Every alert not resolved yet, platform-wide (the admin dashboard)."""
+    return db.session.scalar(
+        db.select(db.func.count(Alert.id)).where(Alert.status != AlertStatus.RESOLVED)
+    )
+
+
 def get(viewer: User, alert_id: int) -> Alert:
     alert = db.session.get(Alert, alert_id)
     require(alert is not None and can_see_alert(viewer, alert, runs_firm(viewer)))

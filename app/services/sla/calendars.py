@@ -69,6 +69,11 @@ class Calendar:
     def weekly_minutes(self) -> int:
         return sum(end - start for day in self.hours for start, end in day)
 
+    @property
+    def day_minutes(self) -> int:
+        """A business day of this calendar: its week divided by the days it works."""
+        return self.weekly_minutes // (sum(1 for day in self.hours if day) or 1)
+
 
 def office_hours(
     days: Iterable[int] = range(5),

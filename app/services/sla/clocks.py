@@ -28,7 +28,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
-from app.services.sla import policies
+from app.services.sla import policies, reminders
 from app.services.sla.calendars import Calendar, add_business_minutes, business_seconds_between
 
 OPEN = (ClockStatus.RUNNING, ClockStatus.PAUSED)
@@ -42,12 +42,6 @@ def default_warning(budget_minutes: int) -> int:
     return max(1, min(budget_minutes // 4, 120))
 
 
-def day_minutes(calendar: Calendar) -> int:
-    """A business day of this calendar: its week divided by the days it works."""
-    working = sum(1 for day in calendar.hours if day) or 1
-    return calendar.weekly_minutes // working
-
-
 def ladder_at(clock: SlaClock, calendar: Calendar, level: int) -> datetime | None:
     """When `clock` reaches `level` of the ladder (None: there is no such rung)."""
     if level == Level.WARNED:
@@ -57,7 +51,7 @@ def ladder_at(clock: SlaClock, calendar: Calendar, level: int) -> datetime | Non
     if level == Level.SECOND:
         return add_business_minutes(calendar, clock.due_at, max(clock.budget_minutes / 2, 120))
     if level == Level.THIRD:
-        return add_business_minutes(calendar, clock.due_at, day_minutes(calendar))
+        return add_business_minutes(calendar, clock.due_at, calendar.day_minutes)
     return None
 
 
@@ -125,6 +119,7 @@ def start(
     )
     schedule(clock, counted.calendar)
     db.session.add(clock)
+    reminders.schedule_first(clock)  # an item the client owes is chased on its cadence
     return clock
 
 
@@ -148,13 +143,18 @@ def resume(clock: SlaClock, at: datetime) -> None:
 
 
 def end(clock: SlaClock, at: datetime, satisfied: bool) -> None:
+    calendar = _calendar(clock)
     if clock.status == ClockStatus.PAUSED:  # its paused time counts to the end, for reports
-        clock.paused_seconds += business_seconds_between(_calendar(clock), clock.paused_since, at)
+        clock.paused_seconds += business_seconds_between(calendar, clock.paused_since, at)
         clock.paused_since = None
+    worked = business_seconds_between(calendar, clock.started_at, at) - clock.paused_seconds
+    clock.worked_seconds = max(worked, 0)
     clock.status = ClockStatus.SATISFIED if satisfied else ClockStatus.CANCELLED
     if satisfied:
         clock.satisfied_at = at
     clock.ended_at, clock.next_check_at = at, None
+    if clock.party == Party.CLIENT:  # the item moved on: its reminders are never sent
+        reminders.cancel_for(clock.id, "satisfied" if satisfied else "cancelled")
     if clock.level >= Level.BREACHED:
         close_alert(clock.id, at)
 

@@ -16,6 +16,20 @@ WHAT = {
     "quote_to_answer": _l("the client's answer to the quote"),
     "contact_message": _l("a reply to the client's message"),
     "resolution": _l("the dossier as a whole"),
+    "invoice_to_pay": _l("payment of the fee invoice"),
+}
+
+# the daily reminders' situations (B §6.5)
+ACTION = {
+    "expert_pending_acceptance": _l("a dossier to accept or refuse"),
+    "documents_pending_validation": _l("documents to review"),
+    "documents_requested": _l("documents to send"),
+    "client_no_response_critical": _l("a client who no longer answers: call them"),
+    "audit_to_complete": _l("an audit to complete"),
+    "relance_needed": _l("a client to contact"),
+    "first_review_needed": _l("an eligibility to check"),
+    "validation_final_pending": _l("an audit waiting for the client's validation"),
+    "refund_request": _l("a refund request to file"),
 }
 
 PARTY = {

@@ -209,7 +209,8 @@ def breach(clock, dossier, at, result) -> None:
             link=emails.external_url("dossiers.show", dossier_id=dossier.id),
         )
     opened = db.session.scalar(
-        _insert(Alert).values(
+        _insert(Alert)
+        .values(
             clock_id=clock.id,
             dossier_id=dossier.id,
             level=Level.BREACHED,
@@ -220,7 +221,8 @@ def breach(clock, dossier, at, result) -> None:
             status=AlertStatus.OPEN,
             opened_at=at,
             updated_at=at,
-        ).returning(Alert.id)
+        )
+        .returning(Alert.id)
     )
     result.opened += opened is not None
     if clock.responsible_id:
