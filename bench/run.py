@@ -15,6 +15,8 @@
    16 concurrent users, and the web workers' memory during a 20 MB upload (bench/dossiers.py).
 6. Conversations: a 10 000-message thread page, search over 5 million messages, and message
    delivery to sockets over two realtime processes beside a bare echo (bench/messages.py).
+7. SLA: the alert centre and an expert dashboard, a transition with and without its clocks,
+   and the sweeps with their memory (bench/sla.py).
 
 Before and after, a plain Python loop is timed: the machine's phase the figures were taken in.
 
@@ -297,6 +299,7 @@ def main() -> None:
         "simulator",
         "dossiers",
         "messages",
+        "sla",
     ]
     if "throughput" in parts:
         throughput()
@@ -322,6 +325,11 @@ def main() -> None:
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
         messages.page_and_search(APP, wrk_script, cookie)
         messages.live(APP)
+    if "sla" in parts:
+        from bench import sla
+
+        sla.requests_bench(APP, HELLO, wrk_script)
+        sla.sweeps()
     machine_speed("after")
 
 
