@@ -73,6 +73,7 @@ from app.models.sla import (
     ClockStatus,
     ExpertSlaFigures,
     Level,
+    RecomputeStatus,
     Reminder,
     ReminderCadence,
     ReminderLog,
@@ -82,6 +83,7 @@ from app.models.sla import (
     SlaEvent,
     SlaMetric,
     SlaPolicy,
+    SlaRecompute,
     SlaTarget,
 )
 from app.models.user import Role, User
@@ -101,6 +103,8 @@ __all__ = [
     "ReminderLog",
     "ReminderRule",
     "ReminderStatus",
+    "RecomputeStatus",
+    "SlaRecompute",
     "SlaClock",
     "SlaEvent",
     "SlaMetric",

@@ -396,3 +396,38 @@ class ExpertSlaFigures(Base):
     @property
     def on_time_percent(self) -> int:
         return round(100 * self.on_time / self.measured) if self.measured else 0
+
+
+class RecomputeStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class SlaRecompute(Base):
+    """An admin's "recompute open clocks" after editing policies or calendars: a job walks the
+    open clocks and reports its progress here (the page's progress bar)."""
+
+    __tablename__ = "sla_recomputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[RecomputeStatus] = mapped_column(
+        _enum(RecomputeStatus, "sla_recompute_status"), default=RecomputeStatus.QUEUED
+    )
+    total: Mapped[int] = mapped_column(default=0)
+    done: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    @property
+    def percent(self) -> int:
+        if self.status == RecomputeStatus.DONE:
+            return 100
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (RecomputeStatus.DONE, RecomputeStatus.FAILED)

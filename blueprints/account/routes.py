@@ -13,7 +13,7 @@ from flask_login import current_user, login_required, logout_user
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.models import SECTORS, Role
 from app.security import is_approved_expert, may_run_firm
-from app.services import accounts, firms
+from app.services import accounts, firms, sla
 from app.services.accounts import sessions
 from app.services.marketplace import expertise as expertise_service
 from app.services.notifications import preferences, push
@@ -140,6 +140,47 @@ def expertise():
         ), 422
     flash(_("Your offer is saved."), "success")
     return redirect(url_for("account.expertise"), 303)
+
+
+def _hours_page(status: int = 200, errors=None, values=None):
+    calendar = sla.settings.own_calendar(current_user)
+    return render_template(
+        "account/hours.html",
+        calendar=calendar,
+        hours=sla.settings.hours_text(calendar),
+        closures=sla.settings.closures_text(calendar),
+        errors=errors or {},
+        values=values,
+    ), status
+
+
+@bp.get("/hours")
+@login_required
+def hours():
+    """An expert's working hours and leave: their clocks count in them."""
+    _expert_only()
+    return _hours_page()
+
+
+@bp.post("/hours")
+@login_required
+def save_hours():
+    _expert_only()
+    f = request.form
+    form = sla.settings.CalendarForm(
+        hours={d: f.get(f"day{d}", "") for d in sla.settings.DAYS},
+        region=f.get("region", ""),
+        closures=f.get("closures", ""),
+        name=None,
+    )
+    try:
+        sla.settings.save_calendar(
+            current_user, sla.settings.own_calendar(current_user), form, request.remote_addr
+        )
+    except ValidationFailed as exc:
+        return _hours_page(422, exc.fields, f)
+    flash(_("Your hours are saved: your new deadlines count in them."), "success")
+    return redirect(url_for("account.hours"), 303)
 
 
 def _firm_page(status: int = 200, errors: dict | None = None, values=None):

@@ -1,10 +1,11 @@
 """Reminders: the daily rules by action type (B §6.5) and their sent log, the cadences of
 pending items and each scheduled reminder; clocks indexed by due instant (at-risk KPI) and
-keeping the business time they took; experts' measured punctuality for the marketplace.
+keeping the business time they took; experts' measured punctuality for the marketplace; the
+admins' "recompute open clocks" runs.
 
 Revision ID: 0c5d8e1f2a3b
 Revises: fa26acf981db
-Create Date: 2026-12-06 20:02:20.129260
+Create Date: 2026-12-06 20:43:58.026898
 
 """
 
@@ -73,6 +74,37 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_expert_sla_figures")),
+    )
+    op.create_table(
+        "sla_recomputes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("requested_by_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "running",
+                "done",
+                "failed",
+                name="sla_recompute_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("changed", sa.Integer(), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["users.id"],
+            name=op.f("fk_sla_recomputes_requested_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sla_recomputes")),
     )
     op.create_table(
         "reminder_logs",
@@ -165,6 +197,7 @@ def downgrade():
 
     op.drop_table("reminders")
     op.drop_table("reminder_logs")
+    op.drop_table("sla_recomputes")
     op.drop_table("expert_sla_figures")
     op.drop_table("reminder_rules")
     op.drop_table("reminder_cadences")

@@ -30,7 +30,7 @@ from app.models import (
     utcnow,
 )
 from app.security import can_remind_client, require
-from app.services.sla import alerts, calendars, figures, labels, policies, reminders
+from app.services.sla import alerts, calendars, figures, labels, policies, reminders, settings
 from app.services.sla.clocks import (
     OPEN,
     on_activity,
@@ -160,6 +160,7 @@ __all__ = [
     "reminders",
     "run",
     "set_priority",
+    "settings",
     "Timing",
     "timing",
     "sweep",

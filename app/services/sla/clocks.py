@@ -253,7 +253,7 @@ def on_message(dossier: Dossier, sender: User, at: datetime | None = None) -> No
             end(clock, at, satisfied=True)
 
 
-def reapply(dossier: Dossier, at: datetime | None = None) -> int:
+def reapply(dossier: Dossier, at: datetime | None = None, force: bool = False) -> int:
     """The dossier's policy may have changed (its priority, a policy edit being recomputed):
     each open clock takes its target from the policy that matches now, keeping its start and
     the time already paused (elapsed time carries over). A breach stays recorded; the ladder
@@ -273,7 +273,7 @@ def reapply(dossier: Dossier, at: datetime | None = None) -> int:
             and clock.budget_minutes == target.business_minutes
             and clock.warn_before_minutes == warn
         )
-        if same:
+        if same and not force:
             continue
         clock.policy_id, clock.policy_version, clock.target_id = (
             policy.id,
@@ -283,8 +283,9 @@ def reapply(dossier: Dossier, at: datetime | None = None) -> int:
         clock.budget_minutes, clock.warn_before_minutes = target.business_minutes, warn
         clock.pause_statuses = list(target.pause_statuses or [])
         clock.stop_statuses = list(target.stop_statuses or [])
-        schedule(clock, _calendar(clock))
-        changed += 1
+        before = (clock.due_at, clock.warn_at, clock.next_check_at)
+        schedule(clock, _calendar(clock))  # a paused one gets its instants again on resuming
+        changed += (clock.due_at, clock.warn_at, clock.next_check_at) != before or not same
     return changed
 
 

@@ -32,3 +32,8 @@ def remind_overdue() -> int:
 def recompute_expert_figures() -> int:
     """Nightly: each expert's punctuality over 90 days, for the marketplace."""
     return sla.figures.recompute()
+
+
+def recompute_open_clocks(recompute_id: int) -> int:
+    """Started by an admin after editing policies or calendars."""
+    return sla.settings.run_recompute(recompute_id)
