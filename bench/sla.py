@@ -143,6 +143,7 @@ def sweeps() -> dict:
         ("again, nothing due", 0),
         ("after an hour stopped", 60),
         ("after a day stopped", 24 * 60),
+        ("after two weeks stopped", 14 * 24 * 60),  # every running clock climbs its ladder
     ):
         started = time.perf_counter()
         r = _sweep(minutes)

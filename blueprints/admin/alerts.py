@@ -1,7 +1,7 @@
 """The alert centre (`/admin/alerts`): late clocks for admins to act on. Every action is a plain
 form post (it works without JavaScript); htmx swaps the one alert it changed."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -17,11 +17,18 @@ from blueprints.admin import bp
 from blueprints.admin.forms import AlertActionForm, AlertAssignForm, AlertNoteForm
 
 
+def _active_count() -> int:
+    """The badge's figure, counted once per request (the alert centre shows it twice)."""
+    if "active_alerts" not in g:
+        g.active_alerts = alerts_service.active_count(current_user)
+    return g.active_alerts
+
+
 @bp.app_context_processor
 def _alert_badge():
     def open_alerts() -> int:
         if current_user.is_authenticated and current_user.is_admin:
-            return alerts_service.active_count(current_user)
+            return _active_count()
         return 0
 
     return {"open_alerts": open_alerts}
@@ -50,8 +57,8 @@ def alerts():
         "rows": rows,
         "filters": filters,
         "next_before": next_before,
-        "labels": sla.labels,
-        "count": alerts_service.active_count(current_user),
+        "labels": sla.labels.resolved(),
+        "count": _active_count(),
     }
     if hx.wants_fragment(target="alert-list"):
         return render_template("admin/_alerts.html", **ctx)

@@ -45,7 +45,7 @@ def dashboard():
         simulator_url=url_for("simulator.start"),
         hours_left=dossiers_service.hours_left,
         progress_of=lambda d: workflow.step_of(d)[1],
-        sla_labels=sla.labels,
+        sla_labels=sla.labels.resolved(),
         **ctx,
         **_referral_context(current_user),
     )

@@ -409,3 +409,35 @@ def test_the_sweep_reads_only_what_came_due(ctx, people):
     else:  # on a handful of rows PostgreSQL may pick any index: the right one must exist
         indexes = db.inspect(db.engine).get_indexes("sla_clocks")
         assert any(ix["column_names"] == ["status", "next_check_at"] for ix in indexes)
+
+
+def test_many_late_dossiers_are_one_digest_per_person_not_a_flood(ctx, people, smtp):
+    """A catch-up after the sweeper was down: an expert with three late dossiers gets one
+    notification and one email listing the three; each admin one escalation email; and every
+    dossier still has its own alert."""
+    client, expert, admin = people
+    late = []
+    for _ in range(3):
+        owner = gen_client(ctx)  # one dossier per client and product
+        d = gen_dossier(ctx, client=owner, expert=expert, status=S.DOCUMENTS_REQUESTED)
+        move(d, S.DOCUMENTS_SENT, owner, paris("2027-01-11T09:00"))
+        late.append(d.id)
+    result = sweep(paris("2027-01-18T09:00"))
+    assert result.opened == 3 and db.session.scalar(db.select(db.func.count(Alert.id))) == 3
+    (note,) = db.session.scalars(
+        db.select(Notification).where(
+            Notification.user_id == expert.id, Notification.type == "dossier_sla_breach"
+        )
+    )
+    assert "3" in note.title and all(f"#{i}" in note.body for i in late)
+    (email,) = db.session.scalars(db.select(Email).where(Email.template == "sla_breach"))
+    assert email.recipient == expert.email
+    assert all(f"#{i}" in email.body_text for i in late)
+    escalated = db.session.scalars(db.select(Email).where(Email.template == "sla_escalated")).all()
+    assert [e.recipient for e in escalated] == [admin.email]
+    assert all(f"#{i}" in escalated[0].body_text for i in late)
+    critical = db.session.scalars(
+        db.select(Notification).where(Notification.type == "dossier_sla_critical")
+    ).all()
+    assert [n.user_id for n in critical] == [admin.id]
+    assert sweep(paris("2027-01-18T09:00")).escalated == 0

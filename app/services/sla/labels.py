@@ -1,8 +1,12 @@
 """What each awaited thing is called, in the reader's language (codes of B §6.4)."""
 
+from functools import cache
+from types import SimpleNamespace
+
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app.models import Level, Party
+from app.models import AlertStatus, Level, Party
 
 WHAT = {
     "admin_action_required": _l("eligibility check by the platform"),
@@ -46,6 +50,34 @@ LEVEL = {
     Level.THIRD: _l("Critical"),
 }
 
+STATUS = {
+    AlertStatus.OPEN: _l("Open"),
+    AlertStatus.ACKNOWLEDGED: _l("Acknowledged"),
+    AlertStatus.RESOLVED: _l("Resolved"),
+}
+
 
 def what(code: str) -> str:
     return str(WHAT.get(code, code))
+
+
+def resolved() -> SimpleNamespace:
+    """The tables above as plain strings in the reader's language, built once per language and
+    process: a list of fifty alerts reads four labels a row, and each lazy string asks Babel
+    for its catalogue again (about 40 µs each: 8 ms a page)."""
+    return _resolved(str(get_locale()))
+
+
+@cache
+def _resolved(locale: str) -> SimpleNamespace:
+    def plain(table: dict) -> dict:
+        return {key: str(value) for key, value in table.items()}
+
+    return SimpleNamespace(
+        WHAT=plain(WHAT),
+        ACTION=plain(ACTION),
+        PARTY=plain(PARTY),
+        LEVEL=plain(LEVEL),
+        STATUS=plain(STATUS),
+        what=lambda code, _w=plain(WHAT): _w.get(code, code),
+    )

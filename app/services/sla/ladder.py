@@ -58,6 +58,60 @@ class Swept:
         )
 
 
+@dataclass
+class Item:
+    clock: SlaClock
+    dossier: Dossier
+
+
+@dataclass
+class Mail:
+    """What a batch of rungs tells people, gathered so that each person gets one notification
+    and one email per kind per batch however many dossiers crossed a rung (B §6.7): a
+    catch-up after an outage, or a busy Monday morning, is a digest, not a flood. Delivered in
+    the same transaction as the rungs, so exactly once with them."""
+
+    at: datetime
+    users: dict[int, User] = field(default_factory=dict)
+    notes: dict[tuple[int, int], list[Item]] = field(default_factory=dict)
+    emails: dict[tuple[int, str], list[Item]] = field(default_factory=dict)
+    raised: dict[int, list[int]] = field(default_factory=dict)  # level -> clock ids
+    _admins: list[User] | None = None
+    _firms: dict[int, int | None] = field(default_factory=dict)
+    _managers: dict[int, list[User]] = field(default_factory=dict)
+
+    def note(self, users, level: int, item: Item) -> None:
+        for user in users:
+            self.users[user.id] = user
+            self.notes.setdefault((user.id, level), []).append(item)
+
+    def email(self, users, template: str, item: Item) -> None:
+        for user in users:
+            self.users[user.id] = user
+            self.emails.setdefault((user.id, template), []).append(item)
+
+    def admins(self) -> list[User]:
+        if self._admins is None:
+            self._admins = notifications.active_admins()
+        return self._admins
+
+    def firm_of(self, user_id: int | None) -> int | None:
+        if user_id is None:
+            return None
+        if user_id not in self._firms:
+            self._firms[user_id] = db.session.scalar(
+                db.select(FirmMember.firm_id).where(FirmMember.user_id == user_id)
+            )
+        return self._firms[user_id]
+
+    def managers(self, user_id: int | None) -> list[User]:
+        if user_id is None:
+            return []
+        if user_id not in self._managers:
+            self._managers[user_id] = firm_managers(user_id)
+        return self._managers[user_id]
+
+
 def _insert(model):
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     return dialect.insert(model).on_conflict_do_nothing()
@@ -68,6 +122,7 @@ def sweep(at: datetime | None = None, batch: int = BATCH) -> Swept:
     alerts whose clock has ended. Reads only what came due (one indexed range per batch)."""
     at = at or utcnow()
     result = Swept()
+    mail = Mail(at)  # the caches live for the sweep; what is told is emptied per batch
     # each clock climbed leaves the range (its next rung is later, or there is none), so the
     # same query reads the next batch
     while True:
@@ -88,11 +143,17 @@ def sweep(at: datetime | None = None, batch: int = BATCH) -> Swept:
         dossiers = {
             d.id: d
             for d in db.session.scalars(
-                db.select(Dossier).where(Dossier.id.in_({c.dossier_id for c in due}))
+                db.select(Dossier)
+                .options(db.joinedload(Dossier.product))
+                .where(Dossier.id.in_({c.dossier_id for c in due}))
             )
         }
-        for clock in due:
-            climb(clock, dossiers[clock.dossier_id], at, result)
+        # nothing read below depends on what this loop changed: one flush at the end, not one
+        # before every statement
+        with db.session.no_autoflush:
+            for clock in due:
+                climb(clock, dossiers[clock.dossier_id], at, result, mail)
+        deliver(mail)
         db.session.commit()
     result.closed += close_cleared(at)
     db.session.commit()
@@ -101,7 +162,7 @@ def sweep(at: datetime | None = None, batch: int = BATCH) -> Swept:
     return result
 
 
-def climb(clock: SlaClock, dossier: Dossier, at: datetime, result: Swept) -> None:
+def climb(clock: SlaClock, dossier: Dossier, at: datetime, result: Swept, mail: Mail) -> None:
     calendar = policies.calendar_by_id(clock.calendar_id).calendar
     reached = []
     while clock.next_check_at is not None and clock.next_check_at <= at:
@@ -116,19 +177,20 @@ def climb(clock: SlaClock, dossier: Dossier, at: datetime, result: Swept) -> Non
         if level == Level.BREACHED and clock.breached_at is None:
             clock.breached_at = clock.due_at  # when it was breached, not when we noticed
         clock.next_check_at = clocks.ladder_at(clock, calendar, level + 1)
+    item = Item(clock, dossier)
     for level in reached:
         # a clock found already late skips its warning: "due soon" would be false
         if level == Level.WARNED and Level.BREACHED in reached:
             continue
-        ACTIONS[level](clock, dossier, at, result)
+        ACTIONS[level](item, at, result, mail)
         result.escalated += 1
         result.touched.add(dossier.id)
 
 
-def _responsible(clock: SlaClock) -> list[User]:
+def _responsible(clock: SlaClock, mail: Mail) -> list[User]:
     if clock.party == Party.ADMIN or clock.responsible_id is None:
-        return notifications.active_admins()
-    user = db.session.get(User, clock.responsible_id)
+        return mail.admins()
+    user = mail.users.get(clock.responsible_id) or db.session.get(User, clock.responsible_id)
     return [user] if user is not None and user.active else []
 
 
@@ -149,65 +211,16 @@ def firm_managers(user_id: int | None) -> list[User]:
     ).all()
 
 
-def _firm_of(user_id: int | None) -> int | None:
-    if user_id is None:
-        return None
-    return db.session.scalar(db.select(FirmMember.firm_id).where(FirmMember.user_id == user_id))
+def warn(item: Item, at, result, mail: Mail) -> None:
+    mail.note(_responsible(item.clock, mail), Level.WARNED, item)
 
 
-def _tell(users, clock, dossier, type_, title, priority) -> None:
-    link = url_for("dossiers.show", dossier_id=dossier.id)
-    body = _l(
-        "%(what)s on dossier #%(id)d (%(product)s)",
-        what=labels.what(clock.code),
-        id=dossier.id,
-        product=dossier.product.name,
-    )
-    for user in users:
-        notifications.create(
-            user,
-            type_,
-            title,
-            body=body,
-            link=link,
-            priority=priority,
-            object_ref=f"sla:{clock.id}",
-            threshold=type_,
-        )
-
-
-def warn(clock, dossier, at, result) -> None:
-    _tell(
-        _responsible(clock),
-        clock,
-        dossier,
-        "dossier_sla_warning",
-        _l("Due soon: a dossier is waiting for you"),
-        Priority.HIGH,
-    )
-
-
-def breach(clock, dossier, at, result) -> None:
-    responsible = _responsible(clock)
-    managers = firm_managers(clock.responsible_id) if clock.party == Party.EXPERT else []
-    _tell(
-        responsible + managers,
-        clock,
-        dossier,
-        "dossier_sla_breach",
-        _l("Late: a dossier has passed its deadline"),
-        Priority.URGENT,
-    )
-    for user in responsible:
-        emails.queue_notification_email(
-            user,
-            "dossier_sla_breach",
-            "sla_breach",
-            dossier=dossier,
-            what=labels.what(clock.code),
-            due_at=clock.due_at,
-            link=emails.external_url("dossiers.show", dossier_id=dossier.id),
-        )
+def breach(item: Item, at, result, mail: Mail) -> None:
+    clock, dossier = item.clock, item.dossier
+    responsible = _responsible(clock, mail)
+    managers = mail.managers(clock.responsible_id) if clock.party == Party.EXPERT else []
+    mail.note(responsible + managers, Level.BREACHED, item)
+    mail.email(responsible, "sla_breach", item)
     opened = db.session.scalar(
         _insert(Alert)
         .values(
@@ -216,7 +229,7 @@ def breach(clock, dossier, at, result) -> None:
             level=Level.BREACHED,
             party=clock.party,
             responsible_id=clock.responsible_id,
-            firm_id=_firm_of(clock.responsible_id) if clock.party == Party.EXPERT else None,
+            firm_id=mail.firm_of(clock.responsible_id) if clock.party == Party.EXPERT else None,
             code=clock.code,
             status=AlertStatus.OPEN,
             opened_at=at,
@@ -225,46 +238,111 @@ def breach(clock, dossier, at, result) -> None:
         .returning(Alert.id)
     )
     result.opened += opened is not None
-    if clock.responsible_id:
-        notify.to_user(clock.responsible_id, "alerts:changed")
 
 
-def second(clock, dossier, at, result) -> None:
-    _raise(clock, Level.SECOND, at)
-    for admin in notifications.active_admins():
-        emails.queue_notification_email(
-            admin,
-            "dossier_sla_escalated",
-            "sla_escalated",
-            dossier=dossier,
-            what=labels.what(clock.code),
-            due_at=clock.due_at,
-            reassign=clock.party == Party.EXPERT,
-            link=emails.external_url("admin.alerts"),
-        )
+def second(item: Item, at, result, mail: Mail) -> None:
+    mail.raised.setdefault(Level.SECOND, []).append(item.clock.id)
+    mail.email(mail.admins(), "sla_escalated", item)
 
 
-def third(clock, dossier, at, result) -> None:
-    _raise(clock, Level.THIRD, at)
-    _tell(
-        notifications.active_admins(),
-        clock,
-        dossier,
-        "dossier_sla_critical",
-        _l("Critical: a late dossier needs an admin's decision"),
-        Priority.URGENT,
-    )
-
-
-def _raise(clock: SlaClock, level: int, at: datetime) -> None:
-    db.session.execute(
-        db.update(Alert)
-        .where(Alert.clock_id == clock.id, Alert.level < level)
-        .values(level=level, updated_at=at)
-    )
+def third(item: Item, at, result, mail: Mail) -> None:
+    mail.raised.setdefault(Level.THIRD, []).append(item.clock.id)
+    mail.note(mail.admins(), Level.THIRD, item)
 
 
 ACTIONS = {Level.WARNED: warn, Level.BREACHED: breach, Level.SECOND: second, Level.THIRD: third}
+
+NOTES = {
+    Level.WARNED: (
+        "dossier_sla_warning",
+        _l("Due soon: a dossier is waiting for you"),
+        lambda n: _l("Due soon: %(n)d dossiers are waiting for you", n=n),
+        Priority.HIGH,
+    ),
+    Level.BREACHED: (
+        "dossier_sla_breach",
+        _l("Late: a dossier has passed its deadline"),
+        lambda n: _l("Late: %(n)d dossiers have passed their deadline", n=n),
+        Priority.URGENT,
+    ),
+    Level.THIRD: (
+        "dossier_sla_critical",
+        _l("Critical: a late dossier needs an admin's decision"),
+        lambda n: _l("Critical: %(n)d late dossiers need an admin's decision", n=n),
+        Priority.URGENT,
+    ),
+}
+EMAIL_TYPES = {"sla_breach": "dossier_sla_breach", "sla_escalated": "dossier_sla_escalated"}
+SHOWN = 20  # dossiers listed in one digest; the rest are counted
+
+
+def _line(item: Item) -> dict:
+    return {
+        "id": item.dossier.id,
+        "product": item.dossier.product.name,
+        "what": labels.what(item.clock.code),
+        "due_at": item.clock.due_at,
+        "reassign": item.clock.party == Party.EXPERT,
+        "link": emails.external_url("dossiers.show", dossier_id=item.dossier.id),
+    }
+
+
+def deliver(mail: Mail) -> None:
+    """One notification per person and rung, one email per person and kind, for this batch;
+    then the alerts raised to the second and third levels, one statement per level."""
+    for (user_id, level), items in mail.notes.items():
+        user = mail.users[user_id]
+        type_, one, several, priority = NOTES[level]
+        if len(items) == 1:
+            (item,) = items
+            title = one
+            body = _l(
+                "%(what)s on dossier #%(id)d (%(product)s)",
+                what=labels.what(item.clock.code),
+                id=item.dossier.id,
+                product=item.dossier.product.name,
+            )
+            link = url_for("dossiers.show", dossier_id=item.dossier.id)
+            ref = f"sla:{item.clock.id}"
+        else:
+            title = several(len(items))
+            body = ", ".join(f"#{i.dossier.id}" for i in items[:SHOWN])
+            if len(items) > SHOWN:
+                body += " …"
+            link = url_for("admin.alerts") if user.is_admin else url_for("main.dashboard")
+            ref = f"sla-batch:{items[0].clock.id}:{len(items)}:{mail.at.isoformat()}"
+        notifications.create(
+            user,
+            type_,
+            title,
+            body=body,
+            link=link,
+            priority=priority,
+            object_ref=ref,
+            threshold=type_,
+        )
+    for (user_id, template), items in mail.emails.items():
+        user = mail.users[user_id]
+        emails.queue_notification_email(
+            user,
+            EMAIL_TYPES[template],
+            template,
+            items=[_line(i) for i in items[:SHOWN]],
+            more=max(0, len(items) - SHOWN),
+            link=emails.external_url("admin.alerts" if user.is_admin else "main.dashboard"),
+        )
+    for level, clock_ids in mail.raised.items():
+        db.session.execute(
+            db.update(Alert)
+            .where(Alert.clock_id.in_(clock_ids), Alert.level < level)
+            .values(level=level, updated_at=mail.at)
+        )
+    for user_id in {uid for uid, _level in mail.notes} | {uid for uid, _t in mail.emails}:
+        if not mail.users[user_id].is_admin:
+            notify.to_user(user_id, "alerts:changed")
+    mail.notes.clear()
+    mail.emails.clear()
+    mail.raised.clear()
 
 
 def close_cleared(at: datetime) -> int:
