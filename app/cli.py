@@ -11,7 +11,7 @@ from app.core import clock
 from app.core.jobs import public_context
 from app.models import PARIS
 from app.seeds import demo, scale
-from app.services import catalogue, sla
+from app.services import catalogue, plans, sla
 from app.services.notifications import push
 
 seed = AppGroup("seed", help="Create demo or benchmark data (idempotent).")
@@ -24,6 +24,7 @@ def seed_catalogue() -> None:
     click.echo(f"catalogue: {added['products']} products, {added['questions']} questions added")
     added = sla.install_defaults()
     click.echo("sla: " + ", ".join(f"{n} {kind}" for kind, n in added.items()) + " added")
+    click.echo(f"plans: {plans.install_defaults()} added")
 
 
 @seed.command("demo")

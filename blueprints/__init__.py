@@ -11,6 +11,7 @@ from blueprints.main import bp as main_bp
 from blueprints.marketplace import bp as marketplace_bp
 from blueprints.messages import bp as messages_bp
 from blueprints.notifications import bp as notifications_bp
+from blueprints.plans import bp as plans_bp
 from blueprints.simulator import bp as simulator_bp
 
 
@@ -26,5 +27,6 @@ def register_blueprints(app: Flask) -> None:
         simulator_bp,
         api_bp,
         dossiers_bp,
+        plans_bp,
     ):
         app.register_blueprint(bp)

@@ -136,10 +136,11 @@ def clean_state(request, smtp):
             else:
                 for name in reversed(tables):
                     conn.exec_driver_sql(f"DELETE FROM {name}")
-        from app.services import catalogue, sla
+        from app.services import catalogue, plans, sla
 
         catalogue.seed()  # the catalogue is reference data every test may rely on
         sla.install_defaults()  # and so are the default calendar and SLA policy
+        plans.install_defaults()  # and the plans, Starter first
     application.extensions["redis"].flushdb()
     smtp.messages.clear()
     smtp.fail_next = 0

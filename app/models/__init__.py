@@ -42,6 +42,7 @@ from app.models.messaging import (
 )
 from app.models.notification import Notification, Priority
 from app.models.outbox import OutboxEntry
+from app.models.plan import Cycle, Plan, PlanStatus, Subscription, SubscriptionStatus
 from app.models.preferences import (
     NotificationPreference,
     NotificationSettings,
@@ -141,6 +142,11 @@ __all__ = [
     "DossierEvent",
     "ExpertProduct",
     "Invoice",
+    "Cycle",
+    "Plan",
+    "PlanStatus",
+    "Subscription",
+    "SubscriptionStatus",
     "InvoiceSequence",
     "ExpertiseLevel",
     "Party",

@@ -17,7 +17,7 @@ from app.models import (
     utcnow,
 )
 from app.seeds import demo_dossiers
-from app.services import accounts, catalogue, notifications, sla
+from app.services import accounts, catalogue, notifications, plans, sla
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_DOMAIN = "demo-financialtracker.fr"
@@ -155,6 +155,7 @@ def build() -> int:
     """Create what is missing; returns how many demo dossiers were created."""
     catalogue.seed()
     sla.install_defaults()
+    plans.install_defaults()
     pw = accounts.hash_password(DEMO_PASSWORD)
     admin = _upsert_user(f"admin@{DEMO_DOMAIN}", Role.ADMIN, "Alice", "Admin", pw)
     for i, (

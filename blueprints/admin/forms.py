@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -6,6 +7,7 @@ from wtforms import BooleanField, SelectField, SelectMultipleField, StringField,
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.numbers import to_cents
 from app.models import SECTORS
 from app.web.forms import LocalizedDecimalField, LocalizedIntegerField
 
@@ -145,3 +147,108 @@ class AlertNoteForm(FlaskForm):
 
 class AlertAssignForm(FlaskForm):
     assignee_id = SelectField(_l("Assign to"), choices=[], validate_choice=False)
+
+
+class PlanForm(FlaskForm):
+    """A plan as admins edit it: euros and percentages as typed in France; `values()` gives the
+    service its cents and basis points. One included count and unit price per pricing
+    parameter (`app/services/plans/pricing.py`)."""
+
+    code = StringField(_l("Code (fixed once created)"), validators=[Optional(), Length(max=32)])
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=80)])
+    tagline = StringField(_l("Tagline"), validators=[Length(max=200)])
+    features = LinesField(_l("What it includes (one per line)"))
+    description = TextAreaField(_l("Description"), validators=[Length(max=4000)])
+    on_request = BooleanField(_l("Priced on request (not bought online)"))
+    position = LocalizedIntegerField(
+        _l("Order on the page"), validators=[Optional(), NumberRange(0, 1000)]
+    )
+    base = LocalizedDecimalField(
+        _l("Price per month before VAT (€)"), validators=[Optional(), NumberRange(0, 100_000)]
+    )
+    yearly_discount = LocalizedDecimalField(
+        _l("Discount for a year paid at once (%)"), validators=[Optional(), NumberRange(0, 50)]
+    )
+    success_fee = LocalizedDecimalField(
+        _l("Success fee (percentage of the amounts obtained)"),
+        validators=[
+            InputRequired(
+                message=_l("Give the success fee: a plan without one would invoice 0 €.")
+            ),
+            NumberRange(1, 50),
+        ],
+    )
+
+    @classmethod
+    def build(cls, parameters: dict, plan=None, formdata=None):
+        class Bound(cls):
+            pass
+
+        for code, spec in parameters.items():
+            setattr(
+                Bound,
+                f"{code}_included",
+                LocalizedIntegerField(
+                    _l("%(what)s included", what=spec["label"]),
+                    validators=[Optional(), NumberRange(0, 1_000_000)],
+                ),
+            )
+            setattr(
+                Bound,
+                f"{code}_unit",
+                LocalizedDecimalField(
+                    _l("Price of each more (€ per month)"),
+                    validators=[Optional(), NumberRange(0, 10_000)],
+                ),
+            )
+        data = {}
+        if plan is not None:
+            data = {
+                "code": plan.code,
+                "name": plan.name,
+                "tagline": plan.tagline,
+                "features": plan.features,
+                "description": plan.description,
+                "on_request": plan.on_request,
+                "position": plan.position,
+                "base": plan.base_cents / 100,
+                "yearly_discount": plan.yearly_discount_bp / 100,
+                "success_fee": plan.success_fee_bp / 100,
+            }
+            for code in parameters:
+                price = (plan.prices or {}).get(code) or {}
+                data[f"{code}_included"] = price.get("included")
+                unit = price.get("unit_cents")
+                data[f"{code}_unit"] = None if unit is None else unit / 100
+        form = Bound(formdata=formdata, data=data)
+        form.parameters = parameters
+        return form
+
+    def parameter_fields(self):
+        return [
+            (spec["label"], getattr(self, f"{code}_included"), getattr(self, f"{code}_unit"))
+            for code, spec in self.parameters.items()
+        ]
+
+    def values(self) -> dict:
+        """The service's units: cents and basis points (None stays None: the service says)."""
+
+        def hundredths(value):
+            return None if value is None else to_cents(Decimal(str(value)))
+
+        values = {
+            "code": self.code.data,
+            "name": self.name.data,
+            "tagline": self.tagline.data,
+            "features": self.features.data,
+            "description": self.description.data,
+            "on_request": self.on_request.data,
+            "position": self.position.data or 0,
+            "base_cents": hundredths(self.base.data),
+            "yearly_discount_bp": hundredths(self.yearly_discount.data),
+            "success_fee_bp": hundredths(self.success_fee.data),
+        }
+        for code in self.parameters:
+            values[f"{code}_included"] = getattr(self, f"{code}_included").data
+            values[f"{code}_unit_cents"] = hundredths(getattr(self, f"{code}_unit").data)
+        return values

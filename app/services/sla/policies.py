@@ -16,14 +16,12 @@ from app.models import (
     Party,
     SlaPolicy,
 )
+from app.services import plans
 from app.services.sla.calendars import Calendar
-
-# every client is on Starter until plans and payments land (docs/domain.md A9)
-DEFAULT_PLAN = "starter"
 
 
 def client_plan(dossier: Dossier) -> str:
-    return DEFAULT_PLAN
+    return plans.plan_code_of(dossier.client_id)
 
 
 def active_policies() -> list[SlaPolicy]:

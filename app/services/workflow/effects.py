@@ -25,6 +25,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.services import plans
 from app.services.dossiers import documents
 from app.services.workflow.experts import distributor_for, offerable
 from app.services.workflow.notify import notify_party
@@ -226,9 +227,13 @@ def configured_rate(name: str) -> int | None:
 
 
 def validate_audit(d: Dossier, actor: User, p: Params):
-    """A5: the rates are frozen now, from the expert's fee (or the one negotiated)."""
+    """A5: the rates are frozen now, from the expert's fee (or the one negotiated), never above
+    the rate of the client's plan (A9: a plan bought before this validation lowers the fee)."""
     expert_fee = d.expert.expert_profile.fee_bp if d.expert and d.expert.expert_profile else None
-    d.client_fee_bp = d.negotiated_fee_bp or expert_fee or configured_rate("FEE_CLIENT_DEFAULT_BP")
+    agreed = d.negotiated_fee_bp or expert_fee
+    plan_rate = plans.success_fee_bp(d.client_id, utcnow())
+    rates = [r for r in (agreed, plan_rate) if r]
+    d.client_fee_bp = min(rates) if rates else configured_rate("FEE_CLIENT_DEFAULT_BP")
     d.platform_fee_bp = configured_rate("FEE_PLATFORM_BP")
     d.referrer_share_bp = configured_rate("FEE_REFERRER_SHARE_BP")
     d.audit_validated_at = utcnow()
