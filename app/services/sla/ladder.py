@@ -76,6 +76,8 @@ class Mail:
     notes: dict[tuple[int, int], list[Item]] = field(default_factory=dict)
     emails: dict[tuple[int, str], list[Item]] = field(default_factory=dict)
     raised: dict[int, list[int]] = field(default_factory=dict)  # level -> clock ids
+    alerts: list[dict] = field(default_factory=list)  # alerts to open, one insert per batch
+    _calendars: dict[int | None, object] = field(default_factory=dict)
     _admins: list[User] | None = None
     _firms: dict[int, int | None] = field(default_factory=dict)
     _managers: dict[int, list[User]] = field(default_factory=dict)
@@ -89,6 +91,12 @@ class Mail:
         for user in users:
             self.users[user.id] = user
             self.emails.setdefault((user.id, template), []).append(item)
+
+    def calendar(self, calendar_id: int | None):
+        """A clock's calendar, read once per sweep (an admin's edit waits for the next)."""
+        if calendar_id not in self._calendars:
+            self._calendars[calendar_id] = policies.calendar_by_id(calendar_id).calendar
+        return self._calendars[calendar_id]
 
     def admins(self) -> list[User]:
         if self._admins is None:
@@ -151,9 +159,12 @@ def sweep(at: datetime | None = None, batch: int = BATCH) -> Swept:
         # nothing read below depends on what this loop changed: one flush at the end, not one
         # before every statement
         with db.session.no_autoflush:
-            for clock in due:
-                climb(clock, dossiers[clock.dossier_id], at, result, mail)
-        deliver(mail)
+            crossed = [(clock, climb(clock, at, mail)) for clock in due]
+            won = _record(crossed, at)
+            for clock, levels in crossed:
+                reached = [level for level in levels if (clock.id, level) in won]
+                act(clock, dossiers[clock.dossier_id], reached, at, result, mail)
+        deliver(mail, result)
         db.session.commit()
     result.closed += close_cleared(at)
     db.session.commit()
@@ -162,21 +173,35 @@ def sweep(at: datetime | None = None, batch: int = BATCH) -> Swept:
     return result
 
 
-def climb(clock: SlaClock, dossier: Dossier, at: datetime, result: Swept, mail: Mail) -> None:
-    calendar = policies.calendar_by_id(clock.calendar_id).calendar
-    reached = []
+def climb(clock: SlaClock, at: datetime, mail: Mail) -> list[int]:
+    """Moves `clock` up every rung due by `at`; returns the levels it crossed."""
+    calendar = mail.calendar(clock.calendar_id)
+    crossed = []
     while clock.next_check_at is not None and clock.next_check_at <= at:
         level = clock.level + 1
         clock.level = level
-        # RETURNING, not rowcount: the one row comes back only to the insert that won
-        won = db.session.scalar(
-            _insert(SlaEvent).values(clock_id=clock.id, level=level, at=at).returning(SlaEvent.id)
-        )
-        if won is not None:
-            reached.append(level)
+        crossed.append(level)
         if level == Level.BREACHED and clock.breached_at is None:
             clock.breached_at = clock.due_at  # when it was breached, not when we noticed
         clock.next_check_at = clocks.ladder_at(clock, calendar, level + 1)
+    return crossed
+
+
+def _record(crossed: list[tuple[SlaClock, list[int]]], at: datetime) -> set[tuple[int, int]]:
+    """Each rung's event row, the whole batch in one INSERT … ON CONFLICT DO NOTHING: RETURNING
+    gives back only the rows this sweep inserted, so a rung another sweep (or a retry)
+    already recorded is not acted on twice."""
+    rows = [{"clock_id": c.id, "level": lv, "at": at} for c, levels in crossed for lv in levels]
+    if not rows:
+        return set()
+    table = SlaEvent.__table__
+    won = db.session.execute(
+        _insert(table).values(rows).returning(table.c.clock_id, table.c.level)
+    ).all()
+    return {(clock_id, level) for clock_id, level in won}
+
+
+def act(clock, dossier, reached: list[int], at, result: Swept, mail: Mail) -> None:
     item = Item(clock, dossier)
     for level in reached:
         # a clock found already late skips its warning: "due soon" would be false
@@ -221,23 +246,21 @@ def breach(item: Item, at, result, mail: Mail) -> None:
     managers = mail.managers(clock.responsible_id) if clock.party == Party.EXPERT else []
     mail.note(responsible + managers, Level.BREACHED, item)
     mail.email(responsible, "sla_breach", item)
-    opened = db.session.scalar(
-        _insert(Alert)
-        .values(
-            clock_id=clock.id,
-            dossier_id=dossier.id,
-            level=Level.BREACHED,
-            party=clock.party,
-            responsible_id=clock.responsible_id,
-            firm_id=mail.firm_of(clock.responsible_id) if clock.party == Party.EXPERT else None,
-            code=clock.code,
-            status=AlertStatus.OPEN,
-            opened_at=at,
-            updated_at=at,
-        )
-        .returning(Alert.id)
+    mail.alerts.append(
+        {
+            "clock_id": clock.id,
+            "dossier_id": dossier.id,
+            "level": Level.BREACHED,
+            "party": clock.party,
+            "responsible_id": clock.responsible_id,
+            "firm_id": mail.firm_of(clock.responsible_id) if clock.party == Party.EXPERT else None,
+            "code": clock.code,
+            "status": AlertStatus.OPEN,
+            "opened_at": at,
+            "updated_at": at,
+            "closed_by_itself": False,
+        }
     )
-    result.opened += opened is not None
 
 
 def second(item: Item, at, result, mail: Mail) -> None:
@@ -287,9 +310,21 @@ def _line(item: Item) -> dict:
     }
 
 
-def deliver(mail: Mail) -> None:
-    """One notification per person and rung, one email per person and kind, for this batch;
-    then the alerts raised to the second and third levels, one statement per level."""
+def deliver(mail: Mail, result: Swept) -> None:
+    """The batch's new alerts in one insert, then those raised to the second and third levels
+    (one statement per level); one notification per person and rung, one email per person
+    and kind."""
+    if mail.alerts:
+        opened = db.session.execute(
+            _insert(Alert.__table__).values(mail.alerts).returning(Alert.__table__.c.id)
+        ).all()
+        result.opened += len(opened)
+    for level, clock_ids in mail.raised.items():
+        db.session.execute(
+            db.update(Alert)
+            .where(Alert.clock_id.in_(clock_ids), Alert.level < level)
+            .values(level=level, updated_at=mail.at)
+        )
     for (user_id, level), items in mail.notes.items():
         user = mail.users[user_id]
         type_, one, several, priority = NOTES[level]
@@ -331,18 +366,13 @@ def deliver(mail: Mail) -> None:
             more=max(0, len(items) - SHOWN),
             link=emails.external_url("admin.alerts" if user.is_admin else "main.dashboard"),
         )
-    for level, clock_ids in mail.raised.items():
-        db.session.execute(
-            db.update(Alert)
-            .where(Alert.clock_id.in_(clock_ids), Alert.level < level)
-            .values(level=level, updated_at=mail.at)
-        )
     for user_id in {uid for uid, _level in mail.notes} | {uid for uid, _t in mail.emails}:
         if not mail.users[user_id].is_admin:
             notify.to_user(user_id, "alerts:changed")
     mail.notes.clear()
     mail.emails.clear()
     mail.raised.clear()
+    mail.alerts.clear()
 
 
 def close_cleared(at: datetime) -> int:
