@@ -58,14 +58,6 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    @property
-    def is_free(self) -> bool:
-        return (
-            not self.on_request
-            and self.base_cents == 0
-            and not any(p.get("unit_cents") for p in (self.prices or {}).values())
-        )
-
 
 class Subscription(Base):
     """A client on a paid plan. Starter needs no row: a client without a live subscription is

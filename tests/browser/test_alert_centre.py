@@ -11,7 +11,8 @@ from app.core import clock
 from app.extensions import db
 from app.models import Alert, DossierStatus, Role, User
 from app.services import sla
-from tests.factories import PASSWORD, make_user
+from tests.browser import log_in
+from tests.factories import make_user
 from tests.factories.models import gen_dossier
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -39,21 +40,10 @@ def _sweep(app) -> int:
         return db.session.scalar(db.select(Alert.id).order_by(Alert.id.desc()))
 
 
-def _login(browser, base, email, js=True):
-    context = browser.new_context(java_script_enabled=js, locale="fr-FR")
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
-    return page
-
-
 def test_a_new_alert_appears_live(app, live_server, browser):
     make_user(app, Role.ADMIN, email="alert-admin-live@example.fr")
     dossier_id = _late_dossier(app, "live")
-    admin = _login(browser, live_server, "alert-admin-live@example.fr")
+    admin = log_in(browser, live_server, "alert-admin-live@example.fr")
     admin.goto(f"{live_server}/admin/alerts")
     expect(admin.locator("html[data-live=on]")).to_have_count(1)  # the socket is up
     expect(admin.locator("#alert-list")).to_contain_text("Aucune alerte")
@@ -70,7 +60,7 @@ def test_filter_and_acknowledge_without_javascript(app, live_server, browser):
     make_user(app, Role.ADMIN, email="alert-admin-nojs@example.fr", first_name="Alice")
     _late_dossier(app, "nojs")
     alert_id = _sweep(app)
-    admin = _login(browser, live_server, "alert-admin-nojs@example.fr", js=False)
+    admin = log_in(browser, live_server, "alert-admin-nojs@example.fr", js=False)
     admin.goto(f"{live_server}/admin/alerts")
     expect(admin.locator(f"#alert-{alert_id}")).to_be_visible()
     admin.select_option("#alert-status", "resolved")

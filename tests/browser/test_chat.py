@@ -5,7 +5,8 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import ApprovalStatus, Dossier, DossierStatus, Product, Role
-from tests.factories import PASSWORD, make_user
+from tests.browser import log_in
+from tests.factories import make_user
 
 
 def _setup(app, tag):
@@ -30,21 +31,10 @@ def _setup(app, tag):
         return dossier.id
 
 
-def _login(browser, base, email, js=True):
-    context = browser.new_context(java_script_enabled=js, locale="fr-FR")
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
-    return page
-
-
 def test_two_people_chat_live(app, live_server, browser):
     dossier_id = _setup(app, "live")
-    client = _login(browser, live_server, "chat-cli-live@example.fr")
-    expert = _login(browser, live_server, "chat-exp-live@example.fr")
+    client = log_in(browser, live_server, "chat-cli-live@example.fr")
+    expert = log_in(browser, live_server, "chat-exp-live@example.fr")
     client.goto(f"{live_server}/messages/dossier/{dossier_id}")
     expert.goto(f"{live_server}/messages/dossier/{dossier_id}")
     expect(expert.locator("html[data-live=on]")).to_have_count(1)  # the socket is up
@@ -70,7 +60,7 @@ def test_two_people_chat_live(app, live_server, browser):
 
 def test_the_thread_without_javascript(app, live_server, browser):
     dossier_id = _setup(app, "nojs")
-    client = _login(browser, live_server, "chat-cli-nojs@example.fr", js=False)
+    client = log_in(browser, live_server, "chat-cli-nojs@example.fr", js=False)
     client.goto(f"{live_server}/messages/dossier/{dossier_id}")
     client.fill("#message-body", "Sans JavaScript aussi")
     client.get_by_role("button", name="Envoyer", exact=True).click()

@@ -20,7 +20,8 @@ from app.models import (
     Role,
     User,
 )
-from tests.factories import PASSWORD, make_user
+from tests.browser import log_in
+from tests.factories import make_user
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -50,17 +51,6 @@ def _setup(app, tag: str) -> dict:
             "labels": list(product.documents["eligibility"]),
             "expert_name": f"Paul Expert{tag}",
         }
-
-
-def _login(browser, base: str, email: str, js: bool):
-    context = browser.new_context(java_script_enabled=js, locale="fr-FR", accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
-    return page
 
 
 def _open(page, base: str, dossier_id: int) -> None:
@@ -111,14 +101,14 @@ def test_a_dossier_from_upload_to_review(app, live_server, run_jobs, browser, js
     base, d = live_server, s["dossier"]
     today = date.today().isoformat()
 
-    client = _login(browser, base, s["client"], js)
+    client = log_in(browser, base, s["client"], js, accept_downloads=True)
     _open(client, base, d)
     for i in range(1, len(s["labels"]) + 1):
         _upload(client, f"upload-eligibility-{i}", f"piece-{i}.pdf")
     _click(client, "Envoyer mes documents pour vérification")
     assert _status(app, d) == DossierStatus.PENDING_ADMIN_VALIDATION
 
-    admin = _login(browser, base, s["admin"], js)
+    admin = log_in(browser, base, s["admin"], js, accept_downloads=True)
     _open(admin, base, d)
     _click(admin, "Confirmer l'éligibilité")
 
@@ -127,7 +117,7 @@ def test_a_dossier_from_upload_to_review(app, live_server, run_jobs, browser, js
     _click(client, f"Choisir {s['expert_name']}", "Choisir cet expert")
     assert _status(app, d) == DossierStatus.EXPERT_PENDING_ACCEPTANCE
 
-    expert = _login(browser, base, s["expert"], js)
+    expert = log_in(browser, base, s["expert"], js, accept_downloads=True)
     expect(expert.locator("#to-accept")).to_contain_text("Remboursement TICPE")
     _open(expert, base, d)
     _click(expert, "Accepter le dossier")
@@ -194,7 +184,7 @@ def test_a_live_refresh_keeps_a_chosen_file(app, live_server, browser):
     from app.realtime import notify
 
     s = _setup(app, "keep")
-    client = _login(browser, live_server, s["client"], True)
+    client = log_in(browser, live_server, s["client"], True, accept_downloads=True)
     _open(client, live_server, s["dossier"])
     expect(client.locator("html[data-live=on]")).to_have_count(1)
     client.locator("#upload-eligibility-1").set_input_files(

@@ -101,15 +101,6 @@ def by_code(code: str) -> Plan | None:
     return db.session.scalar(db.select(Plan).where(Plan.code == code))
 
 
-def live_subscription(client_id: int) -> Subscription | None:
-    return db.session.scalar(
-        db.select(Subscription)
-        .where(Subscription.client_id == client_id, Subscription.status.in_(LIVE))
-        .order_by(Subscription.id.desc())
-        .limit(1)
-    )
-
-
 def plan_code_of(client_id: int | None) -> str:
     """The code of the plan `client_id` is on now (Starter without a live subscription)."""
     if client_id is None:
@@ -325,7 +316,6 @@ __all__ = [
     "get",
     "install_defaults",
     "listing",
-    "live_subscription",
     "offered",
     "plan_code_of",
     "pricing",

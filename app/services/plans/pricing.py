@@ -44,11 +44,6 @@ class Quote:
     total_cents: int
     on_request: bool = False
 
-    @property
-    def per_month_cents(self) -> int:
-        """Net per month, the figure a comparison shows side by side."""
-        return self.net_cents if self.cycle == Cycle.MONTH else round(self.net_cents / 12)
-
 
 def default_params() -> dict[str, int]:
     return {code: spec["default"] for code, spec in PARAMETERS.items()}
