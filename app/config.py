@@ -60,6 +60,22 @@ class Config:
     VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")  # base64url, for the browser
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:support@financialtracker.fr")
 
+    # Stripe (A9). Without a secret key online payment is "not configured" and bank transfer
+    # stays available. STRIPE_API_BASE points at a local Stripe-compatible server in tests and
+    # `make run` (localstripe); STRIPE_JS_URL is where the browser loads Stripe.js from
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+    STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    # a webhook whose signature is older than this is refused (Stripe's own default)
+    STRIPE_WEBHOOK_TOLERANCE = int(os.environ.get("STRIPE_WEBHOOK_TOLERANCE", "300"))
+    # dunning (A9): a failed renewal is tried again after these many days from the failure,
+    # three tries over 14 days; after the last one the client drops to Starter
+    DUNNING_RETRY_DAYS = [
+        int(x) for x in os.environ.get("DUNNING_RETRY_DAYS", "3,7,14").split(",") if x
+    ]
+
     # name -> default job timeout in seconds
     RQ_QUEUES = {"high": 60, "default": 180, "exports": 900}
     # False runs jobs inline (no worker): only for one-off scripts, never in tests or production

@@ -95,19 +95,19 @@ def run_migrations_online():
     # tsvector column and its index): comparing the models with the database must not see them
     conf_args.setdefault(
         "include_object",
-        lambda obj, name, type_, reflected, compare_to: not (
-            (type_ == "table" and (name or "").startswith("messages_fts"))
-            or (type_ == "index" and name == "ix_messages_search")
-            or (type_ == "column" and name == "search_vector")
+        lambda obj, name, type_, reflected, compare_to: (
+            not (
+                (type_ == "table" and (name or "").startswith("messages_fts"))
+                or (type_ == "index" and name == "ix_messages_search")
+                or (type_ == "column" and name == "search_vector")
+            )
         ),
     )
 
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=get_metadata(), **conf_args
-        )
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()

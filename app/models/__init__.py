@@ -42,6 +42,14 @@ from app.models.messaging import (
 )
 from app.models.notification import Notification, Priority
 from app.models.outbox import OutboxEntry
+from app.models.payment import (
+    EventStatus,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    ProviderCustomer,
+    ProviderEvent,
+)
 from app.models.plan import Cycle, Plan, PlanStatus, Subscription, SubscriptionStatus
 from app.models.preferences import (
     NotificationPreference,
@@ -90,6 +98,12 @@ from app.models.sla import (
 from app.models.user import Role, User
 
 __all__ = [
+    "EventStatus",
+    "Payment",
+    "PaymentKind",
+    "PaymentStatus",
+    "ProviderCustomer",
+    "ProviderEvent",
     "Alert",
     "AlertNote",
     "AlertStatus",

@@ -81,6 +81,14 @@ class Subscription(Base):
     canceled_at: Mapped[datetime | None]
     provider: Mapped[str] = mapped_column(String(16), default="")
     provider_ref: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # the client asked to stop: the plan runs to the end of the paid period, then ends
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
+    # dunning (A9): a failed renewal is retried on a schedule; after the last try the client
+    # drops to Starter. `dunning_ref` is the provider's unpaid invoice being retried
+    dunning_attempts: Mapped[int] = mapped_column(default=0)
+    next_retry_at: Mapped[datetime | None] = mapped_column(index=True)
+    dunning_ref: Mapped[str | None] = mapped_column(String(120))
+    dunning_since: Mapped[datetime | None]  # the first failure: retries count from it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

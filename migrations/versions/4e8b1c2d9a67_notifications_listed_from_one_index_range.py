@@ -26,7 +26,5 @@ def upgrade():
 
 
 def downgrade():
-    op.create_index(
-        "ix_notifications_user_created", "notifications", ["user_id", "created_at"]
-    )
+    op.create_index("ix_notifications_user_created", "notifications", ["user_id", "created_at"])
     op.drop_index("ix_notifications_user_latest", table_name="notifications")

@@ -51,22 +51,14 @@ def upgrade():
             app.models.base.UTCDateTime(timezone=True),
             nullable=True,
         ),
-        sa.Column(
-            "last_login_at", app.models.base.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "created_at", app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("last_login_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_users_created_at"), ["created_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_users_created_at"), ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_users_role"), ["role"], unique=False)
 
     op.create_table(
@@ -113,9 +105,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "decided_at", app.models.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("decided_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decision_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["decided_by_id"],
@@ -142,9 +132,7 @@ def upgrade():
         sa.UniqueConstraint("user_id", name=op.f("uq_apporteur_profiles_user_id")),
     )
     with op.batch_alter_table("apporteur_profiles", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_apporteur_profiles_status", ["status", "id"], unique=False
-        )
+        batch_op.create_index("ix_apporteur_profiles_status", ["status", "id"], unique=False)
 
     op.create_table(
         "audit_logs",
@@ -155,9 +143,7 @@ def upgrade():
         sa.Column("target_id", sa.Integer(), nullable=True),
         sa.Column("ip", sa.String(length=45), nullable=True),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.Column(
-            "created_at", app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"],
             ["users.id"],
@@ -167,13 +153,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_logs")),
     )
     with op.batch_alter_table("audit_logs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_audit_logs_action"), ["action"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_audit_logs_action"), ["action"], unique=False)
         batch_op.create_index("ix_audit_logs_created", ["created_at"], unique=False)
-        batch_op.create_index(
-            "ix_audit_logs_target", ["target_type", "target_id"], unique=False
-        )
+        batch_op.create_index("ix_audit_logs_target", ["target_type", "target_id"], unique=False)
 
     op.create_table(
         "client_profiles",
@@ -197,12 +179,8 @@ def upgrade():
         sa.UniqueConstraint("user_id", name=op.f("uq_client_profiles_user_id")),
     )
     with op.batch_alter_table("client_profiles", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_client_profiles_sector"), ["sector"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_client_profiles_siren"), ["siren"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_client_profiles_sector"), ["sector"], unique=False)
+        batch_op.create_index(batch_op.f("ix_client_profiles_siren"), ["siren"], unique=False)
 
     op.create_table(
         "emails",
@@ -229,9 +207,7 @@ def upgrade():
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column(
-            "created_at", app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
@@ -243,9 +219,7 @@ def upgrade():
     )
     with op.batch_alter_table("emails", schema=None) as batch_op:
         batch_op.create_index("ix_emails_created", ["created_at"], unique=False)
-        batch_op.create_index(
-            "ix_emails_status", ["status", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_emails_status", ["status", "created_at"], unique=False)
 
     op.create_table(
         "expert_profiles",
@@ -270,9 +244,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "decided_at", app.models.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("decided_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decision_reason", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["decided_by_id"],
@@ -319,9 +291,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("read_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "created_at", app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -337,21 +307,15 @@ def upgrade():
         batch_op.create_index(
             "ix_notifications_user_created", ["user_id", "created_at"], unique=False
         )
-        batch_op.create_index(
-            "ix_notifications_user_unread", ["user_id", "read_at"], unique=False
-        )
+        batch_op.create_index("ix_notifications_user_unread", ["user_id", "read_at"], unique=False)
 
     op.create_table(
         "password_reset_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("nonce_hash", sa.String(length=64), nullable=False),
-        sa.Column(
-            "created_at", app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "expires_at", app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],

@@ -5,14 +5,15 @@ Revises: 19bec332aaa6
 Create Date: 2026-11-21 17:17:36.855296
 
 """
+
 from alembic import op
 import sqlalchemy as sa
 import app.models.base  # custom column types (UTCDateTime)
 
 
 # revision identifiers, used by Alembic.
-revision = '63305417e946'
-down_revision = '19bec332aaa6'
+revision = "63305417e946"
+down_revision = "19bec332aaa6"
 branch_labels = None
 depends_on = None
 

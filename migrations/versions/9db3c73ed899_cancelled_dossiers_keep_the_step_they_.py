@@ -5,14 +5,15 @@ Revises: 42173e629256
 Create Date: 2026-12-04 21:24:32.546592
 
 """
+
 from alembic import op
 import sqlalchemy as sa
 import app.models.base  # custom column types (UTCDateTime)
 
 
 # revision identifiers, used by Alembic.
-revision = '9db3c73ed899'
-down_revision = '42173e629256'
+revision = "9db3c73ed899"
+down_revision = "42173e629256"
 branch_labels = None
 depends_on = None
 

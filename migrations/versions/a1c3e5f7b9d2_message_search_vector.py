@@ -5,11 +5,12 @@ Revises: 7b73bfabc5b4
 Create Date: 2026-11-21 19:30:00
 
 """
+
 from alembic import op
 
 
-revision = 'a1c3e5f7b9d2'
-down_revision = '7b73bfabc5b4'
+revision = "a1c3e5f7b9d2"
+down_revision = "7b73bfabc5b4"
 branch_labels = None
 depends_on = None
 
@@ -38,6 +39,5 @@ def downgrade():
     op.execute(f"DROP INDEX IF EXISTS {OLD_INDEX}")
     op.execute("ALTER TABLE messages DROP COLUMN IF EXISTS search_vector")
     op.execute(
-        f"CREATE INDEX {OLD_INDEX} ON messages "
-        "USING gin (to_tsvector('french', ft_unaccent(body)))"
+        f"CREATE INDEX {OLD_INDEX} ON messages USING gin (to_tsvector('french', ft_unaccent(body)))"
     )

@@ -50,6 +50,9 @@ PREFIXES = (
     ("review_", "dossiers"),
     ("message", "messages"),
     ("invoice_", "money"),
+    ("payment_", "money"),
+    ("plan_", "money"),
+    ("payout_", "money"),
     ("application_", "account"),
     ("verify_email", "account"),
 )

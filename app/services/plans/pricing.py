@@ -97,8 +97,12 @@ def quote(plan: Plan, params: dict[str, int], cycle: Cycle = Cycle.MONTH) -> Quo
     gross = monthly * months
     discount = gross * plan.yearly_discount_bp // 10_000 if cycle == Cycle.YEAR else 0
     net = gross - discount
-    vat = _round_half_up(net * VAT_BP, 10_000)
+    vat = vat_of(net)
     return Quote(plan.code, cycle, tuple(lines), monthly, discount, net, vat, net + vat)
+
+
+def vat_of(net_cents: int) -> int:
+    return _round_half_up(net_cents * VAT_BP, 10_000)
 
 
 def _round_half_up(numerator: int, denominator: int) -> int:

@@ -1,0 +1,418 @@
+"""Plan subscriptions paid through Stripe (A9): checkout, what the webhooks say, dunning, cancel.
+
+Our subscription row is written before Stripe is asked (so a webhook never finds nothing), and
+stays `incomplete` until Stripe's `invoice.payment_succeeded` says the first payment went
+through: the webhook, not the checkout's answer, is what makes a client Pro."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from stdnum import iban as iban_number
+
+from app.core import audit
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.models import (
+    Cycle,
+    EventStatus,
+    Payment,
+    PaymentKind,
+    PaymentStatus,
+    Plan,
+    Priority,
+    ProviderCustomer,
+    ProviderEvent,
+    Subscription,
+    SubscriptionStatus,
+    User,
+    utcnow,
+)
+from app.services import dossiers, notifications, plans
+from app.services.notifications import emails
+from app.services.payments import stripe_gateway as gateway
+from app.services.payments.events import NotYet
+
+CURRENCY = "eur"
+
+
+def gross_cents(sub: Subscription) -> int:
+    """What a period of `sub` is charged, VAT included (the pricing function's VAT)."""
+    return sub.price_cents + plans.pricing.vat_of(sub.price_cents)
+
+
+def live_of(client_id: int) -> Subscription | None:
+    return db.session.scalar(
+        db.select(Subscription)
+        .where(Subscription.client_id == client_id, Subscription.status.in_(plans.LIVE))
+        .order_by(Subscription.id.desc())
+        .limit(1)
+    )
+
+
+def check_iban(text: str) -> str:
+    """The IBAN in its compact form, or ValidationFailed with a message a person can act on."""
+    compact = iban_number.compact(text or "")
+    if not compact:
+        raise ValidationFailed(_("Enter your IBAN."), iban=_("Enter your IBAN."))
+    if not iban_number.is_valid(compact):
+        msg = _("This IBAN is not valid: check the letters and digits (FR76 …).")
+        raise ValidationFailed(msg, iban=msg)
+    return compact
+
+
+def _customer_ref(client: User) -> str:
+    ref = db.session.scalar(
+        db.select(ProviderCustomer.customer_ref).where(
+            ProviderCustomer.user_id == client.id, ProviderCustomer.provider == gateway.PROVIDER
+        )
+    )
+    if ref:
+        return ref
+    ref = gateway.create_customer(client.email, client.company_name or client.full_name, client.id)
+    db.session.add(ProviderCustomer(user_id=client.id, provider=gateway.PROVIDER, customer_ref=ref))
+    db.session.commit()
+    return ref
+
+
+def checkout(
+    client: User,
+    plan: Plan,
+    params: dict[str, int],
+    cycle: Cycle,
+    *,
+    method_ref: str = "",
+    iban: str = "",
+    ip: str | None = None,
+) -> Subscription:
+    """Subscribe `client` to `plan` with a card method made by Stripe.js in the browser
+    (`method_ref`) or a SEPA mandate from an IBAN. Raises ValidationFailed for bad input,
+    gateway.ProviderDown / ProviderRefused when Stripe cannot or will not; in both cases no
+    subscription of ours is left behind."""
+    if not gateway.configured():
+        raise ValidationFailed(_("Online payment is not configured. You can pay by bank transfer."))
+    if not method_ref and not iban:
+        msg = _("Choose how to pay: a card or your IBAN for a SEPA direct debit.")
+        raise ValidationFailed(msg, iban=msg)
+    compact = check_iban(iban) if iban and not method_ref else ""
+    current = live_of(client.id)
+    if current is not None and current.plan_id == plan.id:
+        raise Conflict(_("You are already on this plan."))
+    sub = plans.start(client, plan, params, cycle, provider=gateway.PROVIDER)
+    db.session.commit()  # the row a fast webhook will look for
+    try:
+        customer = _customer_ref(client)
+        if compact:
+            method_ref = gateway.sepa_method(compact, client.full_name, client.email)
+        gateway.set_default_method(customer, method_ref)
+        stripe_plan = gateway.plan_ref(plan.code, str(cycle), gross_cents(sub), plan.name)
+        remote = gateway.create_subscription(
+            customer, stripe_plan, {"ft_subscription": str(sub.id)}
+        )
+    except (gateway.ProviderDown, gateway.ProviderRefused):
+        db.session.delete(db.session.get(Subscription, sub.id))
+        db.session.commit()
+        raise
+    sub.provider_ref = remote["id"]
+    audit.record(client, "subscription.checkout", "subscription", sub.id, ip, plan=plan.code)
+    db.session.commit()
+    return sub
+
+
+def cancel(client: User, ip: str | None = None) -> Subscription:
+    """The client stops their plan: it runs to the end of the paid period (Stripe ends it then
+    and tells us with `customer.subscription.deleted`)."""
+    sub = live_of(client.id)
+    if sub is None:
+        raise NotFound()
+    if sub.provider_ref and gateway.configured():
+        gateway.cancel_subscription(sub.provider_ref, at_period_end=True)
+    sub.cancel_at_period_end = True
+    audit.record(client, "subscription.cancel", "subscription", sub.id, ip)
+    db.session.commit()
+    return sub
+
+
+# --- what Stripe tells us -----------------------------------------------------------------
+
+
+def _sub_ref(invoice: dict) -> str | None:
+    ref = invoice.get("subscription")
+    if not ref:
+        parent = invoice.get("parent") or {}
+        ref = (parent.get("subscription_details") or {}).get("subscription")
+    return ref if isinstance(ref, str) else None
+
+
+def _find(ref: str | None) -> Subscription | None:
+    if not ref:
+        return None
+    return db.session.scalar(db.select(Subscription).where(Subscription.provider_ref == ref))
+
+
+def _period_end(invoice: dict) -> datetime | None:
+    ends = [
+        (line.get("period") or {}).get("end")
+        for line in ((invoice.get("lines") or {}).get("data") or [])
+    ]
+    ends = [e for e in ends if isinstance(e, int)] or (
+        [invoice["period_end"]] if isinstance(invoice.get("period_end"), int) else []
+    )
+    return datetime.fromtimestamp(max(ends), UTC) if ends else None
+
+
+def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
+    invoice = event["data"]["object"]
+    sub = _find(_sub_ref(invoice))
+    if sub is None:
+        if _sub_ref(invoice) is None:
+            return EventStatus.PROCESSED  # not a subscription invoice: the fee invoices' concern
+        raise NotYet()
+    paid = invoice.get("amount_paid")
+    if str(invoice.get("currency", "")).lower() != CURRENCY or (
+        invoice.get("billing_reason") in (None, "subscription_create", "subscription_cycle")
+        and paid != gross_cents(sub)
+    ):
+        row.error = f"paid {paid} {invoice.get('currency')}, expected {gross_cents(sub)} eur"
+        return EventStatus.REFUSED
+    if db.session.scalar(db.select(Payment.id).where(Payment.provider_ref == invoice["id"])):
+        existing = db.session.scalar(
+            db.select(Payment).where(Payment.provider_ref == invoice["id"])
+        )
+        if existing.status == PaymentStatus.SUCCEEDED:
+            return EventStatus.PROCESSED
+        payment = existing  # a dunning try recovered an invoice that had failed
+    else:
+        payment = Payment(
+            payer_id=sub.client_id,
+            kind=PaymentKind.SUBSCRIPTION,
+            subscription_id=sub.id,
+            provider=gateway.PROVIDER,
+            provider_ref=invoice["id"],
+            amount_cents=paid,
+        )
+        db.session.add(payment)
+    now = utcnow()
+    payment.status, payment.paid_at, payment.failure = PaymentStatus.SUCCEEDED, now, None
+    payment.currency = CURRENCY.upper()
+    payment.period_end = _period_end(invoice)
+    payment.number = payment.number or dossiers.next_invoice_number(now.year)
+    first = sub.status == SubscriptionStatus.INCOMPLETE
+    if first:
+        plans.activate(sub, payment.period_end, now)
+    else:
+        sub.status = SubscriptionStatus.ACTIVE
+        sub.current_period_end = payment.period_end or sub.current_period_end
+    sub.dunning_attempts, sub.next_retry_at, sub.dunning_ref, sub.dunning_since = (
+        0,
+        None,
+        None,
+        None,
+    )
+    db.session.flush()
+    client = db.session.get(User, sub.client_id)
+    _tell(
+        client,
+        "payment_receipt",
+        _l("Payment received: %(number)s", number=payment.number),
+        payment=payment,
+        plan=sub.plan.name,
+    )
+    if first:
+        _tell(
+            client,
+            "plan_changed",
+            _l("You are now on %(plan)s", plan=sub.plan.name),
+            plan=sub.plan.name,
+            starter=False,
+        )
+    return EventStatus.PROCESSED
+
+
+def on_invoice_failed(event: dict, row: ProviderEvent) -> EventStatus:
+    invoice = event["data"]["object"]
+    sub = _find(_sub_ref(invoice))
+    if sub is None:
+        if _sub_ref(invoice) is None:
+            return EventStatus.PROCESSED
+        raise NotYet()
+    payment = db.session.scalar(db.select(Payment).where(Payment.provider_ref == invoice["id"]))
+    if payment is None:
+        payment = Payment(
+            payer_id=sub.client_id,
+            kind=PaymentKind.SUBSCRIPTION,
+            subscription_id=sub.id,
+            provider=gateway.PROVIDER,
+            provider_ref=invoice["id"],
+            amount_cents=invoice.get("amount_due") or 0,
+        )
+        db.session.add(payment)
+    if payment.status == PaymentStatus.SUCCEEDED:
+        return EventStatus.PROCESSED  # an older failure arriving after the recovery
+    payment.status = PaymentStatus.FAILED
+    payment.failure = (
+        str((invoice.get("last_finalization_error") or {}).get("message") or "")[:255] or None
+    )
+    client = db.session.get(User, sub.client_id)
+    if sub.status in plans.LIVE:  # a renewal failed: dunning starts (or goes on)
+        now = utcnow()
+        if sub.status == SubscriptionStatus.ACTIVE:
+            sub.status, sub.dunning_since, sub.dunning_attempts = (
+                SubscriptionStatus.PAST_DUE,
+                now,
+                0,
+            )
+            sub.dunning_ref = invoice["id"]
+            sub.next_retry_at = _retry_at(sub)
+        _tell(
+            client,
+            "payment_failed",
+            _l("Your payment for %(plan)s did not go through", plan=sub.plan.name),
+            plan=sub.plan.name,
+            retry_on=sub.next_retry_at,
+            priority=Priority.HIGH,
+        )
+    else:  # the first payment at checkout: the client is told on the page and by email
+        _tell(
+            client,
+            "payment_failed",
+            _l("Your payment for %(plan)s did not go through", plan=sub.plan.name),
+            plan=sub.plan.name,
+            retry_on=None,
+            priority=Priority.HIGH,
+        )
+    return EventStatus.PROCESSED
+
+
+def on_subscription_deleted(event: dict, row: ProviderEvent) -> EventStatus:
+    remote = event["data"]["object"]
+    sub = _find(remote.get("id"))
+    if sub is None:
+        raise NotYet()
+    if sub.status == SubscriptionStatus.CANCELED:
+        return EventStatus.PROCESSED
+    was_live = sub.status in plans.LIVE
+    sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, utcnow()
+    sub.next_retry_at = None
+    if was_live and live_of(sub.client_id) is None:
+        client = db.session.get(User, sub.client_id)
+        _tell(client, "plan_changed", _l("You are now on Starter"), plan="Starter", starter=True)
+    return EventStatus.PROCESSED
+
+
+def on_subscription_updated(event: dict, row: ProviderEvent) -> EventStatus:
+    remote = event["data"]["object"]
+    sub = _find(remote.get("id"))
+    if sub is None:
+        raise NotYet()
+    sub.cancel_at_period_end = bool(remote.get("cancel_at_period_end"))
+    return EventStatus.PROCESSED
+
+
+HANDLERS = {
+    "invoice.payment_succeeded": on_invoice_paid,
+    "invoice.paid": on_invoice_paid,
+    "invoice.payment_failed": on_invoice_failed,
+    "customer.subscription.deleted": on_subscription_deleted,
+    "customer.subscription.updated": on_subscription_updated,
+}
+
+
+# --- dunning ------------------------------------------------------------------------------
+
+
+def _retry_at(sub: Subscription) -> datetime | None:
+    days = current_app.config["DUNNING_RETRY_DAYS"]
+    if sub.dunning_attempts >= len(days):
+        return None
+    return sub.dunning_since + timedelta(days=days[sub.dunning_attempts])
+
+
+def run_dunning(at: datetime | None = None) -> dict[str, int]:
+    """Try again every past-due renewal whose retry is due. The try is claimed first (a
+    conditional UPDATE on the attempt count), so two sweeps never charge twice. After the
+    last try fails, the subscription ends at Stripe and the client is back on Starter."""
+    at = at or utcnow()
+    counts = {"tried": 0, "recovered": 0, "ended": 0}
+    due = db.session.scalars(
+        db.select(Subscription.id).where(
+            Subscription.status == SubscriptionStatus.PAST_DUE, Subscription.next_retry_at <= at
+        )
+    ).all()
+    for sub_id in due:
+        sub = db.session.get(Subscription, sub_id)
+        tried = sub.dunning_attempts
+        claimed = db.session.execute(
+            db.update(Subscription)
+            .where(Subscription.id == sub_id, Subscription.dunning_attempts == tried)
+            .values(dunning_attempts=tried + 1)
+        ).rowcount
+        db.session.commit()
+        if not claimed:
+            continue
+        db.session.refresh(sub)
+        counts["tried"] += 1
+        try:
+            result = gateway.pay_invoice(sub.dunning_ref)
+            paid = result.get("status") == "paid"
+        except gateway.ProviderRefused:
+            paid = False
+        except gateway.ProviderDown:
+            # Stripe is away: this try did not happen; the next sweep makes it
+            db.session.execute(
+                db.update(Subscription)
+                .where(Subscription.id == sub_id)
+                .values(dunning_attempts=tried)
+            )
+            db.session.commit()
+            continue
+        if paid:
+            counts["recovered"] += 1  # the webhook confirms and reactivates
+            sub.next_retry_at = None
+        else:
+            sub.next_retry_at = _retry_at(sub)
+            if sub.next_retry_at is None:
+                _end_after_dunning(sub)
+                counts["ended"] += 1
+        db.session.commit()
+    return counts
+
+
+def _end_after_dunning(sub: Subscription) -> None:
+    try:
+        gateway.cancel_subscription(sub.provider_ref, at_period_end=False)
+    except gateway.ProviderRefused:
+        pass  # already ended there
+    sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, utcnow()
+    client = db.session.get(User, sub.client_id)
+    _tell(
+        client,
+        "plan_changed",
+        _l("You are now on Starter"),
+        plan="Starter",
+        starter=True,
+        after_dunning=True,
+    )
+
+
+def _tell(client: User, kind: str, title, priority=Priority.MEDIUM, **context) -> None:
+    link = url_for("billing.index")
+    notifications.create(
+        client,
+        kind,
+        title,
+        link=link,
+        priority=priority,
+        object_ref=f"billing:{client.id}:{kind}:{utcnow().timestamp()}",
+    )
+    emails.queue_notification_email(
+        client, kind, kind, link=emails.external_url("billing.index"), **context
+    )
+
+
+def retry_label(at: datetime | None) -> str:
+    return format_date(at, "long") if at else ""
