@@ -20,6 +20,7 @@ from app.models import (
 from app.security import can_view_dossier, require
 from app.services import firms, marketplace, sla, workflow
 from app.services.dossiers import documents
+from app.services.dossiers.invoices import next_number as next_invoice_number  # noqa: F401 (payments number their receipts from the same sequence)
 from app.services.marketplace import reviews
 
 

@@ -179,14 +179,10 @@ def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
     ):
         row.error = f"paid {paid} {invoice.get('currency')}, expected {gross_cents(sub)} eur"
         return EventStatus.REFUSED
-    if db.session.scalar(db.select(Payment.id).where(Payment.provider_ref == invoice["id"])):
-        existing = db.session.scalar(
-            db.select(Payment).where(Payment.provider_ref == invoice["id"])
-        )
-        if existing.status == PaymentStatus.SUCCEEDED:
-            return EventStatus.PROCESSED
-        payment = existing  # a dunning try recovered an invoice that had failed
-    else:
+    payment = db.session.scalar(db.select(Payment).where(Payment.provider_ref == invoice["id"]))
+    if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
+        return EventStatus.PROCESSED
+    if payment is None:  # else a dunning try recovered an invoice that had failed
         payment = Payment(
             payer_id=sub.client_id,
             kind=PaymentKind.SUBSCRIPTION,
