@@ -9,6 +9,7 @@ from rq import cron
 from app.core.jobs import flush_outbox
 from app.services.accounts.jobs import purge_reset_tokens, remind_unverified_emails
 from app.services.messaging.jobs import email_unread_messages, send_message_digests
+from app.services.payments.jobs import run_dunning
 from app.services.simulator.jobs import (
     fail_stalled_exports,
     purge_expired_exports,
@@ -39,6 +40,8 @@ cron.register(sweep_clocks, "default", cron="* * * * *", job_timeout=300)
 cron.register(send_daily_reminders, "default", cron="0 9 * * *", job_timeout=1800)
 cron.register(send_morning_report, "default", cron="0 7 * * *", job_timeout=600)
 cron.register(recompute_expert_figures, "default", cron="41 3 * * *", job_timeout=1800)
+# failed renewals are tried again on A9's schedule; hourly is precise enough for days
+cron.register(run_dunning, "default", cron="23 * * * *", job_timeout=900)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)
 cron.register(send_message_digests, "default", cron="2 * * * *", job_timeout=600)
 # every 20 s, and at once when the cron process (re)connects: what waited for Redis goes out

@@ -185,11 +185,13 @@ def _template_underscore(context, string: str, **variables) -> str:
 
 
 def euros(value) -> str:
-    """An amount in euros in the reader's locale, cents only when there are some."""
+    """An amount in euros in the reader's locale, cents only when there are some (and then
+    both digits: "58,80 €", never "58,8 €")."""
     pattern = get_locale().currency_formats["standard"].pattern.split(";")[0]
-    return format_currency(
-        value or 0, "EUR", format=pattern.replace(".00", ".##"), currency_digits=False
-    )
+    value = value or 0
+    if float(value).is_integer():
+        pattern = pattern.replace(".00", "")
+    return format_currency(value, "EUR", format=pattern, currency_digits=False)
 
 
 def number_input(value) -> str:

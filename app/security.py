@@ -138,6 +138,12 @@ def can_view_invoice(viewer: User | None, invoice) -> bool:
     return viewer.is_admin or viewer.id in (invoice.client_id, invoice.expert_id)
 
 
+def can_view_payment(viewer: User | None, payment) -> bool:
+    if viewer is None or not viewer.is_authenticated:
+        return False
+    return viewer.is_admin or viewer.id == payment.payer_id
+
+
 # who may add files to which step, in which dossier statuses (docs/domain.md §5)
 UPLOAD_WINDOWS = {
     DocumentStep.ELIGIBILITY: frozenset(

@@ -6,6 +6,7 @@ from blueprints.account import bp as account_bp
 from blueprints.admin import bp as admin_bp
 from blueprints.api import bp as api_bp
 from blueprints.auth import bp as auth_bp
+from blueprints.billing import bp as billing_bp
 from blueprints.dossiers import bp as dossiers_bp
 from blueprints.main import bp as main_bp
 from blueprints.marketplace import bp as marketplace_bp
@@ -13,6 +14,7 @@ from blueprints.messages import bp as messages_bp
 from blueprints.notifications import bp as notifications_bp
 from blueprints.plans import bp as plans_bp
 from blueprints.simulator import bp as simulator_bp
+from blueprints.webhooks import bp as webhooks_bp
 
 
 def register_blueprints(app: Flask) -> None:
@@ -28,5 +30,7 @@ def register_blueprints(app: Flask) -> None:
         api_bp,
         dossiers_bp,
         plans_bp,
+        billing_bp,
+        webhooks_bp,
     ):
         app.register_blueprint(bp)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +25,7 @@ def free_port() -> int:
 ROOT = Path(__file__).resolve().parent.parent
 SMTP_PORT = free_port()
 LIVE_PORT = free_port()
+STRIPE_PORT = free_port()
 # set before the app's config is imported; the live server subprocess inherits them
 os.environ.update(
     {
@@ -36,6 +38,13 @@ os.environ.update(
         "LOG_JSON": "0",
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         "SOCKETIO_CHANNEL": f"ft-test-{os.getpid()}",
+        # Stripe is localstripe (the `localstripe` fixture starts it); its webhooks reach the
+        # live server, signed with this secret
+        "STRIPE_SECRET_KEY": "sk_test_suite",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_suite",
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+        "STRIPE_API_BASE": f"http://127.0.0.1:{STRIPE_PORT}",
+        "STRIPE_JS_URL": f"http://127.0.0.1:{STRIPE_PORT}/js.stripe.com/v3/",
         # one key for the suite and the servers it starts (the app refuses to run without)
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
     }
@@ -202,6 +211,35 @@ def _start_gunicorn(port: int, log_path: str | None):
 def live_server(app):
     proc, url = _start_gunicorn(LIVE_PORT, os.environ.get("LIVE_SERVER_LOG"))
     yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def localstripe(live_server):
+    """A stateful Stripe-compatible server (real API objects, real signed webhooks) whose
+    webhooks go to the live server's endpoint, as Stripe's would."""
+    exe = str(Path(sys.executable).parent / "localstripe")
+    log = open(os.environ.get("LOCALSTRIPE_LOG") or os.devnull, "w")
+    proc = subprocess.Popen(
+        [exe, "--port", str(STRIPE_PORT), "--from-scratch"], stdout=log, stderr=subprocess.STDOUT
+    )
+    base = os.environ["STRIPE_API_BASE"]
+    data = urllib.parse.urlencode(
+        {"url": f"{live_server}/webhooks/stripe", "secret": os.environ["STRIPE_WEBHOOK_SECRET"]}
+    ).encode()
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/_config/webhooks/suite", data=data, timeout=0.5)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("localstripe exited") from None
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("localstripe did not start")
+    yield base
     proc.terminate()
     proc.wait(10)
 

@@ -33,6 +33,9 @@ SUBJECTS = {
     "reminder_summary": _l("What is waiting for you today"),
     "reminder_item": _l("A reminder about your dossier"),
     "morning_report": _l("The platform this morning"),
+    "payment_receipt": _l("Your payment receipt"),
+    "payment_failed": _l("Your payment did not go through"),
+    "plan_changed": _l("Your plan has changed"),
 }
 
 

@@ -29,6 +29,10 @@ def configured() -> bool:
     return bool(current_app.config["STRIPE_SECRET_KEY"])
 
 
+def publishable_key() -> str:
+    return current_app.config["STRIPE_PUBLISHABLE_KEY"] if configured() else ""
+
+
 def _client() -> stripe.StripeClient:
     ext = current_app.extensions
     client = ext.get("stripe_client")
@@ -73,6 +77,15 @@ def set_default_method(customer_ref: str, method_ref: str) -> dict:
         params={"invoice_settings": {"default_payment_method": method_ref}},
     )
     return method
+
+
+def card_setup(customer_ref: str) -> str:
+    """The client secret Stripe.js needs to save a card for renewals (a SetupIntent): the card
+    number goes from the browser to Stripe, never through us."""
+    return _call(
+        _client().v1.setup_intents.create,
+        params={"customer": customer_ref, "payment_method_types": ["card"], "usage": "off_session"},
+    )["client_secret"]
 
 
 def sepa_method(iban: str, name: str, email: str) -> str:

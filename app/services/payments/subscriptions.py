@@ -73,10 +73,19 @@ def _customer_ref(client: User) -> str:
     )
     if ref:
         return ref
-    ref = gateway.create_customer(client.email, client.company_name or client.full_name, client.id)
+    profile = client.client_profile
+    name = (profile.company_name if profile else "") or client.full_name
+    ref = gateway.create_customer(client.email, name, client.id)
     db.session.add(ProviderCustomer(user_id=client.id, provider=gateway.PROVIDER, customer_ref=ref))
     db.session.commit()
     return ref
+
+
+def card_setup(client: User) -> str:
+    """The secret Stripe.js confirms a card against, for `client`'s checkout."""
+    if not gateway.configured():
+        raise ValidationFailed(_("Online payment is not configured. You can pay by bank transfer."))
+    return gateway.card_setup(_customer_ref(client))
 
 
 def checkout(
@@ -123,6 +132,47 @@ def checkout(
     return sub
 
 
+def change_plan(
+    client: User, plan: Plan, params: dict[str, int], cycle: Cycle, ip: str | None = None
+) -> Subscription:
+    """Move a paying client to another plan (or other numbers) on the same Stripe subscription
+    and payment method: Stripe prorates what is left of the period (A9); the new plan and its
+    success-fee rate count from now."""
+    current = live_of(client.id)
+    if current is None or not current.provider_ref:
+        raise NotFound()
+    if current.status != SubscriptionStatus.ACTIVE:
+        raise Conflict(_("Your last payment failed: settle it before changing plan."))
+    new = plans.start(client, plan, params, cycle, provider=gateway.PROVIDER)
+    if (new.plan_id, new.cycle, new.price_cents) == (
+        current.plan_id,
+        current.cycle,
+        current.price_cents,
+    ):
+        db.session.rollback()
+        raise Conflict(_("You are already on this plan."))
+    stripe_plan = gateway.plan_ref(plan.code, str(cycle), gross_cents(new), plan.name)
+    remote = gateway.change_plan(current.provider_ref, stripe_plan)  # raises: we rolled nothing
+    ref, current.provider_ref = current.provider_ref, None
+    db.session.flush()  # the reference is unique: the old row lets go of it first
+    new.provider_ref = ref
+    period_end = remote.get("current_period_end")
+    plans.activate(
+        new, datetime.fromtimestamp(period_end, UTC) if period_end else current.current_period_end
+    )
+    audit.record(client, "subscription.change", "subscription", new.id, ip, plan=plan.code)
+    _tell(
+        client,
+        "plan_changed",
+        _l("You are now on %(plan)s", plan=plan.name),
+        f"subscription:{new.id}#start",
+        plan=plan.name,
+        starter=False,
+    )
+    db.session.commit()
+    return new
+
+
 def cancel(client: User, ip: str | None = None) -> Subscription:
     """The client stops their plan: it runs to the end of the paid period (Stripe ends it then
     and tells us with `customer.subscription.deleted`)."""
@@ -165,6 +215,22 @@ def _period_end(invoice: dict) -> datetime | None:
     return datetime.fromtimestamp(max(ends), UTC) if ends else None
 
 
+def _amount_problem(invoice: dict, sub: Subscription) -> str | None:
+    """Why a paid invoice does not match what we sold, if it does not: another currency, or a
+    plan line charging another amount than our quote. Proration lines are Stripe's own
+    arithmetic after a change of plan (A9) and are not second-guessed."""
+    currency = str(invoice.get("currency", "")).lower()
+    if currency != CURRENCY:
+        return f"paid in {currency or '?'}, expected {CURRENCY}"
+    lines = (invoice.get("lines") or {}).get("data") or []
+    plan_lines = [line for line in lines if not line.get("proration")]
+    charged = [line.get("amount") for line in plan_lines] or [invoice.get("amount_paid")]
+    expected = gross_cents(sub)
+    if any(amount != expected for amount in charged):
+        return f"charged {charged} {currency}, expected {expected} per period"
+    return None
+
+
 def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
     invoice = event["data"]["object"]
     sub = _find(_sub_ref(invoice))
@@ -173,11 +239,8 @@ def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
             return EventStatus.PROCESSED  # not a subscription invoice: the fee invoices' concern
         raise NotYet()
     paid = invoice.get("amount_paid")
-    if str(invoice.get("currency", "")).lower() != CURRENCY or (
-        invoice.get("billing_reason") in (None, "subscription_create", "subscription_cycle")
-        and paid != gross_cents(sub)
-    ):
-        row.error = f"paid {paid} {invoice.get('currency')}, expected {gross_cents(sub)} eur"
+    if problem := _amount_problem(invoice, sub):
+        row.error = problem
         return EventStatus.REFUSED
     payment = db.session.scalar(db.select(Payment).where(Payment.provider_ref == invoice["id"]))
     if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
@@ -215,7 +278,10 @@ def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
         client,
         "payment_receipt",
         _l("Payment received: %(number)s", number=payment.number),
-        payment=payment,
+        f"payment:{payment.id}",
+        number=payment.number,
+        amount=payment.amount_cents,
+        receipt=emails.external_url("billing.receipt", payment_id=payment.id),
         plan=sub.plan.name,
     )
     if first:
@@ -223,6 +289,7 @@ def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
             client,
             "plan_changed",
             _l("You are now on %(plan)s", plan=sub.plan.name),
+            f"subscription:{sub.id}#start",
             plan=sub.plan.name,
             starter=False,
         )
@@ -268,8 +335,9 @@ def on_invoice_failed(event: dict, row: ProviderEvent) -> EventStatus:
             client,
             "payment_failed",
             _l("Your payment for %(plan)s did not go through", plan=sub.plan.name),
+            f"payment:{payment.id}#{sub.dunning_attempts}",
             plan=sub.plan.name,
-            retry_on=sub.next_retry_at,
+            retry_on=retry_label(sub.next_retry_at),
             priority=Priority.HIGH,
         )
     else:  # the first payment at checkout: the client is told on the page and by email
@@ -277,8 +345,9 @@ def on_invoice_failed(event: dict, row: ProviderEvent) -> EventStatus:
             client,
             "payment_failed",
             _l("Your payment for %(plan)s did not go through", plan=sub.plan.name),
+            f"payment:{payment.id}#first",
             plan=sub.plan.name,
-            retry_on=None,
+            retry_on="",
             priority=Priority.HIGH,
         )
     return EventStatus.PROCESSED
@@ -296,7 +365,14 @@ def on_subscription_deleted(event: dict, row: ProviderEvent) -> EventStatus:
     sub.next_retry_at = None
     if was_live and live_of(sub.client_id) is None:
         client = db.session.get(User, sub.client_id)
-        _tell(client, "plan_changed", _l("You are now on Starter"), plan="Starter", starter=True)
+        _tell(
+            client,
+            "plan_changed",
+            _l("You are now on Starter"),
+            f"subscription:{sub.id}#end",
+            plan="Starter",
+            starter=True,
+        )
     return EventStatus.PROCESSED
 
 
@@ -389,21 +465,24 @@ def _end_after_dunning(sub: Subscription) -> None:
         client,
         "plan_changed",
         _l("You are now on Starter"),
+        f"subscription:{sub.id}#end",
         plan="Starter",
         starter=True,
         after_dunning=True,
     )
 
 
-def _tell(client: User, kind: str, title, priority=Priority.MEDIUM, **context) -> None:
-    link = url_for("billing.index")
+def _tell(client: User, kind: str, title, ref: str, priority=Priority.MEDIUM, **context) -> None:
+    """In-app and email, once per (object, step): `ref` names what the news is about."""
+    object_ref, _sep, threshold = ref.partition("#")
     notifications.create(
         client,
         kind,
         title,
-        link=link,
+        link=url_for("billing.index"),
         priority=priority,
-        object_ref=f"billing:{client.id}:{kind}:{utcnow().timestamp()}",
+        object_ref=object_ref,
+        threshold=threshold,
     )
     emails.queue_notification_email(
         client, kind, kind, link=emails.external_url("billing.index"), **context

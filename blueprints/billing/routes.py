@@ -1,0 +1,166 @@
+"""The client's billing page, the plan checkout and the receipts."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.models import PlanStatus, Role
+from app.services import plans
+from app.services.payments import billing, subscriptions
+from app.services.payments import stripe_gateway as gateway
+from app.services.plans import pricing
+from app.web import hx
+from app.web.forms import apply_errors
+from app.web.security import role_required
+from blueprints.billing import bp
+from blueprints.billing.forms import CheckoutForm, ConfirmForm
+
+
+@bp.get("")
+@login_required
+def index():
+    context = billing.overview(current_user)
+    if hx.wants_fragment(target="billing-status"):
+        resp = render_template("billing/_status.html", **context)
+        # the page stops polling once nothing is waiting for the provider (htmx: 286)
+        return resp, 200 if context["pending"] else 286
+    return render_template("billing/index.html", form=ConfirmForm(), **context)
+
+
+def _offer(code: str):
+    plan = plans.by_code(code)
+    if (
+        plan is None
+        or plan.on_request
+        or plan.status != PlanStatus.ACTIVE
+        or plan.code == plans.FREE_PLAN
+    ):
+        raise NotFound()
+    return plan
+
+
+def _changing(current) -> bool:
+    """A paying client changes plan on their Stripe subscription, with the method on file."""
+    return bool(current and current.provider_ref and gateway.configured())
+
+
+def _checkout_page(plan, form, source, status=200):
+    params, errors = pricing.read_params(source)
+    cycle = pricing.read_cycle(source.get("cycle"))
+    current = subscriptions.live_of(current_user.id)
+    context = dict(
+        plan=plan,
+        form=form,
+        params=params,
+        errors=errors,
+        cycle=cycle.value,
+        quote=pricing.quote(plan, params, cycle),
+        parameters=pricing.PARAMETERS,
+        current=current,
+        changing=_changing(current),
+        online=gateway.configured(),
+        stripe_key=gateway.publishable_key(),
+    )
+    return render_template("billing/checkout.html", **context), status
+
+
+@bp.get("/checkout/<code>")
+@login_required
+@role_required(Role.CLIENT)
+def checkout_form(code: str):
+    plan = _offer(code)
+    form = CheckoutForm(holder=current_user.full_name)
+    return _checkout_page(plan, form, request.args)
+
+
+@bp.post("/checkout/<code>")
+@login_required
+@role_required(Role.CLIENT)
+def checkout(code: str):
+    plan = _offer(code)
+    form = CheckoutForm()
+    params, errors = pricing.read_params(request.form)
+    cycle = pricing.read_cycle(request.form.get("cycle"))
+    changing = _changing(subscriptions.live_of(current_user.id))
+    if not form.validate_on_submit() or errors or (not changing and form.sepa_problems()):
+        return _checkout_page(plan, form, request.form, 422)
+    try:
+        if changing:
+            subscriptions.change_plan(current_user, plan, params, cycle, ip=request.remote_addr)
+            flash(_("Your plan is changed. Stripe credits what was left of the period."), "success")
+            return redirect(url_for("billing.index"), 303)
+        subscriptions.checkout(
+            current_user,
+            plan,
+            params,
+            cycle,
+            method_ref=form.method_ref.data or "",
+            iban=form.iban.data or "" if form.method.data == "sepa" else "",
+            ip=request.remote_addr,
+        )
+    except (ValidationFailed, Conflict) as exc:
+        apply_errors(
+            form, exc if isinstance(exc, ValidationFailed) else ValidationFailed(exc.message)
+        )
+        return _checkout_page(plan, form, request.form, 422)
+    except gateway.ProviderDown:
+        form.form_errors.append(
+            _("The payment service is not answering. Nothing was charged: try again shortly.")
+        )
+        return _checkout_page(plan, form, request.form, 503)
+    except gateway.ProviderRefused as exc:
+        form.form_errors.append(_("The payment was refused: %(reason)s", reason=str(exc)))
+        return _checkout_page(plan, form, request.form, 422)
+    flash(_("Thank you. Your payment is being confirmed; this page updates by itself."), "success")
+    return redirect(url_for("billing.index"), 303)
+
+
+@bp.post("/card-setup")
+@login_required
+@role_required(Role.CLIENT)
+def card_setup():
+    """Stripe.js asks for the secret it confirms a card against (JavaScript only; the CSRF
+    token comes in the X-CSRFToken header)."""
+    try:
+        return {"client_secret": subscriptions.card_setup(current_user)}
+    except ValidationFailed as exc:
+        return {"error": exc.message}, 422
+    except (gateway.ProviderDown, gateway.ProviderRefused):
+        return {
+            "error": _("The payment service is not answering. Try again in a few minutes.")
+        }, 503
+
+
+@bp.post("/cancel")
+@login_required
+@role_required(Role.CLIENT)
+def cancel():
+    try:
+        sub = subscriptions.cancel(current_user, ip=request.remote_addr)
+    except (gateway.ProviderDown, gateway.ProviderRefused):
+        flash(_("The payment service is not answering. Nothing changed: try again later."), "error")
+        return redirect(url_for("billing.index"), 303)
+    flash(
+        _(
+            "Your plan will stop at the end of the paid period, on %(date)s.",
+            date=subscriptions.retry_label(sub.current_period_end),
+        ),
+        "success",
+    )
+    return redirect(url_for("billing.index"), 303)
+
+
+@bp.get("/receipts/<int:payment_id>.pdf")
+@login_required
+def receipt(payment_id: int):
+    payment = billing.payment_for(payment_id, current_user)
+    pdf = billing.receipt_pdf(payment)
+    return (
+        pdf,
+        200,
+        {
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'attachment; filename="{payment.number}.pdf"',
+        },
+    )

@@ -1,0 +1,72 @@
+/* Card payment on the checkout page: Stripe.js draws the card field and sends the number to
+   Stripe itself; we only receive the payment method's id. Without JavaScript this file never
+   runs and the page offers SEPA direct debit, which needs none. */
+(function () {
+  "use strict";
+
+  function chosen(form) {
+    var input = form.querySelector("input[name=method]:checked");
+    return input ? input.value : "sepa";
+  }
+
+  function setup(form) {
+    var stripe = window.Stripe(form.dataset.stripeKey);
+    var card = stripe.elements().create("card");
+    card.mount("#card-element");
+    var sepaBox = document.getElementById("pay-sepa");
+    var cardBox = document.getElementById("pay-card");
+    var error = document.getElementById("card-error");
+    form.querySelectorAll("[data-needs-js]").forEach(function (el) { el.hidden = false; });
+    function show() {
+      sepaBox.hidden = chosen(form) !== "sepa";
+      cardBox.hidden = chosen(form) !== "card";
+    }
+    form.addEventListener("change", show);
+    show();
+
+    function fail(text) {
+      error.textContent = text;
+      error.hidden = false;
+      form.querySelector("button").disabled = false;
+    }
+
+    form.addEventListener("submit", function (e) {
+      if (chosen(form) !== "card" || form.elements.method_ref.value) return;
+      e.preventDefault();
+      form.querySelector("button").disabled = true;
+      error.hidden = true;
+      fetch(form.dataset.setupUrl, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": form.elements.csrf_token.value },
+      })
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          if (!answer.client_secret) throw new Error(answer.error || "");
+          return stripe.confirmCardSetup(answer.client_secret, {
+            payment_method: { card: card, billing_details: { name: form.elements.holder.value } },
+          });
+        })
+        .then(function (result) {
+          if (result.error) throw new Error(result.error.message || "");
+          form.elements.method_ref.value = result.setupIntent.payment_method;
+          form.submit(); // a native submit: no submit event, no second round
+        })
+        .catch(function (err) { fail(err.message || document.body.dataset.offlineText); });
+    });
+  }
+
+  function init() {
+    var form = document.getElementById("checkout-form");
+    if (!form || form.dataset.ready || !form.dataset.stripeKey) return;
+    form.dataset.ready = "1";
+    if (window.Stripe) return setup(form);
+    var script = document.createElement("script");
+    script.src = form.dataset.stripeJs;
+    script.onload = function () { setup(form); };
+    document.head.appendChild(script);
+  }
+
+  init();
+  document.addEventListener("htmx:load", init);
+})();
