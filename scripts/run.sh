@@ -18,6 +18,17 @@ if [ -z "${REDIS_URL:-}" ]; then
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 export MAIL_PORT=${MAIL_PORT:-$(free_port)} MAIL_SERVER=127.0.0.1
+# no Stripe keys: payments go to localstripe (scripts/localstripe.sh), test cards and IBANs work
+if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
+  export LOCALSTRIPE_PORT=$(free_port)
+  export STRIPE_SECRET_KEY=sk_test_localstripe STRIPE_PUBLISHABLE_KEY=pk_test_localstripe
+  export STRIPE_WEBHOOK_SECRET=whsec_localstripe_$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(8))')
+  export STRIPE_API_BASE=http://127.0.0.1:$LOCALSTRIPE_PORT
+  export STRIPE_JS_URL=http://127.0.0.1:$LOCALSTRIPE_PORT/js.stripe.com/v3/
+  PAYMENTS="Payments go to a local Stripe stand-in (localstripe): card 4242 4242 4242 4242, or IBAN FR14 2004 1010 0505 0001 3M02 606."
+else
+  PAYMENTS="Payments go to Stripe with the keys in the environment."
+fi
 
 .venv/bin/flask --app wsgi:app db upgrade
 .venv/bin/flask --app wsgi:app seed demo
@@ -31,6 +42,7 @@ cat <<MSG
     client@demo-financialtracker.fr     client (Transports Martin SAS)
     apporteur@demo-financialtracker.fr  referrer
   Emails go to a local SMTP sink (port $MAIL_PORT); admins read them under Emails.
+  $PAYMENTS
   Stop with Ctrl-C.
 
 MSG

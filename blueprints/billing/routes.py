@@ -21,8 +21,8 @@ from blueprints.billing.forms import CheckoutForm, ConfirmForm
 @login_required
 def index():
     context = billing.overview(current_user)
-    if hx.wants_fragment(target="billing-status"):
-        resp = render_template("billing/_status.html", **context)
+    if hx.wants_fragment(target="billing"):
+        resp = render_template("billing/_billing.html", form=ConfirmForm(), **context)
         # the page stops polling once nothing is waiting for the provider (htmx: 286)
         return resp, 200 if context["pending"] else 286
     return render_template("billing/index.html", form=ConfirmForm(), **context)

@@ -141,9 +141,7 @@ def test_a_client_subscribes_to_pro_by_direct_debit_without_javascript(
     html = billing.get_data(as_text=True)
     assert payment.number in html and "every 3s" not in html
     assert (
-        client.get(
-            "/billing", headers={"HX-Request": "true", "HX-Target": "billing-status"}
-        ).status_code
+        client.get("/billing", headers={"HX-Request": "true", "HX-Target": "billing"}).status_code
         == 286
     )
     pdf = client.get(f"/billing/receipts/{payment.id}.pdf")

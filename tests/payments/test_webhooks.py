@@ -23,7 +23,7 @@ from app.models import (
     utcnow,
 )
 from app.services import plans
-from app.services.payments import jobs
+from app.services.payments import events, jobs
 from tests.factories import make_user
 from tests.payments.helpers import deliver, event, signed
 
@@ -129,7 +129,7 @@ def test_an_event_about_an_unknown_subscription_is_kept_and_flagged_to_admins(ap
     [row] = _rows(app)
     with app.app_context():
         # the object may still be being committed by a checkout: tried again, not flagged yet
-        with pytest.raises(Exception):
+        with pytest.raises(events.NotYet):
             jobs.process_event(row.id)
         assert db.session.get(ProviderEvent, row.id).status == EventStatus.FAILED
         db.session.execute(

@@ -1,0 +1,57 @@
+"""A client compares plans, subscribes to Pro and downloads the receipt, in Chromium against the
+live server and localstripe: by card through Stripe.js with JavaScript on, by SEPA direct debit
+with JavaScript off."""
+
+import pytest
+from playwright.sync_api import expect
+
+from app.models import Role
+from tests.browser import log_in
+from tests.factories import make_user
+from tests.payments.helpers import wait_for_event
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
+def test_a_client_compares_plans_subscribes_to_pro_and_downloads_the_receipt(
+    app, live_server, localstripe, run_jobs, browser, js
+):
+    email = f"pro-{'js' if js else 'nojs'}@transports.fr"
+    make_user(app, Role.CLIENT, email=email)
+    page = log_in(browser, live_server, email, js=js)
+    page.goto(f"{live_server}/plans")
+    page.fill("#param-sites", "2")
+    if not js:
+        page.get_by_role("button", name="Recalculer les prix").click()
+    # 49 € + one more site at 15 € = 64 € before VAT, 76,80 € with it
+    expect(page.locator("#plan-pro")).to_contain_text("76,80 €")
+    page.locator("#plan-pro").get_by_role("link", name="Choisir Pro").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Souscrire à Pro")
+    expect(page.locator("main")).to_contain_text("76,80 € par mois TTC")
+
+    if js:
+        page.get_by_role("radio", name="Carte").check()
+        card = page.locator("#card-element")
+        card.locator("input[placeholder=number]").fill("4242424242424242")
+        card.locator("input[placeholder=exp_month]").fill("12")
+        card.locator("input[placeholder=exp_year]").fill("30")
+        card.locator("input[placeholder=cvc]").fill("123")
+        card.locator("input[placeholder=postal_code]").fill("75001")
+    else:
+        expect(page.get_by_role("radio", name="Carte")).to_be_hidden()
+        page.get_by_label("IBAN").fill("FR14 2004 1010 0505 0001 3M02 606")
+        page.get_by_label("J'autorise FinancialTracker à prélever ce compte").check()
+    page.get_by_role("button", name="Souscrire et payer 76,80 €").click()
+    expect(page).to_have_url(f"{live_server}/billing")
+    expect(page.locator("#billing-status")).to_contain_text("en cours de confirmation")
+
+    wait_for_event(app, "invoice.payment_succeeded")
+    run_jobs()
+    if not js:
+        page.reload()
+    # with JavaScript the status polls and turns by itself
+    expect(page.locator("#billing-status")).to_contain_text("Pro", timeout=10_000)
+    expect(page.locator("#billing-status")).not_to_contain_text("en cours de confirmation")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PDF").click()
+    assert download.value.suggested_filename.startswith("FT-")
+    page.context.close()
