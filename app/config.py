@@ -76,6 +76,11 @@ class Config:
         int(x) for x in os.environ.get("DUNNING_RETRY_DAYS", "3,7,14").split(",") if x
     ]
 
+    # the platform's own bank account: shown on every invoice for transfers (with a structured
+    # RF reference) and debited by the referrers' payout batches (pain.001)
+    PLATFORM_IBAN = os.environ.get("PLATFORM_IBAN", "")
+    PLATFORM_BIC = os.environ.get("PLATFORM_BIC", "")
+
     # name -> default job timeout in seconds
     RQ_QUEUES = {"high": 60, "default": 180, "exports": 900}
     # False runs jobs inline (no worker): only for one-off scripts, never in tests or production

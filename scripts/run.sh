@@ -18,6 +18,8 @@ if [ -z "${REDIS_URL:-}" ]; then
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 export MAIL_PORT=${MAIL_PORT:-$(free_port)} MAIL_SERVER=127.0.0.1
+# a demo bank account for transfers and payout files (set your own in production)
+export PLATFORM_IBAN=${PLATFORM_IBAN:-FR7630006000011234567890189} PLATFORM_BIC=${PLATFORM_BIC:-AGRIFRPP}
 # no Stripe keys: payments go to localstripe (scripts/localstripe.sh), test cards and IBANs work
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   export LOCALSTRIPE_PORT=$(free_port)

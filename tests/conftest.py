@@ -45,6 +45,8 @@ os.environ.update(
         "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
         "STRIPE_API_BASE": f"http://127.0.0.1:{STRIPE_PORT}",
         "STRIPE_JS_URL": f"http://127.0.0.1:{STRIPE_PORT}/js.stripe.com/v3/",
+        "PLATFORM_IBAN": "FR7630006000011234567890189",
+        "PLATFORM_BIC": "AGRIFRPP",
         # one key for the suite and the servers it starts (the app refuses to run without)
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
     }

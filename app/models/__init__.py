@@ -31,6 +31,16 @@ from app.models.firm import (
     InvitationStatus,
 )
 from app.models.invoice import Invoice, InvoiceSequence
+from app.models.ledger import (
+    BatchStatus,
+    CommissionLine,
+    CreditNote,
+    InvoiceStatus,
+    LineStatus,
+    NumberSequence,
+    Payout,
+    PayoutBatch,
+)
 from app.models.login import LoginThrottle, PasswordResetToken, UserSession
 from app.models.messaging import (
     Message,
@@ -98,6 +108,14 @@ from app.models.sla import (
 from app.models.user import Role, User
 
 __all__ = [
+    "BatchStatus",
+    "CommissionLine",
+    "CreditNote",
+    "InvoiceStatus",
+    "LineStatus",
+    "NumberSequence",
+    "Payout",
+    "PayoutBatch",
     "EventStatus",
     "Payment",
     "PaymentKind",

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, utcnow
+from app.models.base import Base, _enum, utcnow
+from app.models.ledger import InvoiceStatus
 
 
 class InvoiceSequence(Base):
@@ -42,3 +43,20 @@ class Invoice(Base):
     due_on: Mapped[date]
     pdf_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A9: what each party still owes. The client's fee (to the expert, collected by the
+    # platform) and the expert's platform fee are paid separately, online or by transfer,
+    # possibly in parts.
+    client_status: Mapped[InvoiceStatus] = mapped_column(
+        _enum(InvoiceStatus, "invoice_client_status"), default=InvoiceStatus.OPEN
+    )
+    client_paid_cents: Mapped[int] = mapped_column(default=0)
+    platform_status: Mapped[InvoiceStatus] = mapped_column(
+        _enum(InvoiceStatus, "invoice_platform_status"), default=InvoiceStatus.OPEN
+    )
+    platform_paid_cents: Mapped[int] = mapped_column(default=0)
+
+    def due_from(self, party: str) -> int:
+        """What `party` ("client" or "expert") still owes, VAT included."""
+        if party == "client":
+            return max(self.client_fee_cents - self.client_paid_cents, 0)
+        return max(self.total_cents - self.platform_paid_cents, 0)

@@ -263,6 +263,9 @@ class ReferrerProfile(_Completeness, Base):
     target_monthly: Mapped[int | None]
     # the CV sent with the application (domain.md §9 cv_file_path): a storage key, read by admins
     cv_key: Mapped[str | None] = mapped_column(String(200))
+    # where commissions are paid (A9), check-digit validated when typed
+    iban: Mapped[str | None] = mapped_column(String(34))
+    iban_holder: Mapped[str | None] = mapped_column(String(70))
     cv_name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[ReferrerStatus] = mapped_column(
         _enum(ReferrerStatus, "referrer_status"),

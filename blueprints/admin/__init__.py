@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from blueprints.admin import alerts, catalogue, plans, routes, sla_settings  # noqa: F401
+from blueprints.admin import alerts, catalogue, payments, plans, routes, sla_settings  # noqa: F401

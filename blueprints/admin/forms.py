@@ -252,3 +252,36 @@ class PlanForm(FlaskForm):
             values[f"{code}_included"] = getattr(self, f"{code}_included").data
             values[f"{code}_unit_cents"] = hundredths(getattr(self, f"{code}_unit").data)
         return values
+
+
+class TransferForm(FlaskForm):
+    """A bank transfer seen on the platform's account, matched to an invoice."""
+
+    reference = StringField(
+        _l("Reference on the transfer (RF…) or invoice number"),
+        validators=[InputRequired(), Length(max=40)],
+    )
+    party = SelectField(
+        _l("Paid by"),
+        choices=[
+            ("", "—"),
+            ("client", _l("the client (expert's fee)")),
+            ("expert", _l("the expert (platform fee)")),
+        ],
+        validate_choice=False,
+    )
+    amount = LocalizedDecimalField(_l("Amount received (€)"), validators=[InputRequired()])
+    bank_reference = StringField(
+        _l("Bank's own reference (optional)"), validators=[Length(max=200)]
+    )
+
+    def cents(self) -> int:
+        return to_cents(Decimal(str(self.amount.data or 0)))
+
+
+class RefundForm(FlaskForm):
+    amount = LocalizedDecimalField(_l("Amount to refund (€)"), validators=[InputRequired()])
+    reason = StringField(_l("Reason"), validators=[InputRequired(), Length(max=255)])
+
+    def cents(self) -> int:
+        return to_cents(Decimal(str(self.amount.data or 0)))

@@ -35,5 +35,12 @@ class CheckoutForm(FlaskForm):
         return not ok
 
 
+class BankAccountForm(FlaskForm):
+    """Where a referrer's commissions are paid."""
+
+    holder = StringField(_l("Account holder"), validators=[Optional(), Length(max=70)])
+    iban = StringField(_l("IBAN"), validators=[Optional(), Length(max=42)])
+
+
 class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token."""

@@ -7,20 +7,28 @@ from flask_login import current_user, login_required
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.models import PlanStatus, Role
 from app.services import plans
-from app.services.payments import billing, subscriptions
+from app.services.payments import billing, commissions, fees, subscriptions
 from app.services.payments import stripe_gateway as gateway
 from app.services.plans import pricing
 from app.web import hx
 from app.web.forms import apply_errors
 from app.web.security import role_required
 from blueprints.billing import bp
-from blueprints.billing.forms import CheckoutForm, ConfirmForm
+from blueprints.billing.forms import BankAccountForm, CheckoutForm, ConfirmForm
 
 
 @bp.get("")
 @login_required
 def index():
     context = billing.overview(current_user)
+    context["invoices"] = fees.open_for(current_user)
+    if current_user.role == Role.REFERRER:
+        context["balances"] = commissions.balances(current_user.id)
+        context["lines"] = commissions.lines_of(current_user.id)
+        context["bank_form"] = BankAccountForm(
+            iban=current_user.referrer_profile.iban,
+            holder=current_user.referrer_profile.iban_holder,
+        )
     if hx.wants_fragment(target="billing"):
         resp = render_template("billing/_billing.html", form=ConfirmForm(), **context)
         # the page stops polling once nothing is waiting for the provider (htmx: 286)
@@ -118,7 +126,7 @@ def checkout(code: str):
 
 @bp.post("/card-setup")
 @login_required
-@role_required(Role.CLIENT)
+@role_required(Role.CLIENT, Role.EXPERT)
 def card_setup():
     """Stripe.js asks for the secret it confirms a card against (JavaScript only; the CSRF
     token comes in the X-CSRFToken header)."""
@@ -164,3 +172,89 @@ def receipt(payment_id: int):
             "Content-Disposition": f'attachment; filename="{payment.number}.pdf"',
         },
     )
+
+
+# -- fee invoices ----------------------------------------------------------------------------
+
+
+def _invoice_page(invoice, form, status=200):
+    party = fees.party_of(invoice, current_user)
+    context = dict(
+        invoice=invoice,
+        party=party,
+        form=form,
+        due=invoice.due_from(party),
+        invoice_status=fees.status_of(invoice, party),
+        reference=fees.reference(invoice, party),
+        bank=fees.bank_details(),
+        payments=billing.payments_of(invoice, current_user),
+        online=gateway.configured(),
+        stripe_key=gateway.publishable_key(),
+    )
+    return render_template("billing/invoice.html", **context), status
+
+
+@bp.get("/invoices/<int:invoice_id>")
+@login_required
+def invoice(invoice_id: int):
+    found = fees.get_for(invoice_id, current_user)
+    if current_user.is_admin:
+        return redirect(url_for("admin.payments", q=found.number), 303)
+    return _invoice_page(found, CheckoutForm(holder=current_user.full_name))
+
+
+@bp.post("/invoices/<int:invoice_id>/pay")
+@login_required
+def pay_invoice(invoice_id: int):
+    found = fees.get_for(invoice_id, current_user)
+    fees.party_of(found, current_user)  # an admin reads invoices, only their parties pay them
+    form = CheckoutForm()
+    if not form.validate_on_submit() or form.sepa_problems():
+        return _invoice_page(found, form, 422)
+    try:
+        fees.pay_online(
+            found,
+            current_user,
+            method_ref=form.method_ref.data or "",
+            iban=form.iban.data or "" if form.method.data == "sepa" else "",
+            ip=request.remote_addr,
+        )
+    except (ValidationFailed, Conflict) as exc:
+        apply_errors(
+            form, exc if isinstance(exc, ValidationFailed) else ValidationFailed(exc.message)
+        )
+        return _invoice_page(found, form, 422)
+    except gateway.ProviderDown:
+        form.form_errors.append(
+            _("The payment service is not answering. Nothing was charged: try again shortly.")
+        )
+        return _invoice_page(found, form, 503)
+    except gateway.ProviderRefused as exc:
+        form.form_errors.append(_("The payment was refused: %(reason)s", reason=str(exc)))
+        return _invoice_page(found, form, 422)
+    flash(_("Thank you. Your payment is being confirmed; you will receive a receipt."), "success")
+    return redirect(url_for("billing.invoice", invoice_id=found.id), 303)
+
+
+@bp.post("/bank-account")
+@login_required
+@role_required(Role.REFERRER)
+def bank_account():
+    form = BankAccountForm()
+    if form.validate_on_submit():
+        try:
+            commissions.set_bank_account(
+                current_user, form.iban.data, form.holder.data, ip=request.remote_addr
+            )
+            flash(_("Your bank account is saved: your next payout goes there."), "success")
+            return redirect(url_for("billing.index"), 303)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+    context = billing.overview(current_user)
+    context.update(
+        invoices=[],
+        balances=commissions.balances(current_user.id),
+        lines=commissions.lines_of(current_user.id),
+        bank_form=form,
+    )
+    return render_template("billing/index.html", form=ConfirmForm(), **context), 422

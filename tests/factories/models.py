@@ -25,6 +25,7 @@ from app.models import (
     FirmInvitation,
     FirmMember,
     FirmRole,
+    Invoice,
     Message,
     MessageKind,
     Notification,
@@ -233,3 +234,40 @@ def gen_review(session, dossier, rating=5, text="Très bien"):
             text=text,
         ),
     )
+
+
+def gen_invoice(session, dossier=None, referrer=None, obtained_cents=1_500_000, **fields):
+    """An issued invoice on `dossier` (made with a client and an expert if not given), from
+    the A5 waterfall at 30 % / 30 % / 10 %; the client came through `referrer` if given."""
+    from datetime import timedelta
+
+    from app.services.dossiers.invoices import next_number, waterfall
+
+    if dossier is None:
+        dossier = gen_dossier(
+            session, expert=gen_expert(session), status=DossierStatus.REFUND_CONFIRMED
+        )
+    client = session.get(User, dossier.client_id)
+    if referrer is not None:
+        client.client_profile.referrer_id = referrer.id
+    w = waterfall(obtained_cents, 3000, 3000, 1000 if referrer else 0)
+    today = utcnow().date()
+    invoice = Invoice(
+        number=next_number(today.year),
+        dossier_id=dossier.id,
+        client_id=dossier.client_id,
+        expert_id=dossier.expert_id,
+        obtained_cents=w.obtained_cents,
+        client_fee_bp=3000,
+        platform_fee_bp=3000,
+        referrer_share_bp=1000 if referrer else 0,
+        client_fee_cents=w.client_fee_cents,
+        platform_fee_cents=w.platform_fee_cents,
+        vat_cents=w.vat_cents,
+        total_cents=w.total_cents,
+        referrer_cents=w.referrer_cents,
+        issued_on=today,
+        due_on=today + timedelta(days=30),
+        **fields,
+    )
+    return _add(session, invoice)

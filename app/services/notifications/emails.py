@@ -36,6 +36,7 @@ SUBJECTS = {
     "payment_receipt": _l("Your payment receipt"),
     "payment_failed": _l("Your payment did not go through"),
     "plan_changed": _l("Your plan has changed"),
+    "payout_processed": _l("Your commissions have been paid"),
 }
 
 

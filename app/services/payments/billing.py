@@ -9,7 +9,7 @@ from flask_babel import force_locale
 
 from app.core.errors import NotFound
 from app.extensions import db
-from app.models import Payment, Subscription, SubscriptionStatus, User, utcnow
+from app.models import Invoice, Payment, Subscription, SubscriptionStatus, User, utcnow
 from app.security import can_view_payment, require
 from app.services import plans
 from app.services.payments import stripe_gateway as gateway
@@ -50,6 +50,15 @@ def overview(user: User) -> dict:
     }
 
 
+def payments_of(invoice, viewer: User) -> list[Payment]:
+    """The payments `viewer` made on `invoice` (an invoice has a handful)."""
+    return db.session.scalars(
+        db.select(Payment)
+        .where(Payment.invoice_id == invoice.id, Payment.payer_id == viewer.id)
+        .order_by(Payment.id.desc())
+    ).all()
+
+
 def payment_for(payment_id: int, viewer: User) -> Payment:
     payment = db.session.get(Payment, payment_id)
     if payment is None:
@@ -66,6 +75,7 @@ def receipt_pdf(payment: Payment) -> bytes:
 
     payer = db.session.get(User, payment.payer_id)
     sub = db.session.get(Subscription, payment.subscription_id) if payment.subscription_id else None
+    invoice = db.session.get(Invoice, payment.invoice_id) if payment.invoice_id else None
     net = _net_of(payment, sub)
     with force_locale("fr"):
         html = render_template(
@@ -73,6 +83,7 @@ def receipt_pdf(payment: Payment) -> bytes:
             payment=payment,
             payer=payer,
             subscription=sub,
+            invoice=invoice,
             net_cents=net,
             vat_cents=payment.amount_cents - net,
         )

@@ -164,6 +164,34 @@ def pay_invoice(invoice_ref: str) -> dict:
     return _call(_client().v1.invoices.pay, invoice_ref)
 
 
+def charge(customer_ref: str, method_ref: str, amount_cents: int, metadata: dict) -> dict:
+    """Charge a saved method once (an invoice): confirmed at once; a card answers now, a SEPA
+    debit says `processing` and its webhook comes when the bank has paid."""
+    return _call(
+        _client().v1.payment_intents.create,
+        params={
+            "amount": amount_cents,
+            "currency": "eur",
+            "customer": customer_ref,
+            "payment_method": method_ref,
+            "confirm": True,
+            "metadata": metadata,
+        },
+    )
+
+
+def refund(payment_ref: str, amount_cents: int) -> dict:
+    """Give back part or all of a payment: a payment intent, or the one behind a paid
+    subscription invoice."""
+    v1 = _client().v1
+    intent = payment_ref
+    if payment_ref.startswith("in_"):
+        intent = _call(v1.invoices.retrieve, payment_ref).get("payment_intent")
+        if not intent:
+            raise ProviderRefused("this invoice has no payment to refund")
+    return _call(v1.refunds.create, params={"payment_intent": intent, "amount": amount_cents})
+
+
 def verify(raw: bytes, signature: str | None) -> dict:
     """The event a webhook carries, if Stripe signed this very body with our secret within the
     tolerance; raises ValueError otherwise (forged, altered or stale)."""

@@ -19,6 +19,9 @@ EVENT_LABELS = {
     "document_validated": _l("validated a document"),
     "document_rejected": _l("refused a document"),
     "acceptance_expired": _l("the expert did not answer within 48 hours"),
+    "fee_paid": _l("paid the expert's fee"),
+    "platform_fee_paid": _l("paid the platform fee"),
+    "payment_refunded": _l("refunded a payment"),
 }
 
 
