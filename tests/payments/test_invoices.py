@@ -4,9 +4,7 @@ referrer's share taken back, and the monthly payout batch as a pain.001 file che
 its schema. Strangers see nothing."""
 
 import re
-from decimal import Decimal
 
-import pytest
 import stripe
 import xmlschema
 from sepaxml import validation
