@@ -197,7 +197,7 @@ def test_a_refund_makes_a_credit_note_and_takes_the_commission_back(
     with app.app_context():
         note = db.session.scalar(db.select(CreditNote))
         assert re.fullmatch(r"AV-\d{4}-00001", note.number) and note.amount_cents == 81_000
-        lines = sorted(l.amount_cents for l in db.session.scalars(db.select(CommissionLine)))
+        lines = sorted(line.amount_cents for line in db.session.scalars(db.select(CommissionLine)))
         assert lines == [-6_750, 13_500]  # half the payment back: half the share back
         assert db.session.get(Payment, payment.id).refunded_cents == 81_000
     api = stripe.StripeClient("sk_test_suite", base_addresses={"api": localstripe})
