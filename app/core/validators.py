@@ -3,6 +3,8 @@
 import re
 
 from flask_babel import gettext as _
+from stdnum import luhn
+from stdnum.fr import siren as siren_number
 
 from app.models import SECTORS
 
@@ -30,18 +32,6 @@ COMMON_PASSWORDS = frozenset(
 )
 
 
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
 def normalize_siren(value: str | None) -> str:
     return re.sub(r"[\s.\-]", "", value or "")
 
@@ -50,7 +40,7 @@ def siren_problem(value: str | None) -> str | None:
     siren = normalize_siren(value)
     if not re.fullmatch(r"\d{9}", siren):
         return _("A SIREN number has exactly 9 digits.")
-    if not luhn_ok(siren):
+    if not siren_number.is_valid(siren):
         return _("This SIREN number is not valid (its check digit does not match).")
     return None
 
@@ -85,11 +75,8 @@ def normalize_email(value: str | None) -> str:
 
 
 def with_luhn_key(prefix: str) -> str:
-    """Append the digit that makes `prefix` pass the Luhn check (for generated SIRENs)."""
-    for d in "0123456789":
-        if luhn_ok(prefix + d):
-            return prefix + d
-    raise AssertionError("unreachable")
+    """`prefix` and the digit that makes it a valid SIREN (for generated demo companies)."""
+    return prefix + luhn.calc_check_digit(prefix)
 
 
 # the largest id every database here stores (PostgreSQL `integer`): a bigger number in a URL or
