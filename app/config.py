@@ -76,6 +76,16 @@ class Config:
         int(x) for x in os.environ.get("DUNNING_RETRY_DAYS", "3,7,14").split(",") if x
     ]
 
+    # CMI 3D Pay Hosting (A9), for clients paying in dirhams: the merchant id and store key CMI
+    # gives (the key never leaves the server), its gateway page, and the rate invoices in euros
+    # are charged at (dirhams for one euro)
+    CMI_CLIENT_ID = os.environ.get("CMI_CLIENT_ID", "")
+    CMI_STORE_KEY = os.environ.get("CMI_STORE_KEY", "")
+    CMI_GATEWAY_URL = os.environ.get(
+        "CMI_GATEWAY_URL", "https://testpayment.cmi.co.ma/fim/est3Dgate"
+    )
+    CMI_MAD_PER_EUR = os.environ.get("CMI_MAD_PER_EUR", "10.80")
+
     # the platform's own bank account: shown on every invoice for transfers (with a structured
     # RF reference) and debited by the referrers' payout batches (pain.001)
     PLATFORM_IBAN = os.environ.get("PLATFORM_IBAN", "")

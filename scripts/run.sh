@@ -20,6 +20,13 @@ fi
 export MAIL_PORT=${MAIL_PORT:-$(free_port)} MAIL_SERVER=127.0.0.1
 # a demo bank account for transfers and payout files (set your own in production)
 export PLATFORM_IBAN=${PLATFORM_IBAN:-FR7630006000011234567890189} PLATFORM_BIC=${PLATFORM_BIC:-AGRIFRPP}
+# no CMI merchant account: the local gateway of devtools/ stands in (any card; one ending in
+# 0002 is declined)
+if [ -z "${CMI_CLIENT_ID:-}" ]; then
+  export CMI_LOCAL_PORT=$(free_port) CMI_CLIENT_ID=600000001
+  export CMI_STORE_KEY=demo_$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(8))')
+  export CMI_GATEWAY_URL=http://127.0.0.1:$CMI_LOCAL_PORT/fim/est3Dgate
+fi
 # no Stripe keys: payments go to localstripe (scripts/localstripe.sh), test cards and IBANs work
 if [ -z "${STRIPE_SECRET_KEY:-}" ]; then
   export LOCALSTRIPE_PORT=$(free_port)

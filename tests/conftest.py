@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMTP_PORT = free_port()
 LIVE_PORT = free_port()
 STRIPE_PORT = free_port()
+CMI_PORT = free_port()
 # set before the app's config is imported; the live server subprocess inherits them
 os.environ.update(
     {
@@ -45,6 +46,11 @@ os.environ.update(
         "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
         "STRIPE_API_BASE": f"http://127.0.0.1:{STRIPE_PORT}",
         "STRIPE_JS_URL": f"http://127.0.0.1:{STRIPE_PORT}/js.stripe.com/v3/",
+        # CMI is the local gateway of devtools/ (the `cmi_gateway` fixture starts it)
+        "CMI_CLIENT_ID": "600000001",
+        "CMI_STORE_KEY": "Store|Key\\"
+        + secrets.token_hex(8),  # | and \ as CMI's escaping meets them
+        "CMI_GATEWAY_URL": f"http://127.0.0.1:{CMI_PORT}/fim/est3Dgate",
         "PLATFORM_IBAN": "FR7630006000011234567890189",
         "PLATFORM_BIC": "AGRIFRPP",
         # one key for the suite and the servers it starts (the app refuses to run without)
@@ -241,6 +247,30 @@ def localstripe(live_server):
     else:
         proc.kill()
         raise RuntimeError("localstripe did not start")
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def cmi_gateway(live_server):
+    """The local CMI 3D Pay Hosting gateway, calling the live server's callback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools.cmi_gateway", "--port", str(CMI_PORT)]
+        + ["--store-key", os.environ["CMI_STORE_KEY"]],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{CMI_PORT}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/_calls", timeout=0.5)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("the CMI gateway exited") from None
+            time.sleep(0.1)
     yield base
     proc.terminate()
     proc.wait(10)

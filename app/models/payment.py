@@ -92,7 +92,9 @@ class Payment(Base):
     status: Mapped[PaymentStatus] = mapped_column(
         _enum(PaymentStatus, "payment_status"), default=PaymentStatus.PENDING
     )
-    amount_cents: Mapped[int]  # what was charged, VAT included
+    amount_cents: Mapped[int]  # what was charged, VAT included, in `currency`
+    # what it pays of its invoice, in euros, when charged in another currency (CMI: dirhams)
+    invoice_cents: Mapped[int | None]
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     refunded_cents: Mapped[int] = mapped_column(default=0)
     failure: Mapped[str | None] = mapped_column(String(255))  # the provider's reason, as told

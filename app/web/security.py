@@ -78,6 +78,9 @@ def content_policy(config) -> dict:
         policy["script-src"] = f"'self' {js}"
         policy["frame-src"] = f"{js} https://hooks.stripe.com"
         policy["connect-src"] = f"'self' {api}" if api == js else f"'self' {js} {api}"
+    if config.get("CMI_CLIENT_ID"):
+        # the pay button posts a signed form to CMI's own page
+        policy["form-action"] = f"'self' {_origin(config['CMI_GATEWAY_URL'])}"
     return policy
 
 

@@ -5,10 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import csrf
 from app.models import PlanStatus, Role
 from app.services import plans
-from app.services.payments import billing, commissions, fees, subscriptions
+from app.services.payments import billing, cmi, commissions, fees, subscriptions
 from app.services.payments import stripe_gateway as gateway
+from app.services.notifications import emails
 from app.services.plans import pricing
 from app.web import hx
 from app.web.forms import apply_errors
@@ -190,6 +192,7 @@ def _invoice_page(invoice, form, status=200):
         payments=billing.payments_of(invoice, current_user),
         online=gateway.configured(),
         stripe_key=gateway.publishable_key(),
+        dirhams=cmi.in_dirhams(invoice.due_from(party)) if cmi.configured() else None,
     )
     return render_template("billing/invoice.html", **context), status
 
@@ -258,3 +261,35 @@ def bank_account():
         bank_form=form,
     )
     return render_template("billing/index.html", form=ConfirmForm(), **context), 422
+
+
+# -- CMI (dirhams) ---------------------------------------------------------------------------
+
+
+@bp.post("/invoices/<int:invoice_id>/cmi")
+@login_required
+def pay_cmi(invoice_id: int):
+    """The signed form that takes the payer to CMI's page (one button, no JavaScript)."""
+    found = fees.get_for(invoice_id, current_user)
+    try:
+        action, fields = cmi.start(
+            found,
+            current_user,
+            {  # on PUBLIC_URL, the address CMI's servers and the browser can reach
+                "ok": emails.external_url("billing.cmi_back", outcome="ok"),
+                "fail": emails.external_url("billing.cmi_back", outcome="fail"),
+                "callback": emails.external_url("webhooks.cmi"),
+                "shop": emails.external_url("billing.invoice", invoice_id=found.id),
+            },
+        )
+    except (ValidationFailed, Conflict) as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("billing.invoice", invoice_id=found.id), 303)
+    return render_template("billing/cmi_redirect.html", action=action, fields=fields, invoice=found)
+
+
+@bp.route("/cmi/<any(ok, fail):outcome>", methods=["GET", "POST"])
+@csrf.exempt  # CMI's page posts the browser back here, signed with the store key
+def cmi_back(outcome: str):
+    payment = cmi.returned(request.form.to_dict() if request.method == "POST" else {})
+    return render_template("billing/cmi_back.html", payment=payment, outcome=outcome)

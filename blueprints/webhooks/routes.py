@@ -4,7 +4,7 @@ import logging
 
 from flask import request
 
-from app.services.payments import events
+from app.services.payments import cmi, events
 from app.services.payments import stripe_gateway as gateway
 from blueprints.webhooks import bp
 
@@ -22,3 +22,10 @@ def stripe():
         log.warning("stripe webhook refused: %s", exc)
         return {"error": "refused"}, 400
     return {"received": outcome}, 200
+
+
+@bp.post("/cmi", endpoint="cmi")
+def cmi_callback():
+    """CMI's server-to-server result: answered in plain text, as its gateway expects."""
+    answer = cmi.callback(request.form.to_dict())
+    return answer, 200, {"Content-Type": "text/plain; charset=utf-8"}

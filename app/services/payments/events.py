@@ -43,6 +43,12 @@ def _insert():
     )
 
 
+def store(values: dict) -> int | None:
+    """Insert a provider event unless (provider, event id) is already there: the new row's id,
+    or None for a second delivery (one statement, so concurrent deliveries cannot both win)."""
+    return db.session.scalar(_insert().values(**values).returning(ProviderEvent.id))
+
+
 def take_in(provider: str, event: dict, raw: bytes, signed_at: int) -> str:
     """Store a verified event and queue its processing. Returns "queued" or "duplicate";
     raises Rejected for a replay of a delivery already taken (same or older signature)."""
@@ -57,7 +63,7 @@ def take_in(provider: str, event: dict, raw: bytes, signed_at: int) -> str:
     )
     if not values["event_id"] or not values["type"]:
         raise Rejected("no event id or type")
-    new_id = db.session.scalar(_insert().values(**values).returning(ProviderEvent.id))
+    new_id = store(values)
     if new_id is None:
         # Known event. The provider signs each retry anew, so a later signature is a real
         # redelivery (answered 200, applied once); the same or an older one is a replay
@@ -126,7 +132,7 @@ def process(event_pk: int, handlers: dict) -> str:
         raise
     row.status, row.processed_at = status, utcnow()
     if status in (EventStatus.UNMATCHED, EventStatus.REFUSED):
-        _flag(row, status)
+        flag(row, status)
     db.session.commit()
     return str(status)
 
@@ -140,7 +146,7 @@ def _mark(event_pk: int, status: EventStatus, error: str) -> None:
     db.session.commit()
 
 
-def _flag(row: ProviderEvent, status: EventStatus) -> None:
+def flag(row: ProviderEvent, status: EventStatus) -> None:
     title = (
         _l("A payment event matches nothing we know")
         if status == EventStatus.UNMATCHED

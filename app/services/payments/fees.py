@@ -281,12 +281,13 @@ def settle(payment: Payment, note: str | None = None, actor: User | None = None)
     payment.number = payment.number or numbers.next_in(numbers.RECEIPT, now.year)
     invoice = db.session.get(Invoice, payment.invoice_id)
     party = CLIENT if payment.kind == PaymentKind.CLIENT_FEE else EXPERT
+    credit = payment.invoice_cents or payment.amount_cents  # euros on the invoice
     if party == CLIENT:
-        invoice.client_paid_cents += payment.amount_cents
+        invoice.client_paid_cents += credit
         if invoice.due_from(CLIENT) == 0:
             invoice.client_status = InvoiceStatus.PAID
     else:
-        invoice.platform_paid_cents += payment.amount_cents
+        invoice.platform_paid_cents += credit
         if invoice.due_from(EXPERT) == 0:
             invoice.platform_status = InvoiceStatus.PAID
             commissions.earn(invoice)
@@ -299,7 +300,7 @@ def settle(payment: Payment, note: str | None = None, actor: User | None = None)
             data={
                 "invoice": invoice.number,
                 "payment": payment.number,
-                "cents": payment.amount_cents,
+                "cents": credit,
                 "method": payment.method,
             },
         )
