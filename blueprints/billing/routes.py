@@ -8,9 +8,9 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import csrf
 from app.models import PlanStatus, Role
 from app.services import plans
+from app.services.notifications import emails
 from app.services.payments import billing, cmi, commissions, fees, subscriptions
 from app.services.payments import stripe_gateway as gateway
-from app.services.notifications import emails
 from app.services.plans import pricing
 from app.web import hx
 from app.web.forms import apply_errors
