@@ -18,6 +18,8 @@ from app.models import (
     Invoice,
     MessageAttachment,
     Notification,
+    Payment,
+    PayoutBatch,
     Review,
     Role,
     Thread,
@@ -39,6 +41,8 @@ IDS = {
     "attachment_id": MessageAttachment,
     "review_id": Review,
     "email_id": Email,
+    "payment_id": Payment,
+    "batch_id": PayoutBatch,
 }
 # public by design: an approved expert's marketplace profile
 PUBLIC = {"marketplace.show"}
@@ -83,9 +87,11 @@ def _url(rule, name, value) -> str:
         values["action"] = "cancel"
     if "kind" in rule.arguments:
         values["kind"] = "experts"
+    if "status" in rule.arguments:
+        values["status"] = "void"
     path = rule.rule
     for arg, v in values.items():
-        path = re.sub(rf"<(?:\w+:)?{arg}>", str(v), path)
+        path = re.sub(rf"<(?:\w+(?:\([^)]*\))?:)?{arg}>", str(v), path)
     return path
 
 
