@@ -17,6 +17,8 @@
    delivery to sockets over two realtime processes beside a bare echo (bench/messages.py).
 7. SLA: the alert centre and an expert dashboard, a transition with and without its clocks,
    and the sweeps with their memory (bench/sla.py).
+8. Payments: the Stripe webhook endpoint, a burst of 1 000 payment events through one worker,
+   and the billing page (bench/payments.py).
 
 Before and after, a plain Python loop is timed: the machine's phase the figures were taken in.
 
@@ -300,6 +302,7 @@ def main() -> None:
         "dossiers",
         "messages",
         "sla",
+        "payments",
     ]
     if "throughput" in parts:
         throughput()
@@ -330,6 +333,10 @@ def main() -> None:
 
         sla.requests_bench(APP, HELLO, wrk_script)
         sla.sweeps()
+    if "payments" in parts:
+        from bench import payments
+
+        payments.requests_bench(APP, HELLO, wrk_script)
     machine_speed("after")
 
 

@@ -7,6 +7,7 @@ of their own (`app_context_processor`), never filters.
 """
 
 from flask import Flask
+from flask_babel import format_currency
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -14,6 +15,11 @@ from markupsafe import Markup, escape
 from app import i18n
 from app.services import catalogue, marketplace, workflow
 from app.web import charts, forms, text
+
+
+def dirhams(cents) -> str:
+    """An amount in dirham centimes (CMI payments), in the reader's locale ("48 600,00 MAD")."""
+    return format_currency((cents or 0) / 100, "MAD")
 
 
 def money(cents) -> str:
@@ -74,6 +80,7 @@ FILTERS = {
     "role_label": i18n.role_label,
     "euros": i18n.euros,
     "money": money,
+    "dirhams": dirhams,
     "percent": percent,
     "number_input": i18n.number_input,
     "cents_input": cents_input,

@@ -47,11 +47,11 @@ def test_template_decides_nothing(path):
 @pytest.mark.parametrize(
     "value, locale, expected",
     [
-        (1_234_550, "fr", "12 345,5 €"),
+        (1_234_550, "fr", "12 345,50 €"),
         (1_000_000, "fr", "10 000 €"),
         (5, "fr", "0,05 €"),
         (None, "fr", "0 €"),
-        (1_234_550, "en", "€12,345.5"),
+        (1_234_550, "en", "€12,345.50"),
     ],
 )
 def test_money_is_cents_in_the_readers_locale(app, value, locale, expected):
