@@ -31,6 +31,8 @@ def index():
             iban=current_user.referrer_profile.iban,
             holder=current_user.referrer_profile.iban_holder,
         )
+    context["method_form"] = CheckoutForm(holder=current_user.full_name)
+    context["stripe_key"] = gateway.publishable_key()
     if hx.wants_fragment(target="billing"):
         resp = render_template("billing/_billing.html", form=ConfirmForm(), **context)
         # the page stops polling once nothing is waiting for the provider (htmx: 286)
@@ -140,6 +142,36 @@ def card_setup():
         return {
             "error": _("The payment service is not answering. Try again in a few minutes.")
         }, 503
+
+
+@bp.post("/method")
+@login_required
+@role_required(Role.CLIENT)
+def change_method():
+    form = CheckoutForm()
+    if form.validate_on_submit() and not form.sepa_problems():
+        try:
+            subscriptions.change_method(
+                current_user,
+                method_ref=form.method_ref.data or "",
+                iban=form.iban.data or "" if form.method.data == "sepa" else "",
+                ip=request.remote_addr,
+            )
+            flash(_("Your renewals are now charged to this payment method."), "success")
+            return redirect(url_for("billing.index"), 303)
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        except gateway.ProviderDown:
+            form.form_errors.append(
+                _("The payment service is not answering. Nothing changed: try again later.")
+            )
+        except gateway.ProviderRefused as exc:
+            form.form_errors.append(_("The payment was refused: %(reason)s", reason=str(exc)))
+    context = billing.overview(current_user)
+    context.update(
+        invoices=fees.open_for(current_user), method_form=form, stripe_key=gateway.publishable_key()
+    )
+    return render_template("billing/index.html", form=ConfirmForm(), **context), 422
 
 
 @bp.post("/cancel")

@@ -188,14 +188,21 @@ def test_a_failed_renewal_is_retried_on_schedule_and_recovered(
         assert "payment_failed" in {e.template for e in db.session.scalars(db.select(Email))}
     assert "n'a pas pu être débité" in client.get("/billing").get_data(as_text=True)
 
-    # the client fixes their means of payment; the first retry is three days later
-    good = stripe_api.v1.payment_methods.create(
-        params={"type": "sepa_debit", "sepa_debit": {"iban": IBAN}}
+    # the client gives another account on their billing page; the first retry is 3 days later
+    bad = post(
+        client,
+        "/billing/method",
+        {"method": "sepa", "holder": "Jeanne", "iban": "FR76 1", "mandate": "y"},
     )
-    stripe_api.v1.payment_methods.attach(good.id, params={"customer": customer})
-    stripe_api.v1.customers.update(
-        customer, params={"invoice_settings": {"default_payment_method": good.id}}
+    assert bad.status_code == 422 and 'value="FR76 1"' in bad.get_data(as_text=True)
+    fixed = post(
+        client,
+        "/billing/method",
+        {"method": "sepa", "holder": "Jeanne Martin", "iban": IBAN, "mandate": "y"},
     )
+    assert fixed.status_code == 303
+    default = stripe_api.v1.customers.retrieve(customer).invoice_settings.default_payment_method
+    assert stripe_api.v1.payment_methods.retrieve(default).type == "sepa_debit"
     with app.test_request_context():
         assert subscriptions.run_dunning(utcnow() + timedelta(days=1))["tried"] == 0
         counts = subscriptions.run_dunning(utcnow() + timedelta(days=3, minutes=1))

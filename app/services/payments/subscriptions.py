@@ -173,6 +173,28 @@ def change_plan(
     return new
 
 
+def change_method(
+    client: User, *, method_ref: str = "", iban: str = "", ip: str | None = None
+) -> None:
+    """The card or account renewals are charged to from now (and the next dunning try, if a
+    renewal failed): made by Stripe.js or from an IBAN, then the customer's default."""
+    sub = live_of(client.id)
+    if sub is None or not sub.provider_ref:
+        raise NotFound()
+    if not gateway.configured():
+        raise ValidationFailed(_("Online payment is not configured. You can pay by bank transfer."))
+    if not method_ref and not iban:
+        msg = _("Choose how to pay: a card or your IBAN for a SEPA direct debit.")
+        raise ValidationFailed(msg, iban=msg)
+    compact = check_iban(iban) if iban and not method_ref else ""
+    customer = _customer_ref(client)
+    if compact:
+        method_ref = gateway.sepa_method(compact, client.full_name, client.email)
+    gateway.set_default_method(customer, method_ref)
+    audit.record(client, "subscription.method", "subscription", sub.id, ip)
+    db.session.commit()
+
+
 def cancel(client: User, ip: str | None = None) -> Subscription:
     """The client stops their plan: it runs to the end of the paid period (Stripe ends it then
     and tells us with `customer.subscription.deleted`)."""
