@@ -101,7 +101,9 @@ def test_the_client_pays_the_fee_invoice_by_direct_debit(app, client, run_jobs, 
             db.select(DossierEvent).where(DossierEvent.action == "fee_paid")
         ).all()
         assert event.data["cents"] == 450_000
-    assert any(m["Subject"] == "Votre reçu de paiement" for m in smtp.to(w["client"]))
+    [receipt] = [m for m in smtp.to(w["client"]) if m["Subject"] == "Votre reçu de paiement"]
+    text = smtp.body(receipt)
+    assert f"/billing/receipts/{payment.id}.pdf" in text and f"/invoices/{w['invoice']}.pdf" in text
     pdf = client.get(f"/billing/receipts/{payment.id}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert "Payé" in client.get(f"/billing/invoices/{w['invoice']}").get_data(as_text=True)

@@ -321,6 +321,7 @@ def settle(payment: Payment, note: str | None = None, actor: User | None = None)
         "payment_receipt",
         link=emails.external_url("billing.invoice", invoice_id=invoice.id),
         receipt=emails.external_url("billing.receipt", payment_id=payment.id),
+        invoice_pdf=emails.external_url("dossiers.invoice_pdf", invoice_id=invoice.id),
         number=payment.number,
         amount=payment.amount_cents,
         plan=_l("invoice %(number)s", number=invoice.number),
