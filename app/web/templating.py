@@ -86,6 +86,7 @@ FILTERS = {
     "cents_input": cents_input,
     "kilobytes": kilobytes,
     "datetimeformat": i18n.datetimeformat,
+    "dateformat": i18n.dateformat,
     "linkify": text.linkify,
     "event_label": workflow.event_label,
     "product_name": product_name,
