@@ -40,7 +40,3 @@ class BankAccountForm(FlaskForm):
 
     holder = StringField(_l("Account holder"), validators=[Optional(), Length(max=70)])
     iban = StringField(_l("IBAN"), validators=[Optional(), Length(max=42)])
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token."""

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.validators import parse_id
 from app.extensions import csrf
 from app.models import PlanStatus, Role
 from app.services import plans
@@ -16,13 +17,13 @@ from app.web import hx
 from app.web.forms import apply_errors
 from app.web.security import role_required
 from blueprints.billing import bp
-from blueprints.billing.forms import BankAccountForm, CheckoutForm, ConfirmForm
+from blueprints.billing.forms import BankAccountForm, CheckoutForm
 
 
 @bp.get("")
 @login_required
 def index():
-    context = billing.overview(current_user)
+    context = billing.overview(current_user, parse_id(request.args.get("before")))
     context["invoices"] = fees.open_for(current_user)
     if current_user.role == Role.REFERRER:
         context["balances"] = commissions.balances(current_user.id)
@@ -31,13 +32,11 @@ def index():
             iban=current_user.referrer_profile.iban,
             holder=current_user.referrer_profile.iban_holder,
         )
-    context["method_form"] = CheckoutForm(holder=current_user.full_name)
-    context["stripe_key"] = gateway.publishable_key()
     if hx.wants_fragment(target="billing"):
-        resp = render_template("billing/_billing.html", form=ConfirmForm(), **context)
+        resp = render_template("billing/_billing.html", **context)
         # the page stops polling once nothing is waiting for the provider (htmx: 286)
         return resp, 200 if context["pending"] else 286
-    return render_template("billing/index.html", form=ConfirmForm(), **context)
+    return render_template("billing/index.html", **context)
 
 
 def _offer(code: str):
@@ -144,6 +143,20 @@ def card_setup():
         }, 503
 
 
+def _method_page(form, status=200):
+    if subscriptions.live_of(current_user.id) is None:
+        raise NotFound()
+    page = render_template("billing/method.html", form=form, stripe_key=gateway.publishable_key())
+    return page, status
+
+
+@bp.get("/method")
+@login_required
+@role_required(Role.CLIENT)
+def method_form():
+    return _method_page(CheckoutForm(holder=current_user.full_name))
+
+
 @bp.post("/method")
 @login_required
 @role_required(Role.CLIENT)
@@ -167,11 +180,7 @@ def change_method():
             )
         except gateway.ProviderRefused as exc:
             form.form_errors.append(_("The payment was refused: %(reason)s", reason=str(exc)))
-    context = billing.overview(current_user)
-    context.update(
-        invoices=fees.open_for(current_user), method_form=form, stripe_key=gateway.publishable_key()
-    )
-    return render_template("billing/index.html", form=ConfirmForm(), **context), 422
+    return _method_page(form, 422)
 
 
 @bp.post("/cancel")
@@ -292,7 +301,7 @@ def bank_account():
         lines=commissions.lines_of(current_user.id),
         bank_form=form,
     )
-    return render_template("billing/index.html", form=ConfirmForm(), **context), 422
+    return render_template("billing/index.html", **context), 422
 
 
 # -- CMI (dirhams) ---------------------------------------------------------------------------

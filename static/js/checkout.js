@@ -9,7 +9,22 @@
     return input ? input.value : "sepa";
   }
 
+  // localstripe's Stripe.js (the stand-in of `make run` and the tests) declares a global
+  // `class Element` that shadows the DOM's and breaks htmx; under it, links and forms go the
+  // plain way (a full page load). The real Stripe.js declares nothing of the kind.
+  function plainNavigationUnderLocalstripe() {
+    if (document.body instanceof Element || window.ftPlainNavigation) return;
+    window.ftPlainNavigation = true;
+    ["click", "submit"].forEach(function (type) {
+      document.addEventListener(type, function (e) {
+        var el = e.target.closest && e.target.closest(type === "click" ? "a[href]" : "form");
+        if (el && el.id !== "checkout-form") e.stopPropagation();
+      }, true);
+    });
+  }
+
   function setup(form) {
+    plainNavigationUnderLocalstripe();
     var stripe = window.Stripe(form.dataset.stripeKey);
     var card = stripe.elements().create("card");
     card.mount("#card-element");

@@ -61,6 +61,9 @@ def test_a_client_subscribes_to_pro_pays_a_fee_invoice_and_downloads_the_receipt
         db.session.commit()
         number = invoice.number
     page.goto(f"{live_server}/billing")
+    page.get_by_role("link", name="Changer de moyen de paiement").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Moyen de paiement")
+    page.get_by_role("link", name="Retour à la facturation").click()
     page.get_by_role("link", name=number).click()
     expect(page.locator("#payment-reference")).to_contain_text("RF")
     _pay(page, js)

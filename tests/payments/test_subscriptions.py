@@ -299,3 +299,45 @@ def test_without_keys_the_pages_say_online_payment_is_not_configured(app, client
     assert refused.status_code == 422
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Subscription.id))) == 0
+
+
+def test_a_declined_card_at_checkout_leaves_no_subscription(app, client, stripe_api):
+    client_id = make_user(app, Role.CLIENT)
+    login(client, user_email(app, client_id))
+    declined = stripe_api.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": FAILING_CARD, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    resp = _checkout(client, method="card", method_ref=declined.id, iban="", mandate="")
+    assert resp.status_code == 422 and "refusé" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Subscription.id))) == 0
+        assert plans.plan_code_of(client_id) == "starter"
+
+
+def test_the_billing_history_pages_by_twenty(app, client):
+    client_id = make_user(app, Role.CLIENT)
+    with app.app_context():
+        for i in range(25):
+            db.session.add(
+                Payment(
+                    payer_id=client_id,
+                    kind="subscription",
+                    provider="stripe",
+                    provider_ref=f"in_page_{i}",
+                    status=PaymentStatus.SUCCEEDED,
+                    amount_cents=5880,
+                    number=f"FT-2026-{i + 1:05d}",
+                    paid_at=utcnow(),
+                )
+            )
+        db.session.commit()
+    login(client, user_email(app, client_id))
+    first = client.get("/billing").get_data(as_text=True)
+    assert "FT-2026-00025" in first and "FT-2026-00006" in first and "FT-2026-00005" not in first
+    older = re.search(r'href="(/billing\?before=\d+)"', first).group(1)
+    second = client.get(older).get_data(as_text=True)
+    assert "FT-2026-00005" in second and "FT-2026-00001" in second and "FT-2026-00006" not in second
+    assert "Paiements plus anciens" not in second and "Paiements plus anciens" in first

@@ -15,13 +15,13 @@ from app.services import plans
 from app.services.payments import stripe_gateway as gateway
 from app.services.payments import subscriptions
 
-HISTORY_LIMIT = 50
+HISTORY_LIMIT = 20  # a page of the history; older ones page by keyset (`before`)
 # a checkout whose first payment has not been confirmed yet is shown as "being confirmed"
 # for this long; after that it is a failed attempt and the page stops mentioning it
 PENDING_FOR = timedelta(hours=1)
 
 
-def overview(user: User) -> dict:
+def overview(user: User, before: int | None = None) -> dict:
     """The billing page of `user`: the live plan, a checkout still being confirmed, the last
     payments. Three indexed queries, whatever the size of the history."""
     live = subscriptions.live_of(user.id)
@@ -35,17 +35,17 @@ def overview(user: User) -> dict:
         .order_by(Subscription.id.desc())
         .limit(1)
     )
-    payments = db.session.scalars(
-        db.select(Payment)
-        .where(Payment.payer_id == user.id)
-        .order_by(Payment.id.desc())
-        .limit(HISTORY_LIMIT)
-    ).all()
+    query = db.select(Payment).where(Payment.payer_id == user.id)
+    if before:
+        query = query.where(Payment.id < before)
+    payments = db.session.scalars(query.order_by(Payment.id.desc()).limit(HISTORY_LIMIT + 1)).all()
+    older = payments[HISTORY_LIMIT - 1].id if len(payments) > HISTORY_LIMIT else None
     return {
         "current": live,
         "current_gross": subscriptions.gross_cents(live) if live else 0,
         "pending": pending,
-        "payments": payments,
+        "payments": payments[:HISTORY_LIMIT],
+        "older": older,  # the `before` of the next page, if there is one
         "online": gateway.configured(),
     }
 

@@ -122,6 +122,11 @@ def checkout(
         remote = gateway.create_subscription(
             customer, stripe_plan, {"ft_subscription": str(sub.id)}
         )
+        if remote.get("status") == "incomplete" and method_ref and not compact:
+            # a card is answered at once: still incomplete means the bank said no (or asks
+            # for an authentication this off-session charge cannot give); nothing stays open
+            gateway.cancel_subscription(remote["id"], at_period_end=False)
+            raise gateway.ProviderRefused(_("your bank declined the card."))
     except (gateway.ProviderDown, gateway.ProviderRefused):
         db.session.delete(db.session.get(Subscription, sub.id))
         db.session.commit()
@@ -362,7 +367,8 @@ def on_invoice_failed(event: dict, row: ProviderEvent) -> EventStatus:
             retry_on=retry_label(sub.next_retry_at),
             priority=Priority.HIGH,
         )
-    else:  # the first payment at checkout: the client is told on the page and by email
+    elif sub.status == SubscriptionStatus.INCOMPLETE:  # the first payment: it ends here
+        sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, utcnow()
         _tell(
             client,
             "payment_failed",
