@@ -15,6 +15,7 @@ from stdnum import iban as iban_number
 from app.core import audit, storage
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
+from app.i18n import euros
 from app.models import (
     BatchStatus,
     ClientProfile,
@@ -248,7 +249,7 @@ def mark_sent(batch: PayoutBatch, actor: User, ip: str | None = None) -> None:
             "payout_processed",
             _l(
                 "Your commissions are on their way: %(amount)s",
-                amount=f"{payout.amount_cents / 100:.2f} €",
+                amount=euros(payout.amount_cents / 100),
             ),
             object_ref=f"payout:{payout.id}",
         )

@@ -15,6 +15,7 @@ from stdnum.iso7064 import mod_97_10
 from app.core import audit
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
+from app.i18n import euros
 from app.models import (
     Dossier,
     DossierEvent,
@@ -231,7 +232,7 @@ def record_transfer(
         msg = _("Enter the amount received.")
         raise ValidationFailed(msg, amount=msg)
     if amount_cents > due:
-        msg = _("This is more than what is left to pay (%(due)s).", due=f"{due / 100:.2f} €")
+        msg = _("This is more than what is left to pay (%(due)s).", due=euros(due / 100))
         raise ValidationFailed(msg, amount=msg)
     payer_id = invoice.client_id if party == CLIENT else invoice.expert_id
     payment = Payment(

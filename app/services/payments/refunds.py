@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from app.core import audit
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.i18n import euros
 from app.models import (
     CreditNote,
     DossierEvent,
@@ -42,7 +43,7 @@ def refund(
     if left <= 0:
         raise Conflict(_("Nothing is left to refund on this payment."))
     if amount_cents <= 0 or amount_cents > left:
-        msg = _("Enter an amount between 0,01 € and %(left)s.", left=f"{left / 100:.2f} €")
+        msg = _("Enter an amount between 0,01 € and %(left)s.", left=euros(left / 100))
         raise ValidationFailed(msg, amount=msg)
     if not (reason or "").strip():
         msg = _("Say why this payment is refunded.")
