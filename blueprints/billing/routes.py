@@ -256,7 +256,7 @@ def pay_invoice(invoice_id: int):
     if not form.validate_on_submit() or form.sepa_problems():
         return _invoice_page(found, form, 422)
     try:
-        fees.pay_online(
+        _payment, secret = fees.pay_online(
             found,
             current_user,
             method_ref=form.method_ref.data or "",
@@ -276,6 +276,13 @@ def pay_invoice(invoice_id: int):
     except gateway.ProviderRefused as exc:
         form.form_errors.append(_("The payment was refused: %(reason)s", reason=str(exc)))
         return _invoice_page(found, form, 422)
+    if secret:
+        return render_template(
+            "billing/authenticate.html",
+            invoice=found,
+            client_secret=secret,
+            stripe_key=gateway.publishable_key(),
+        )
     flash(_("Thank you. Your payment is being confirmed; you will receive a receipt."), "success")
     return redirect(url_for("billing.invoice", invoice_id=found.id), 303)
 

@@ -71,15 +71,35 @@
     });
   }
 
-  function init() {
-    var form = document.getElementById("checkout-form");
-    if (!form || form.dataset.ready || !form.dataset.stripeKey) return;
-    form.dataset.ready = "1";
-    if (window.Stripe) return setup(form);
+  // a charge the bank wants confirmed (3-D Secure): Stripe.js opens the bank's window
+  function authenticate(box) {
+    var stripe = window.Stripe(box.dataset.stripeKey);
+    stripe.confirmCardPayment(box.dataset.clientSecret).then(function (result) {
+      if (result.error) {
+        var error = document.getElementById("card-error");
+        error.textContent = result.error.message || "";
+        error.hidden = false;
+        return;
+      }
+      window.location.assign(box.dataset["return"]);
+    });
+  }
+
+  function withStripe(holder, then) {
+    if (holder.dataset.ready) return;
+    holder.dataset.ready = "1";
+    if (window.Stripe) return then(holder);
     var script = document.createElement("script");
-    script.src = form.dataset.stripeJs;
-    script.onload = function () { setup(form); };
+    script.src = holder.dataset.stripeJs;
+    script.onload = function () { then(holder); };
     document.head.appendChild(script);
+  }
+
+  function init() {
+    var box = document.getElementById("card-authenticate");
+    if (box && box.dataset.clientSecret) withStripe(box, authenticate);
+    var form = document.getElementById("checkout-form");
+    if (form && form.dataset.stripeKey) withStripe(form, setup);
   }
 
   init();

@@ -97,3 +97,47 @@ def _pay(page, js: bool) -> None:
         expect(page.get_by_role("radio", name="Carte")).to_be_hidden()
         page.get_by_label("IBAN").fill("FR14 2004 1010 0505 0001 3M02 606")
         page.get_by_label("J'autorise FinancialTracker à prélever ce compte").check()
+
+
+def test_a_card_payment_the_bank_wants_confirmed_goes_through_its_window(
+    app, live_server, localstripe, run_jobs, browser
+):
+    email = "sca@transports.fr"
+    make_user(app, Role.CLIENT, email=email)
+    with app.app_context():
+        client = db.session.scalar(db.select(User).where(User.email == email))
+        dossier = gen_dossier(
+            db.session,
+            client=client,
+            expert=gen_expert(db.session),
+            status=DossierStatus.REFUND_CONFIRMED,
+        )
+        invoice = gen_invoice(db.session, dossier=dossier)
+        db.session.commit()
+        invoice_id = invoice.id
+    page = log_in(browser, live_server, email)
+    page.goto(f"{live_server}/billing/invoices/{invoice_id}")
+    page.get_by_role("radio", name="Carte").check()
+    card = page.locator("#card-element")
+    card.locator("input[placeholder=number]").fill("4000002500003155")  # asks for 3-D Secure
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("30")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("75001")
+    page.get_by_role("button", name="Payer 4 500 €").click()
+    # the bank's window when the card is saved, then when it is charged (localstripe's stand-in)
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Confirmez le paiement auprès de votre banque"
+    )
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page).to_have_url(f"{live_server}/billing/invoices/{invoice_id}")
+    with app.app_context():
+        intent = db.session.scalar(
+            db.select(Payment.provider_ref).where(Payment.invoice_id == invoice_id)
+        )
+    wait_for_event(app, "payment_intent.succeeded", intent)
+    run_jobs()
+    page.reload()
+    expect(page.locator("#invoice-summary")).to_contain_text("Payé")
+    page.context.close()

@@ -3,7 +3,9 @@ by bank transfer in two parts reconciled by an admin, a refund with its credit n
 referrer's share taken back, and the monthly payout batch as a pain.001 file checked against
 its schema. Strangers see nothing."""
 
+import json
 import re
+import urllib.request
 
 import stripe
 import xmlschema
@@ -304,3 +306,40 @@ def test_a_referrer_sees_their_commissions_and_enters_a_valid_iban(app, client):
     with app.app_context():
         user = db.session.scalar(db.select(User).where(User.email == w["referrer"]))
         assert user.referrer_profile.iban == "FR7630006000011234567890189"
+
+
+def test_a_card_payment_the_bank_wants_confirmed_is_finished_in_the_browser(
+    app, client, run_jobs, localstripe
+):
+    w = _world(app, referrer=False)
+    login(client, w["client"])
+    api = stripe.StripeClient("sk_test_suite", base_addresses={"api": localstripe})
+    card = api.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4000002500003155", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    resp = post(
+        client,
+        f"/billing/invoices/{w['invoice']}/pay",
+        {"method": "card", "method_ref": card.id},
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'id="card-authenticate"' in html
+    secret = re.search(r'data-client-secret="([^"]+)"', html).group(1)
+    with app.app_context():
+        payment = db.session.scalar(db.select(Payment))
+        assert payment.status == PaymentStatus.PENDING
+    # what Stripe.js does once the card holder has confirmed in their bank's window
+    done = urllib.request.urlopen(
+        urllib.request.Request(
+            f"{localstripe}/v1/payment_intents/{payment.provider_ref}/_authenticate?success=true",
+            data=json.dumps({"key": "pk_test_suite", "client_secret": secret}).encode(),
+            method="POST",
+        )
+    )
+    assert done.status == 200
+    wait_for_event(app, "payment_intent.succeeded", payment.provider_ref)
+    run_jobs()
+    assert _invoice(app, w["invoice"]).client_status == InvoiceStatus.PAID

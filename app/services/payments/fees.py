@@ -112,9 +112,11 @@ def open_for(user: User, limit: int = 50) -> list[Invoice]:
 
 def pay_online(
     invoice: Invoice, payer: User, *, method_ref: str = "", iban: str = "", ip: str | None = None
-) -> Payment:
+) -> tuple[Payment, str | None]:
     """Charge what `payer` still owes on `invoice`. Our payment row is written (pending) before
-    Stripe is asked, so its webhook always finds it; Stripe refusing or being away removes it."""
+    Stripe is asked, so its webhook always finds it; Stripe refusing or being away removes it.
+    Returns the payment and, when the card holder must still authenticate, the client secret
+    Stripe.js needs for it."""
     party = party_of(invoice, payer)
     if not gateway.configured():
         raise ValidationFailed(_("Online payment is not configured. You can pay by bank transfer."))
@@ -152,7 +154,10 @@ def pay_online(
     payment.provider_ref = intent["id"]
     audit.record(payer, "invoice.pay", "invoice", invoice.id, ip, party=party, cents=due)
     db.session.commit()
-    return payment
+    # the bank asks the card holder to authenticate (3-D Secure, SCA): the browser finishes it
+    # with Stripe.js; the webhook then confirms as for any other payment
+    secret = intent.get("client_secret") if intent.get("status") == "requires_action" else None
+    return payment, secret
 
 
 def _payment_of(event: dict) -> tuple[dict, Payment | None, bool]:
