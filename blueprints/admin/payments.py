@@ -7,8 +7,7 @@ from flask_login import current_user
 
 from app.core import storage
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.extensions import db
-from app.models import InvoiceStatus, PayoutBatch
+from app.models import InvoiceStatus
 from app.services.payments import admin as money
 from app.services.payments import commissions, fees, refunds
 from app.services.payments import stripe_gateway as gateway
@@ -154,17 +153,10 @@ def make_payouts():
     return redirect(url_for("admin.payouts", _anchor=f"batch-{batch.id}"), 303)
 
 
-def _batch(batch_id: int) -> PayoutBatch:
-    batch = db.session.get(PayoutBatch, batch_id)
-    if batch is None:
-        raise NotFound()
-    return batch
-
-
 @bp.get("/payouts/<int:batch_id>.xml")
 @admin_required
 def payout_file(batch_id: int):
-    batch = _batch(batch_id)
+    batch = commissions.batch(batch_id)
     return send_file(
         storage.path_of(batch.xml_key),
         mimetype="application/xml",
@@ -177,7 +169,7 @@ def payout_file(batch_id: int):
 @admin_required
 def payout_sent(batch_id: int):
     try:
-        commissions.mark_sent(_batch(batch_id), current_user, request.remote_addr)
+        commissions.mark_sent(commissions.batch(batch_id), current_user, request.remote_addr)
         flash(_("Marked as sent: each referrer is told."), "success")
     except Conflict as exc:
         flash(exc.message, "error")

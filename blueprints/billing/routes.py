@@ -20,18 +20,25 @@ from blueprints.billing import bp
 from blueprints.billing.forms import BankAccountForm, CheckoutForm
 
 
+def _billing_context(before: int | None = None, bank_form=None) -> dict:
+    """What the billing page shows the signed-in user (the referrer's bank form as posted,
+    after an error)."""
+    context = billing.overview(current_user, before)
+    context["invoices"] = fees.open_for(current_user)
+    if current_user.role == Role.REFERRER:
+        profile = current_user.referrer_profile
+        context["balances"] = commissions.balances(current_user.id)
+        context["lines"] = commissions.lines_of(current_user.id)
+        context["bank_form"] = bank_form or BankAccountForm(
+            iban=profile.iban, holder=profile.iban_holder
+        )
+    return context
+
+
 @bp.get("")
 @login_required
 def index():
-    context = billing.overview(current_user, parse_id(request.args.get("before")))
-    context["invoices"] = fees.open_for(current_user)
-    if current_user.role == Role.REFERRER:
-        context["balances"] = commissions.balances(current_user.id)
-        context["lines"] = commissions.lines_of(current_user.id)
-        context["bank_form"] = BankAccountForm(
-            iban=current_user.referrer_profile.iban,
-            holder=current_user.referrer_profile.iban_holder,
-        )
+    context = _billing_context(parse_id(request.args.get("before")))
     if hx.wants_fragment(target="billing"):
         resp = render_template("billing/_billing.html", **context)
         # the page stops polling once nothing is waiting for the provider (htmx: 286)
@@ -301,14 +308,7 @@ def bank_account():
             return redirect(url_for("billing.index"), 303)
         except ValidationFailed as exc:
             apply_errors(form, exc)
-    context = billing.overview(current_user)
-    context.update(
-        invoices=[],
-        balances=commissions.balances(current_user.id),
-        lines=commissions.lines_of(current_user.id),
-        bank_form=form,
-    )
-    return render_template("billing/index.html", **context), 422
+    return render_template("billing/index.html", **_billing_context(bank_form=form)), 422
 
 
 # -- CMI (dirhams) ---------------------------------------------------------------------------

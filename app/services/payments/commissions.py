@@ -265,6 +265,13 @@ def mark_sent(batch: PayoutBatch, actor: User, ip: str | None = None) -> None:
     db.session.commit()
 
 
+def batch(batch_id: int) -> PayoutBatch:
+    found = db.session.get(PayoutBatch, batch_id)
+    if found is None:
+        raise NotFound()
+    return found
+
+
 def batches(limit: int = 24) -> list[PayoutBatch]:
     return db.session.scalars(
         db.select(PayoutBatch).order_by(PayoutBatch.id.desc()).limit(limit)

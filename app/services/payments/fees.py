@@ -37,7 +37,7 @@ from app.services.notifications import emails
 from app.services.payments import commissions, numbers
 from app.services.payments import stripe_gateway as gateway
 from app.services.payments.events import NotYet
-from app.services.payments.subscriptions import _customer_ref, check_iban
+from app.services.payments.subscriptions import check_iban, customer_ref
 
 CLIENT, EXPERT = "client", "expert"
 _PARTY_DIGIT = {CLIENT: "1", EXPERT: "2"}
@@ -140,7 +140,7 @@ def pay_online(
     db.session.add(payment)
     db.session.commit()
     try:
-        customer = _customer_ref(payer)
+        customer = customer_ref(payer)
         if compact:
             method_ref = gateway.sepa_method(compact, payer.full_name, payer.email)
             gateway.set_default_method(customer, method_ref)

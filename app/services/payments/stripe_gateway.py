@@ -11,6 +11,8 @@ object with that exact id is made the first time it is needed."""
 
 from __future__ import annotations
 
+import contextlib
+
 import stripe
 from flask import current_app
 
@@ -105,10 +107,8 @@ def plan_ref(code: str, cycle: str, amount_cents: int, name: str) -> str:
     """The Stripe plan charging `amount_cents` (VAT included) every `cycle`; made if missing."""
     ref = f"ft_{code}_{cycle}_{amount_cents}"
     v1 = _client().v1
-    try:
+    with contextlib.suppress(ProviderRefused):  # refused: not made yet
         return _call(v1.plans.retrieve, ref)["id"]
-    except ProviderRefused:
-        pass  # not made yet
     product = _call(v1.products.create, params={"name": f"FinancialTracker {name}"})
     try:
         return _call(

@@ -6,6 +6,7 @@ through: the webhook, not the checkout's answer, is what makes a client Pro."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, url_for
@@ -65,7 +66,8 @@ def check_iban(text: str) -> str:
     return compact
 
 
-def _customer_ref(client: User) -> str:
+def customer_ref(client: User) -> str:
+    """The client's customer at Stripe, made the first time it is needed."""
     ref = db.session.scalar(
         db.select(ProviderCustomer.customer_ref).where(
             ProviderCustomer.user_id == client.id, ProviderCustomer.provider == gateway.PROVIDER
@@ -85,7 +87,7 @@ def card_setup(client: User) -> str:
     """The secret Stripe.js confirms a card against, for `client`'s checkout."""
     if not gateway.configured():
         raise ValidationFailed(_("Online payment is not configured. You can pay by bank transfer."))
-    return gateway.card_setup(_customer_ref(client))
+    return gateway.card_setup(customer_ref(client))
 
 
 def checkout(
@@ -114,7 +116,7 @@ def checkout(
     sub = plans.start(client, plan, params, cycle, provider=gateway.PROVIDER)
     db.session.commit()  # the row a fast webhook will look for
     try:
-        customer = _customer_ref(client)
+        customer = customer_ref(client)
         if compact:
             method_ref = gateway.sepa_method(compact, client.full_name, client.email)
         gateway.set_default_method(customer, method_ref)
@@ -192,7 +194,7 @@ def change_method(
         msg = _("Choose how to pay: a card or your IBAN for a SEPA direct debit.")
         raise ValidationFailed(msg, iban=msg)
     compact = check_iban(iban) if iban and not method_ref else ""
-    customer = _customer_ref(client)
+    customer = customer_ref(client)
     if compact:
         method_ref = gateway.sepa_method(compact, client.full_name, client.email)
     gateway.set_default_method(customer, method_ref)
@@ -223,6 +225,34 @@ def _sub_ref(invoice: dict) -> str | None:
         parent = invoice.get("parent") or {}
         ref = (parent.get("subscription_details") or {}).get("subscription")
     return ref if isinstance(ref, str) else None
+
+
+def _subscription_of(invoice: dict) -> Subscription | None:
+    """Our subscription a provider invoice is for; None when it is no subscription's invoice
+    (a fee invoice's charge); NotYet when it is one we do not know (yet)."""
+    ref = _sub_ref(invoice)
+    if ref is None:
+        return None
+    sub = _find(ref)
+    if sub is None:
+        raise NotYet()
+    return sub
+
+
+def _payment_for(sub: Subscription, invoice: dict, amount_cents: int) -> Payment:
+    """Our payment row for a provider invoice: found (a retry of one that failed), or new."""
+    payment = db.session.scalar(db.select(Payment).where(Payment.provider_ref == invoice["id"]))
+    if payment is None:
+        payment = Payment(
+            payer_id=sub.client_id,
+            kind=PaymentKind.SUBSCRIPTION,
+            subscription_id=sub.id,
+            provider=gateway.PROVIDER,
+            provider_ref=invoice["id"],
+            amount_cents=amount_cents,
+        )
+        db.session.add(payment)
+    return payment
 
 
 def _find(ref: str | None) -> Subscription | None:
@@ -260,28 +290,16 @@ def _amount_problem(invoice: dict, sub: Subscription) -> str | None:
 
 def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
     invoice = event["data"]["object"]
-    sub = _find(_sub_ref(invoice))
+    sub = _subscription_of(invoice)
     if sub is None:
-        if _sub_ref(invoice) is None:
-            return EventStatus.PROCESSED  # not a subscription invoice: the fee invoices' concern
-        raise NotYet()
+        return EventStatus.PROCESSED  # not a subscription invoice: the fee invoices' concern
     paid = invoice.get("amount_paid")
     if problem := _amount_problem(invoice, sub):
         row.error = problem
         return EventStatus.REFUSED
-    payment = db.session.scalar(db.select(Payment).where(Payment.provider_ref == invoice["id"]))
-    if payment is not None and payment.status == PaymentStatus.SUCCEEDED:
+    payment = _payment_for(sub, invoice, paid)
+    if payment.status == PaymentStatus.SUCCEEDED:
         return EventStatus.PROCESSED
-    if payment is None:  # else a dunning try recovered an invoice that had failed
-        payment = Payment(
-            payer_id=sub.client_id,
-            kind=PaymentKind.SUBSCRIPTION,
-            subscription_id=sub.id,
-            provider=gateway.PROVIDER,
-            provider_ref=invoice["id"],
-            amount_cents=paid,
-        )
-        db.session.add(payment)
     now = utcnow()
     payment.status, payment.paid_at, payment.failure = PaymentStatus.SUCCEEDED, now, None
     payment.currency = CURRENCY.upper()
@@ -325,59 +343,40 @@ def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
 
 def on_invoice_failed(event: dict, row: ProviderEvent) -> EventStatus:
     invoice = event["data"]["object"]
-    sub = _find(_sub_ref(invoice))
+    sub = _subscription_of(invoice)
     if sub is None:
-        if _sub_ref(invoice) is None:
-            return EventStatus.PROCESSED
-        raise NotYet()
-    payment = db.session.scalar(db.select(Payment).where(Payment.provider_ref == invoice["id"]))
-    if payment is None:
-        payment = Payment(
-            payer_id=sub.client_id,
-            kind=PaymentKind.SUBSCRIPTION,
-            subscription_id=sub.id,
-            provider=gateway.PROVIDER,
-            provider_ref=invoice["id"],
-            amount_cents=invoice.get("amount_due") or 0,
-        )
-        db.session.add(payment)
+        return EventStatus.PROCESSED
+    payment = _payment_for(sub, invoice, invoice.get("amount_due") or 0)
     if payment.status == PaymentStatus.SUCCEEDED:
         return EventStatus.PROCESSED  # an older failure arriving after the recovery
     payment.status = PaymentStatus.FAILED
     payment.failure = (
         str((invoice.get("last_finalization_error") or {}).get("message") or "")[:255] or None
     )
-    client = db.session.get(User, sub.client_id)
     if sub.status in plans.LIVE:  # a renewal failed: dunning starts (or goes on)
-        now = utcnow()
         if sub.status == SubscriptionStatus.ACTIVE:
             sub.status, sub.dunning_since, sub.dunning_attempts = (
                 SubscriptionStatus.PAST_DUE,
-                now,
+                utcnow(),
                 0,
             )
             sub.dunning_ref = invoice["id"]
             sub.next_retry_at = _retry_at(sub)
-        _tell(
-            client,
-            "payment_failed",
-            _l("Your payment for %(plan)s did not go through", plan=sub.plan.name),
-            f"payment:{payment.id}#{sub.dunning_attempts}",
-            plan=sub.plan.name,
-            retry_on=retry_label(sub.next_retry_at),
-            priority=Priority.HIGH,
-        )
+        step = str(sub.dunning_attempts)
     elif sub.status == SubscriptionStatus.INCOMPLETE:  # the first payment: it ends here
         sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, utcnow()
-        _tell(
-            client,
-            "payment_failed",
-            _l("Your payment for %(plan)s did not go through", plan=sub.plan.name),
-            f"payment:{payment.id}#first",
-            plan=sub.plan.name,
-            retry_on="",
-            priority=Priority.HIGH,
-        )
+        step = "first"
+    else:
+        return EventStatus.PROCESSED  # already ended: nothing more to tell
+    _tell(
+        db.session.get(User, sub.client_id),
+        "payment_failed",
+        _l("Your payment for %(plan)s did not go through", plan=sub.plan.name),
+        f"payment:{payment.id}#{step}",
+        plan=sub.plan.name,
+        retry_on=retry_label(sub.next_retry_at) if step != "first" else "",
+        priority=Priority.HIGH,
+    )
     return EventStatus.PROCESSED
 
 
@@ -483,10 +482,8 @@ def run_dunning(at: datetime | None = None) -> dict[str, int]:
 
 
 def _end_after_dunning(sub: Subscription) -> None:
-    try:
+    with contextlib.suppress(gateway.ProviderRefused):  # refused: already ended there
         gateway.cancel_subscription(sub.provider_ref, at_period_end=False)
-    except gateway.ProviderRefused:
-        pass  # already ended there
     sub.status, sub.canceled_at = SubscriptionStatus.CANCELED, utcnow()
     client = db.session.get(User, sub.client_id)
     _tell(
