@@ -144,6 +144,8 @@ class Config:
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "5 per minute;30 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "5 per minute;20 per hour")
     # the public simulation API, per IP: partner sites embed it, scrapers must not hammer it
+    # the request form, the contact page and the simulator's "call me": people, not robots
+    RATELIMIT_REQUEST_FORM = os.environ.get("RATELIMIT_REQUEST_FORM", "5 per minute;20 per hour")
     RATELIMIT_API = os.environ.get("RATELIMIT_API", "60 per minute;1000 per day")
     RATELIMIT_MESSAGES = os.environ.get("RATELIMIT_MESSAGES", "30 per minute;300 per hour")
 

@@ -8,6 +8,7 @@ from rq import cron
 
 from app.core.jobs import flush_outbox
 from app.services.accounts.jobs import purge_reset_tokens, remind_unverified_emails
+from app.services.crm.jobs import remind_overdue_tasks
 from app.services.messaging.jobs import email_unread_messages, send_message_digests
 from app.services.payments.jobs import run_dunning
 from app.services.simulator.jobs import (
@@ -38,6 +39,8 @@ cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=90
 # SLA clocks come due by the minute (peers.md §6.2: hour-level targets need it)
 cron.register(sweep_clocks, "default", cron="* * * * *", job_timeout=300)
 cron.register(send_daily_reminders, "default", cron="0 9 * * *", job_timeout=1800)
+# a seller's overdue tasks are chased once, with the other daily reminders
+cron.register(remind_overdue_tasks, "default", cron="5 9 * * *", job_timeout=600)
 cron.register(send_morning_report, "default", cron="0 7 * * *", job_timeout=600)
 cron.register(recompute_expert_figures, "default", cron="41 3 * * *", job_timeout=1800)
 # failed renewals are tried again on A9's schedule; hourly is precise enough for days

@@ -115,6 +115,8 @@ ROLE_LABELS = {
     "expert": _l("Expert"),
     "apporteur": _l("Referrer"),
     "admin": _l("Administrator"),
+    "sales": _l("Sales"),
+    "support": _l("Support"),
 }
 
 

@@ -19,6 +19,8 @@ from app.models import (
     User,
 )
 
+CRM_ROLES = frozenset({Role.ADMIN, Role.SALES})
+
 # -- policies ------------------------------------------------------------------------------------
 
 
@@ -281,9 +283,47 @@ def can_join_room(viewer: User, room: str, thread=None) -> bool:
         return True
     if room == "admins":
         return viewer.is_admin
+    if room == "sales":
+        return can_use_crm(viewer)
     if room.startswith("thread:"):
         return thread is not None and can_read_thread(viewer, thread)
     return False
+
+
+# -- the sales side and the staff (docs/domain.md A11) -----------------------------------------
+
+
+def can_manage_staff(viewer: User) -> bool:
+    return viewer.is_admin
+
+
+def can_use_crm(viewer: User | None) -> bool:
+    """Leads, the pipeline, activities and the CRM figures: sellers and admins."""
+    return viewer is not None and viewer.is_authenticated and viewer.role in CRM_ROLES
+
+
+def can_view_lead(viewer: User | None, lead) -> bool:
+    # the sales team reads every lead (a colleague's prospect may call anyone)
+    return lead is not None and can_use_crm(viewer)
+
+
+def can_work_lead(viewer: User, lead) -> bool:
+    """Move a lead, log on it, hand it over: an admin, its seller, or any seller while it has
+    none."""
+    if not can_view_lead(viewer, lead):
+        return False
+    return viewer.is_admin or lead.owner_id in (None, viewer.id)
+
+
+def can_edit_activity(viewer: User, activity) -> bool:
+    """Tick off or edit an activity: its author, the seller it is assigned to, an admin."""
+    return can_use_crm(viewer) and (
+        viewer.is_admin or viewer.id in (activity.author_id, activity.owner_id)
+    )
+
+
+def can_configure_request_form(viewer: User) -> bool:
+    return viewer.is_admin
 
 
 def require(allowed: bool) -> None:

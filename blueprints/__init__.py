@@ -7,7 +7,9 @@ from blueprints.admin import bp as admin_bp
 from blueprints.api import bp as api_bp
 from blueprints.auth import bp as auth_bp
 from blueprints.billing import bp as billing_bp
+from blueprints.crm import bp as crm_bp
 from blueprints.dossiers import bp as dossiers_bp
+from blueprints.intake import bp as intake_bp
 from blueprints.main import bp as main_bp
 from blueprints.marketplace import bp as marketplace_bp
 from blueprints.messages import bp as messages_bp
@@ -32,5 +34,7 @@ def register_blueprints(app: Flask) -> None:
         plans_bp,
         billing_bp,
         webhooks_bp,
+        intake_bp,
+        crm_bp,
     ):
         app.register_blueprint(bp)

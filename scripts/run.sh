@@ -50,6 +50,8 @@ cat <<MSG
     expert@demo-financialtracker.fr     approved expert
     client@demo-financialtracker.fr     client (Transports Martin SAS)
     apporteur@demo-financialtracker.fr  referrer
+    sales@demo-financialtracker.fr      seller (the CRM: pipeline, leads, activities)
+    support@demo-financialtracker.fr    support agent
   Emails go to a local SMTP sink (port $MAIL_PORT); admins read them under Emails.
   $PAYMENTS
   Stop with Ctrl-C.

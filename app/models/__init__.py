@@ -3,6 +3,18 @@
 from app.models.audit import AuditLog
 from app.models.base import PARIS, Base, utcnow
 from app.models.catalogue import EligibilityRule, Product, ProductKind, Question, QuestionKind
+from app.models.crm import (
+    OPEN_STAGES,
+    Activity,
+    ActivityKind,
+    Lead,
+    LeadEvent,
+    LeadSource,
+    LeadStage,
+    LeadSubmission,
+    RequestFormVersion,
+    RoundRobin,
+)
 from app.models.document import (
     Document,
     DocumentAccess,
@@ -105,9 +117,20 @@ from app.models.sla import (
     SlaRecompute,
     SlaTarget,
 )
-from app.models.user import Role, User
+from app.models.user import STAFF, Role, User
 
 __all__ = [
+    "OPEN_STAGES",
+    "Activity",
+    "ActivityKind",
+    "Lead",
+    "LeadEvent",
+    "LeadSource",
+    "LeadStage",
+    "LeadSubmission",
+    "RequestFormVersion",
+    "RoundRobin",
+    "STAFF",
     "BatchStatus",
     "CommissionLine",
     "CreditNote",

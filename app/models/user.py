@@ -22,6 +22,11 @@ class Role(enum.StrEnum):
     EXPERT = "expert"
     REFERRER = "apporteur"
     ADMIN = "admin"
+    SALES = "sales"  # the CRM and the support tickets (A11)
+    SUPPORT = "support"  # the support tickets only
+
+
+STAFF = frozenset({Role.ADMIN, Role.SALES, Role.SUPPORT})
 
 
 def full_name(first_name: str, last_name: str) -> str:
@@ -94,6 +99,11 @@ class User(UserMixin, Base):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        """The platform's own people: admins, sellers and support agents."""
+        return self.role in STAFF
 
     @property
     def full_name(self) -> str:

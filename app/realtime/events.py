@@ -31,6 +31,8 @@ def on_connect(auth=None):
     join_room(f"session:{current_user.login_session_id}")
     if current_user.is_admin:
         join_room("admins")
+    if can_join_room(current_user, "sales"):
+        join_room("sales")  # the pipeline board and the lead pages refresh on `lead:changed`
     presence.seen(current_user.id, connected=True)
 
 

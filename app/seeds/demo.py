@@ -16,7 +16,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.seeds import demo_dossiers
+from app.seeds import demo_crm, demo_dossiers
 from app.services import accounts, catalogue, notifications, plans, sla
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -158,6 +158,8 @@ def build() -> int:
     plans.install_defaults()
     pw = accounts.hash_password(DEMO_PASSWORD)
     admin = _upsert_user(f"admin@{DEMO_DOMAIN}", Role.ADMIN, "Alice", "Admin", pw)
+    seller = _upsert_user(f"sales@{DEMO_DOMAIN}", Role.SALES, "Samuel", "Vendeur", pw)
+    _upsert_user(f"support@{DEMO_DOMAIN}", Role.SUPPORT, "Sarah", "Support", pw)
     for i, (
         local,
         first,
@@ -236,4 +238,5 @@ def build() -> int:
             db.select(User).where(User.email == f"apporteur@{DEMO_DOMAIN}")
         )
         demo_dossiers.referral(referrer, client)
+        demo_crm.build(seller, referrer)
     return created

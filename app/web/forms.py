@@ -5,8 +5,8 @@ from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField
-from wtforms.validators import StopValidation
+from wtforms import EmailField, IntegerField, StringField, TextAreaField
+from wtforms.validators import Email, InputRequired, Length, Optional, StopValidation
 
 from app.core.errors import ValidationFailed
 from app.core.numbers import parse_number, parse_whole
@@ -130,3 +130,34 @@ def json_body(max_bytes: int):
         return request.get_json(silent=True)
     except RecursionError:  # thousands of nested brackets: no form of ours looks like it
         abort(400)
+
+
+class ContactFields(FlaskForm):
+    """Who is asking: the block every request, contact message and recommendation has."""
+
+    company = StringField(_l("Company"), validators=[InputRequired(), Length(max=160)])
+    contact_name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=160)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    siren = StringField(_l("SIREN (optional)"), validators=[Optional(), valid_siren])
+    message = TextAreaField(_l("Anything else we should know?"), validators=[Length(max=3000)])
+    # the honeypot: hidden from people (and from screen readers), filled by form robots
+    website = StringField(_l("Leave this field empty"), validators=[Optional()])
+
+    def contact(self) -> dict:
+        return {
+            "company": self.company.data or "",
+            "contact_name": self.contact_name.data or "",
+            "phone": self.phone.data or "",
+            "siren": self.siren.data or None,
+            "message": self.message.data or "",
+        }
+
+    def is_robot(self) -> bool:
+        return bool((self.website.data or "").strip())
+
+
+class CallMeForm(ContactFields):
+    """A simulator visitor asks to be called about their results."""
+
+    company = StringField(_l("Company"), validators=[Optional(), Length(max=160)])

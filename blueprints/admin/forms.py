@@ -3,8 +3,15 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.numbers import to_cents
@@ -285,3 +292,46 @@ class RefundForm(FlaskForm):
 
     def cents(self) -> int:
         return to_cents(Decimal(str(self.amount.data or 0)))
+
+
+class StaffForm(FlaskForm):
+    first_name = StringField(_l("First name"), validators=[InputRequired(), Length(max=80)])
+    last_name = StringField(_l("Last name"), validators=[InputRequired(), Length(max=80)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            ("sales", _l("Sales: the CRM and the support tickets")),
+            ("support", _l("Support: the support tickets")),
+            ("admin", _l("Administrator: everything")),
+        ],
+    )
+
+
+class StaffEditForm(FlaskForm):
+    role = StaffForm.role
+    active = BooleanField(_l("The account is active"))
+
+
+class RequestFieldForm(FlaskForm):
+    """One question of the request form (app.services.crm.requestform)."""
+
+    key = StringField(
+        _l("Code"),
+        validators=[InputRequired(), Length(max=32)],
+        description=_l("Lower-case letters, digits and _; it names the answer in exports."),
+    )
+    label = StringField(_l("Question"), validators=[InputRequired(), Length(max=200)])
+    help = StringField(_l("Help text (optional)"), validators=[Optional(), Length(max=300)])
+    kind = SelectField(_l("Kind of answer"), choices=[])
+    required = BooleanField(_l("An answer is required (when the field is shown)"))
+    options = TextAreaField(
+        _l("Options, one per line"),
+        validators=[Optional(), Length(max=5000)],
+        description=_l("For a choice: one option per line, as “value | label” or just the label."),
+    )
+    show_field = SelectField(_l("Show only when the answer to"), choices=[], validate_choice=False)
+    show_value = StringField(_l("is (or includes)"), validators=[Optional(), Length(max=100)])
+    pricing = SelectField(_l("Sets the price parameter"), choices=[], validate_choice=False)
+    min = LocalizedIntegerField(_l("Smallest number allowed"), validators=[Optional()])
+    max = LocalizedIntegerField(_l("Largest number allowed"), validators=[Optional()])

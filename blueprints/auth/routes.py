@@ -20,6 +20,7 @@ from app.extensions import limiter
 from app.models import Role, SimulationStatus
 from app.services import accounts
 from app.services.accounts import login_throttle, referrals, sessions
+from app.services.crm import leads
 from app.services.simulator import simulations
 from app.web import hx
 from app.web.forms import apply_errors
@@ -168,7 +169,19 @@ def _claim_simulation(user, token: str | None) -> None:
 @bp.get("/register")
 def register():
     referrer = referrals.referrer_by_code(session.get("referral_code"))
-    return render_template("auth/register.html", form=ClientSignupForm(), referrer=referrer)
+    form = ClientSignupForm()
+    # a won lead's invitation: the company's account starts with what the seller knows
+    if lead := leads.lead_of_invitation(request.args.get("invite")):
+        session["lead_invitation"] = request.args["invite"]
+        form.process(
+            data={
+                "email": lead.email,
+                "company_name": lead.company,
+                "siren": lead.siren or "",
+                "phone": lead.phone,
+            }
+        )
+    return render_template("auth/register.html", form=form, referrer=referrer)
 
 
 @bp.post("/register")
@@ -177,7 +190,10 @@ def create_account():
     code = session.get("referral_code")
 
     def create(**fields):
-        return accounts.register_client(**fields, referral_code=code)
+        user = accounts.register_client(**fields, referral_code=code)
+        if user is not None:
+            leads.attach_client(session.pop("lead_invitation", None), user)
+        return user
 
     referrer = referrals.referrer_by_code(code)
     return _signup(ClientSignupForm(), "auth/register.html", create, referrer=referrer)

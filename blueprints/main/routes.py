@@ -38,6 +38,8 @@ def help():
 def dashboard():
     if current_user.is_admin:
         return redirect(url_for("admin.dashboard"))
+    if current_user.role == Role.SALES:
+        return redirect(url_for("crm.home"))
     ctx = {"dossiers": [], **dossiers_service.for_dashboard(current_user)}
     return render_template(
         f"main/dashboard_{current_user.role.value}.html",

@@ -1,14 +1,30 @@
 """The public simulator: one question at a time with htmx, one complete form without JS."""
 
-from flask import abort, render_template, request, send_file, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core import storage
 from app.core.errors import ValidationFailed
+from app.extensions import limiter
+from app.models import LeadSource
 from app.services import catalogue
+from app.services.accounts import referrals
+from app.services.crm import leads
 from app.services.simulator import exports, formulas, reports, simulations
 from app.web import hx
+from app.web.forms import CallMeForm
 from blueprints.simulator import bp
 
 SESSION_KEY = "simulation_token"
@@ -151,7 +167,31 @@ def results(token: str):
         total=(sim.total_cents or 0) / 100,
         formula_label=formulas.label,
         exports=exports.of_simulation(sim),
+        call_me=CallMeForm(formdata=None) if sim.user_id is None else None,
     )
+
+
+@bp.post("/results/<token>/call-me")
+@limiter.limit(lambda: current_app.config["RATELIMIT_REQUEST_FORM"])
+def call_me(token: str):
+    """A visitor who saw their results leaves an email: a lead with what the simulator found
+    (docs/domain.md A11)."""
+    sim = simulations.get_owned(token, _user(), session.get(OWNED_KEY, []))
+    form = CallMeForm()
+    if not form.validate():
+        flash(_("Please give your name and a valid email."), "error")
+        return redirect(url_for("simulator.results", token=token, _anchor="call-me"), 303)
+    if not form.is_robot():
+        leads.capture(
+            LeadSource.SIMULATOR,
+            form.email.data,
+            **form.contact(),
+            simulation=sim,
+            referrer=referrals.referrer_by_code(session.get("referral_code")),
+            locale=str(get_locale()),
+        )
+    session["request_sent"] = True
+    return redirect(url_for("intake.request_thanks"), 303)
 
 
 # -- exports: queued from the results page, built by the exports worker -------------------------

@@ -61,8 +61,19 @@ def request_password_reset(email: str) -> None:
     user = db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
     if user is None or not user.active:
         return
+    issue_password_link(user, "password_reset", current_app.config["PASSWORD_RESET_MAX_AGE"])
+    db.session.commit()
+
+
+# a staff invitation's link lasts a week; the signature's own limit is only an outer bound,
+# the row's `expires_at` is what counts
+LINK_MAX_AGE = 8 * 86400
+
+
+def issue_password_link(user: User, template: str, max_age: int) -> None:
+    """A single-use "choose your password" link, emailed with `template` (in the caller's
+    transaction)."""
     nonce = secrets.token_urlsafe(24)
-    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
     row = PasswordResetToken(
         user_id=user.id,
         nonce_hash=_nonce_hash(nonce),
@@ -72,16 +83,13 @@ def request_password_reset(email: str) -> None:
     db.session.flush()
     token = serializer("password-reset").dumps({"t": row.id, "n": nonce})
     link = emails.external_url("auth.reset_password", token=token)
-    emails.queue_email(user, "password_reset", link=link, minutes=max_age // 60)
-    db.session.commit()
+    emails.queue_email(user, template, link=link, minutes=max_age // 60, days=max_age // 86400)
 
 
 def _reset_row(token: str) -> PasswordResetToken:
     invalid = _("This reset link is not valid. Ask for a new one.")
     try:
-        data = serializer("password-reset").loads(
-            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
-        )
+        data = serializer("password-reset").loads(token, max_age=LINK_MAX_AGE)
     except SignatureExpired:
         raise ValidationFailed(_("This reset link has expired. Ask for a new one.")) from None
     except BadSignature:

@@ -37,6 +37,10 @@ SUBJECTS = {
     "payment_failed": _l("Your payment did not go through"),
     "plan_changed": _l("Your plan has changed"),
     "payout_processed": _l("Your commissions have been paid"),
+    "lead_received": _l("We have received your request"),
+    "lead_invitation": _l("Your FinancialTracker account is ready to be opened"),
+    "staff_invitation": _l("You have a staff account on FinancialTracker"),
+    "tasks_overdue": _l("Your sales tasks that are late"),
 }
 
 
@@ -52,13 +56,20 @@ def queue_notification_email(user: User, notification_type: str, template: str, 
 def queue_email(user: User, template: str, send_at=None, **context: Any) -> Email:
     """Render `template` for `user` and send it after the current transaction commits (or at
     `send_at`, through the workers' scheduler)."""
-    with force_locale(user.locale):
-        ctx = {"user": user, **context}
+    return queue_email_to(user.email, user.locale, template, send_at, user=user, **context)
+
+
+def queue_email_to(
+    address: str, locale: str, template: str, send_at=None, user: User | None = None, **context
+) -> Email:
+    """The same for someone without an account (a prospect who left their address)."""
+    with force_locale(locale):
+        ctx = {"user": user, "email_locale": locale, **context}
         email = Email(
-            user_id=user.id,
-            recipient=user.email,
+            user_id=user.id if user is not None else None,
+            recipient=address,
             template=template,
-            locale=user.locale,
+            locale=locale,
             subject=str(SUBJECTS[template]),
             body_text=render_template(f"emails/{template}.txt", **ctx),
             body_html=render_template(f"emails/{template}.html", **ctx),

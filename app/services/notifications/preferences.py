@@ -31,6 +31,7 @@ FAMILIES = {
     "messages": _l("Messages"),
     "money": _l("Invoices and payments"),
     "account": _l("My account and applications"),
+    "sales": _l("Leads and sales tasks"),
 }
 # everything in the app and by email until the user says otherwise; push only when asked for
 DEFAULTS = {
@@ -42,6 +43,8 @@ DEFAULTS = {
     ("money", "email"): True,
     ("account", "in_app"): True,
     ("account", "email"): True,
+    ("sales", "in_app"): True,
+    ("sales", "email"): True,
 }
 PREFIXES = (
     ("dossier_", "dossiers"),
@@ -55,6 +58,8 @@ PREFIXES = (
     ("payout_", "money"),
     ("application_", "account"),
     ("verify_email", "account"),
+    ("lead_", "sales"),
+    ("activity_", "sales"),
 )
 
 
