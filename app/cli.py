@@ -87,7 +87,38 @@ def push_keygen() -> None:
     click.echo(f"VAPID_PUBLIC_KEY={public}")
 
 
+support_cli = AppGroup("support", help="Support tickets.")
+
+
+@support_cli.command("mail-in")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=None, type=int, help="default: MAIL_INBOUND_PORT")
+def support_mail_in(host: str, port: int | None) -> None:
+    """Take replies to ticket emails over SMTP (each lands on its ticket) until stopped."""
+    import threading
+
+    from aiosmtpd.controller import Controller
+    from flask import current_app
+
+    from app.services.support.mailin import Handler
+
+    app = current_app._get_current_object()
+    port = port or app.config["MAIL_INBOUND_PORT"]
+    controller = Controller(Handler(app), hostname=host, port=port)
+    controller.start()
+    click.echo(
+        f"ticket replies by email: smtp://{host}:{port} for @{app.config['MAIL_INBOUND_DOMAIN']}"
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed)
+    app.cli.add_command(support_cli)
     app.cli.add_command(push_cli)
     app.cli.add_command(sla_cli)

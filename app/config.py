@@ -110,6 +110,10 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "10"))
+    # replies to ticket emails: their Reply-To is ticket-<n>-<signature>@MAIL_INBOUND_DOMAIN,
+    # whose MX hands them to `flask support mail-in` (listening on MAIL_INBOUND_PORT)
+    MAIL_INBOUND_DOMAIN = os.environ.get("MAIL_INBOUND_DOMAIN", "reply.localhost")
+    MAIL_INBOUND_PORT = int(os.environ.get("MAIL_INBOUND_PORT", "2526"))
     # seconds between retries of a failed send (RQ Retry intervals; needs a worker with scheduler)
     EMAIL_RETRY_INTERVALS = [
         int(s) for s in os.environ.get("EMAIL_RETRY_INTERVALS", "10,60,300").split(",") if s

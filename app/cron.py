@@ -22,6 +22,7 @@ from app.services.sla.jobs import (
     send_morning_report,
     sweep_clocks,
 )
+from app.services.support.jobs import close_resolved_tickets, sweep_ticket_clocks
 from app.services.workflow.jobs import (
     announce_missed_transitions,
     expire_expert_acceptances,
@@ -38,6 +39,8 @@ cron.register(announce_missed_transitions, "default", cron="* * * * *", job_time
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)
 # SLA clocks come due by the minute (peers.md §6.2: hour-level targets need it)
 cron.register(sweep_clocks, "default", cron="* * * * *", job_timeout=300)
+cron.register(sweep_ticket_clocks, "default", cron="* * * * *", job_timeout=300)
+cron.register(close_resolved_tickets, "default", cron="13 4 * * *", job_timeout=600)
 cron.register(send_daily_reminders, "default", cron="0 9 * * *", job_timeout=1800)
 # a seller's overdue tasks are chased once, with the other daily reminders
 cron.register(remind_overdue_tasks, "default", cron="5 9 * * *", job_timeout=600)

@@ -20,6 +20,7 @@ from app.models import (
 )
 
 CRM_ROLES = frozenset({Role.ADMIN, Role.SALES})
+SUPPORT_ROLES = frozenset({Role.ADMIN, Role.SALES, Role.SUPPORT})
 
 # -- policies ------------------------------------------------------------------------------------
 
@@ -285,6 +286,8 @@ def can_join_room(viewer: User, room: str, thread=None) -> bool:
         return viewer.is_admin
     if room == "sales":
         return can_use_crm(viewer)
+    if room == "support":
+        return can_handle_tickets(viewer)
     if room.startswith("thread:"):
         return thread is not None and can_read_thread(viewer, thread)
     return False
@@ -324,6 +327,31 @@ def can_edit_activity(viewer: User, activity) -> bool:
 
 def can_configure_request_form(viewer: User) -> bool:
     return viewer.is_admin
+
+
+def can_handle_tickets(viewer: User | None) -> bool:
+    """The support queue: support agents, sellers and admins (A11)."""
+    return viewer is not None and viewer.is_authenticated and viewer.role in SUPPORT_ROLES
+
+
+def can_view_ticket(viewer: User | None, ticket) -> bool:
+    if ticket is None or viewer is None or not viewer.is_authenticated:
+        return False
+    return can_handle_tickets(viewer) or ticket.requester_id == viewer.id
+
+
+def can_read_internal_notes(viewer: User, ticket) -> bool:
+    """Internal notes are the team's: a requester never reads one, on any channel."""
+    return can_handle_tickets(viewer)
+
+
+def can_rate_ticket(viewer: User, ticket) -> bool:
+    return (
+        ticket.requester_id == viewer.id
+        and ticket.resolved_at is not None
+        and ticket.satisfaction is None
+        and ticket.merged_into_id is None
+    )
 
 
 def require(allowed: bool) -> None:

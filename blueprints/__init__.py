@@ -16,6 +16,7 @@ from blueprints.messages import bp as messages_bp
 from blueprints.notifications import bp as notifications_bp
 from blueprints.plans import bp as plans_bp
 from blueprints.simulator import bp as simulator_bp
+from blueprints.support import bp as support_bp
 from blueprints.webhooks import bp as webhooks_bp
 
 
@@ -36,5 +37,6 @@ def register_blueprints(app: Flask) -> None:
         webhooks_bp,
         intake_bp,
         crm_bp,
+        support_bp,
     ):
         app.register_blueprint(bp)

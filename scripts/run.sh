@@ -18,6 +18,7 @@ if [ -z "${REDIS_URL:-}" ]; then
   export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 export MAIL_PORT=${MAIL_PORT:-$(free_port)} MAIL_SERVER=127.0.0.1
+export MAIL_INBOUND_PORT=${MAIL_INBOUND_PORT:-$(free_port)}
 # a demo bank account for transfers and payout files (set your own in production)
 export PLATFORM_IBAN=${PLATFORM_IBAN:-FR7630006000011234567890189} PLATFORM_BIC=${PLATFORM_BIC:-AGRIFRPP}
 # no CMI merchant account: the local gateway of devtools/ stands in (any card; one ending in
@@ -53,6 +54,7 @@ cat <<MSG
     sales@demo-financialtracker.fr      seller (the CRM: pipeline, leads, activities)
     support@demo-financialtracker.fr    support agent
   Emails go to a local SMTP sink (port $MAIL_PORT); admins read them under Emails.
+  Replies to ticket emails: send them to smtp://127.0.0.1:$MAIL_INBOUND_PORT (their Reply-To).
   $PAYMENTS
   Stop with Ctrl-C.
 

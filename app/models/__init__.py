@@ -117,9 +117,23 @@ from app.models.sla import (
     SlaRecompute,
     SlaTarget,
 )
+from app.models.support import (
+    ACTIVE_STATUSES,
+    Ticket,
+    TicketAttachment,
+    TicketCategory,
+    TicketMessage,
+    TicketStatus,
+)
 from app.models.user import STAFF, Role, User
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "Ticket",
+    "TicketAttachment",
+    "TicketCategory",
+    "TicketMessage",
+    "TicketStatus",
     "OPEN_STAGES",
     "Activity",
     "ActivityKind",

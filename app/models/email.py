@@ -21,6 +21,8 @@ class Email(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     recipient: Mapped[str] = mapped_column(String(254))
+    # where an answer goes: a ticket's own address, so a reply by email lands on it
+    reply_to: Mapped[str | None] = mapped_column(String(254))
     template: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
     subject: Mapped[str] = mapped_column(String(250))

@@ -31,8 +31,10 @@ def on_connect(auth=None):
     join_room(f"session:{current_user.login_session_id}")
     if current_user.is_admin:
         join_room("admins")
-    if can_join_room(current_user, "sales"):
-        join_room("sales")  # the pipeline board and the lead pages refresh on `lead:changed`
+    # the pipeline (`lead:changed`) and the support queue (`ticket:changed`) refresh live
+    for team in ("sales", "support"):
+        if can_join_room(current_user, team):
+            join_room(team)
     presence.seen(current_user.id, connected=True)
 
 

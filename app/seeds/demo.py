@@ -16,7 +16,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.seeds import demo_crm, demo_dossiers
+from app.seeds import demo_crm, demo_dossiers, demo_support
 from app.services import accounts, catalogue, notifications, plans, sla
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -159,7 +159,7 @@ def build() -> int:
     pw = accounts.hash_password(DEMO_PASSWORD)
     admin = _upsert_user(f"admin@{DEMO_DOMAIN}", Role.ADMIN, "Alice", "Admin", pw)
     seller = _upsert_user(f"sales@{DEMO_DOMAIN}", Role.SALES, "Samuel", "Vendeur", pw)
-    _upsert_user(f"support@{DEMO_DOMAIN}", Role.SUPPORT, "Sarah", "Support", pw)
+    agent = _upsert_user(f"support@{DEMO_DOMAIN}", Role.SUPPORT, "Sarah", "Support", pw)
     for i, (
         local,
         first,
@@ -239,4 +239,5 @@ def build() -> int:
         )
         demo_dossiers.referral(referrer, client)
         demo_crm.build(seller, referrer)
+        demo_support.build(client, agent)
     return created

@@ -40,6 +40,8 @@ def dashboard():
         return redirect(url_for("admin.dashboard"))
     if current_user.role == Role.SALES:
         return redirect(url_for("crm.home"))
+    if current_user.role == Role.SUPPORT:
+        return redirect(url_for("support.queue"))
     ctx = {"dossiers": [], **dossiers_service.for_dashboard(current_user)}
     return render_template(
         f"main/dashboard_{current_user.role.value}.html",

@@ -212,6 +212,46 @@ def sniff(file: FileStorage, accepted: dict | None = None) -> tuple[str, bytes] 
     return accepted[kind.mime], head
 
 
+def store_attachments(area: str, files: list, max_files: int) -> list[dict]:
+    """Files attached to a message or a ticket reply: every one checked (type by content,
+    size) before any is stored, so a refused file leaves nothing behind. Returns the rows'
+    values (`storage_key`, `original_name`, `content_type`, `size_bytes`).
+
+    :raises ValidationFailed: too many files, a refused type or a file too large (`files`)."""
+    files = [f for f in files if f and f.filename]
+    if len(files) > max_files:
+        message = _("At most %(n)d files at a time.", n=max_files)
+        raise ValidationFailed(message, files=message)
+    checked = []
+    for file in files:
+        result = sniff(file)
+        if isinstance(result, str):
+            message = _(
+                "%(name)s was not added: %(why)s", name=display_name(file.filename), why=result
+            )
+            raise ValidationFailed(message, files=message)
+        checked.append((file, *result))
+    max_bytes = current_app.config["UPLOAD_MAX_MB"] * 2**20
+    stored = []
+    try:
+        for file, suffix, head in checked:
+            key, size = storage.save_stream(area, head, file.stream, suffix, max_bytes)
+            stored.append(
+                {
+                    "storage_key": key,
+                    "original_name": display_name(file.filename),
+                    "content_type": next(m for m, s in ACCEPTED.items() if s == suffix),
+                    "size_bytes": size,
+                }
+            )
+    except storage.TooLarge:
+        for row in stored:
+            storage.delete(row["storage_key"])
+        message = _("The file is larger than %(n)d MB.", n=current_app.config["UPLOAD_MAX_MB"])
+        raise ValidationFailed(message, files=message) from None
+    return stored
+
+
 def upload(
     dossier_id: int,
     actor: User,

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.core import storage
 from app.core.db import commit_keeping_loaded
 from app.core.errors import ValidationFailed
 from app.extensions import db
@@ -107,31 +105,7 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
     if len(body) > MAX_LENGTH:
         message = _("A message is %(n)d characters at most.", n=MAX_LENGTH)
         raise ValidationFailed(message, body=message)
-    if len(files) > MAX_ATTACHMENTS:
-        message = _("At most %(n)d files at a time.", n=MAX_ATTACHMENTS)
-        raise ValidationFailed(message, files=message)
-    checked = []
-    for file in files:  # every file is checked before any is stored
-        result = documents.sniff(file)
-        if isinstance(result, str):
-            message = _(
-                "%(name)s was not added: %(why)s",
-                name=documents.display_name(file.filename),
-                why=result,
-            )
-            raise ValidationFailed(message, files=message)
-        checked.append((file, *result))
-    max_bytes = current_app.config["UPLOAD_MAX_MB"] * 2**20
-    stored = []
-    try:
-        for file, suffix, head in checked:
-            key, size = storage.save_stream("messages", head, file.stream, suffix, max_bytes)
-            stored.append((file, suffix, key, size))
-    except storage.TooLarge:
-        for _file, _suffix, key, _size in stored:
-            storage.delete(key)
-        message = _("The file is larger than %(n)d MB.", n=current_app.config["UPLOAD_MAX_MB"])
-        raise ValidationFailed(message, files=message) from None
+    stored = documents.store_attachments("messages", files, MAX_ATTACHMENTS)
     now = utcnow()
     if sender.id not in target.participants:
         db.session.execute(_JOIN, {"thread_id": target.id, "user_id": sender.id})
@@ -151,17 +125,7 @@ def post(thread_id: int, sender: User, body: str, files=()) -> Message:
     db.session.add(msg)
     if stored:
         db.session.execute(
-            db.insert(MessageAttachment),
-            [
-                {
-                    "message_id": msg.id,
-                    "storage_key": key,
-                    "original_name": documents.display_name(file.filename),
-                    "content_type": next(m for m, s in documents.ACCEPTED.items() if s == suffix),
-                    "size_bytes": size,
-                }
-                for file, suffix, key, size in stored
-            ],
+            db.insert(MessageAttachment), [{"message_id": msg.id, **row} for row in stored]
         )
     # a Thread this session already holds did not see those statements
     loaded = db.session.identity_map.get(db.session.identity_key(Thread, target.id))

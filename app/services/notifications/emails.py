@@ -41,6 +41,9 @@ SUBJECTS = {
     "lead_invitation": _l("Your FinancialTracker account is ready to be opened"),
     "staff_invitation": _l("You have a staff account on FinancialTracker"),
     "tasks_overdue": _l("Your sales tasks that are late"),
+    "ticket_opened": _l("We have received your request for help"),
+    "ticket_reply": _l("A reply to your request for help"),
+    "ticket_resolved": _l("Your request for help is resolved"),
 }
 
 
@@ -60,17 +63,26 @@ def queue_email(user: User, template: str, send_at=None, **context: Any) -> Emai
 
 
 def queue_email_to(
-    address: str, locale: str, template: str, send_at=None, user: User | None = None, **context
+    address: str,
+    locale: str,
+    template: str,
+    send_at=None,
+    user: User | None = None,
+    reply_to: str | None = None,
+    subject: str | None = None,
+    **context,
 ) -> Email:
-    """The same for someone without an account (a prospect who left their address)."""
+    """The same for someone without an account (a prospect who left their address).
+    `reply_to`: where an answer by email should go (a ticket's own address)."""
     with force_locale(locale):
         ctx = {"user": user, "email_locale": locale, **context}
         email = Email(
             user_id=user.id if user is not None else None,
             recipient=address,
+            reply_to=reply_to,
             template=template,
             locale=locale,
-            subject=str(SUBJECTS[template]),
+            subject=str(subject or SUBJECTS[template]),
             body_text=render_template(f"emails/{template}.txt", **ctx),
             body_html=render_template(f"emails/{template}.html", **ctx),
         )
@@ -109,6 +121,7 @@ def send(email_id: int) -> bool:
         body=email.body_text,
         from_email=current_app.config["MAIL_DEFAULT_SENDER"],
         to=[email.recipient],
+        reply_to=[email.reply_to] if email.reply_to else None,
     )
     message.attach_alternative(email.body_html, "text/html")
     try:

@@ -32,6 +32,7 @@ FAMILIES = {
     "money": _l("Invoices and payments"),
     "account": _l("My account and applications"),
     "sales": _l("Leads and sales tasks"),
+    "support": _l("Requests for help"),
 }
 # everything in the app and by email until the user says otherwise; push only when asked for
 DEFAULTS = {
@@ -45,6 +46,8 @@ DEFAULTS = {
     ("account", "email"): True,
     ("sales", "in_app"): True,
     ("sales", "email"): True,
+    ("support", "in_app"): True,
+    ("support", "email"): True,
 }
 PREFIXES = (
     ("dossier_", "dossiers"),
@@ -60,6 +63,7 @@ PREFIXES = (
     ("verify_email", "account"),
     ("lead_", "sales"),
     ("activity_", "sales"),
+    ("ticket_", "support"),
 )
 
 
