@@ -12,3 +12,30 @@ def svg_bar(share: float, width: int = 240, height: int = 14) -> Markup:
         f'aria-hidden="true" focusable="false"><rect width="{width}" height="{height}" '
         f'class="bar__track"/><rect width="{filled}" height="{height}" class="bar__fill"/></svg>'
     )
+
+
+def svg_bars(rows, width: int = 320, bar: int = 18, gap: int = 8, label_width: int = 110) -> Markup:
+    """A horizontal bar chart of `rows` [(label, value, shown)]: `shown` is the figure as
+    printed. The SVG is labelled as an image; the same figures are in the table next to it,
+    which is what a screen reader reads."""
+    from markupsafe import escape
+
+    rows = list(rows)
+    top = max((float(v or 0) for _l, v, _s in rows), default=0.0) or 1.0
+    plot = width - label_width - 70
+    height = len(rows) * (bar + gap) + gap
+    parts = [
+        f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-hidden="true" focusable="false">'
+    ]
+    for i, (label, value, shown) in enumerate(rows):
+        y = gap + i * (bar + gap)
+        length = round(plot * max(0.0, float(value or 0)) / top)
+        parts.append(
+            f'<text x="0" y="{y + bar - 4}" class="chart__label">{escape(str(label))[:24]}</text>'
+            f'<rect x="{label_width}" y="{y}" width="{length}" height="{bar}" class="bar__fill"/>'
+            f'<text x="{label_width + length + 4}" y="{y + bar - 4}" class="chart__value">'
+            f"{escape(str(shown))}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

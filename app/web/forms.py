@@ -1,5 +1,7 @@
 """Form pieces shared by blueprints: French-friendly numbers, service errors onto fields."""
 
+from datetime import date, timedelta
+
 from babel.numbers import format_decimal
 from flask import abort, request
 from flask_babel import gettext as _
@@ -8,10 +10,26 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional, StopValidation
 
+from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.numbers import parse_number, parse_whole
 from app.core.validators import MAX_ID, password_problem, sector_problem, siren_problem
-from app.models import SECTORS, CompanyType
+from app.models import PARIS, SECTORS, CompanyType
+
+
+def read_period(args, days: int = 30) -> tuple[date, date]:
+    """A report's period from `?from=…&to=…` (ISO days, Paris), the last `days` by default;
+    swapped when given backwards."""
+
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    end = day("to") or clock.today(PARIS)
+    start = day("from") or end - timedelta(days=days - 1)
+    return (start, end) if start <= end else (end, start)
 
 
 def sector_choices():

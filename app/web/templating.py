@@ -97,6 +97,7 @@ GLOBALS = {
     "live": live,
     "input_attrs": forms.input_attrs,
     "svg_bar": charts.svg_bar,
+    "svg_bars": charts.svg_bars,
     "level_names": marketplace.LEVEL_NAMES,
 }
 

@@ -1,19 +1,15 @@
 """Admin pages of the simulator: the catalogue (products, questions) and its analytics."""
 
-from datetime import date, timedelta
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.validators import parse_id
-from app.models import PARIS
 from app.services import catalogue
 from app.services.simulator import formulas, simulator_stats
 from app.web import hx
-from app.web.forms import apply_errors
+from app.web.forms import apply_errors, read_period
 from app.web.security import admin_required
 from blueprints.admin import bp
 from blueprints.admin.forms import ProductForm, QuestionForm
@@ -100,24 +96,10 @@ def question_edit(question_id: int):
 # -- simulator analytics -------------------------------------------------------------------------
 
 
-def _period() -> tuple[date, date]:
-    today = clock.today(PARIS)
-    end = _date_arg("to") or today
-    start = _date_arg("from") or end - timedelta(days=29)
-    return (start, end) if start <= end else (end, start)
-
-
-def _date_arg(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return None
-
-
 @bp.get("/simulator")
 @admin_required
 def simulator_funnel():
-    start, end = _period()
+    start, end = read_period(request.args)
     return render_template(
         "admin/simulator_funnel.html", f=simulator_stats.funnel(start, end), start=start, end=end
     )
@@ -126,7 +108,7 @@ def simulator_funnel():
 @bp.get("/simulator/simulations")
 @admin_required
 def simulator_list():
-    start, end = _period()
+    start, end = read_period(request.args)
     filters = {k: request.args.get(k) or None for k in ("status", "owner", "source")}
     rows, next_before = simulator_stats.simulations_page(
         start=start, end=end, before_id=request.args.get("before", type=parse_id), **filters

@@ -12,9 +12,10 @@ from app.core.validators import parse_id
 from app.models import LeadSource
 from app.security import CRM_ROLES
 from app.services.crm import activities, leads
+from app.services.crm import figures as crm_figures
 from app.services.plans import pricing
 from app.web import hx
-from app.web.forms import apply_errors
+from app.web.forms import apply_errors, read_period
 from app.web.security import role_required, safe_redirect_target
 from blueprints.crm import bp
 from blueprints.crm.forms import ActivityForm, LeadForm
@@ -258,4 +259,59 @@ def home():
         unassigned=leads.stage_counts(0),
         stage_labels=leads.STAGE_LABELS,
         kind_labels=activities.KIND_LABELS,
+    )
+
+
+def _figure_labels() -> dict:
+    return {
+        "stages": {s.value: str(label) for s, label in leads.STAGE_LABELS.items()},
+        "sources": {s.value: str(label) for s, label in leads.SOURCE_LABELS.items()},
+        "by_stage": _("Leads by stage"),
+        "by_source": _("Leads by source"),
+        "funnel": _("Conversion by stage"),
+        "time": _("Time in stage"),
+        "months": _("Won per month"),
+        "leaderboard": _("Sellers"),
+        "stage": _("Stage"),
+        "source": _("Source"),
+        "leads": _("Leads"),
+        "won": _("Won"),
+        "lost": _("Lost"),
+        "rate": _("Won rate"),
+        "reached": _("Reached"),
+        "next": _("Went on to the next stage"),
+        "days": _("Average days"),
+        "moves": _("Leads that left it"),
+        "month": _("Month"),
+        "amount": _("Amount won (yearly)"),
+        "seller": _("Seller"),
+    }
+
+
+@bp.get("/figures")
+@crm_required
+def figures():
+    start, end = read_period(request.args, days=90)
+    return render_template(
+        "crm/figures.html",
+        r=crm_figures.report(current_user, start, end),
+        start=start,
+        end=end,
+        labels=_figure_labels(),
+    )
+
+
+@bp.get("/figures.xlsx")
+@crm_required
+def figures_xlsx():
+    start, end = read_period(request.args, days=90)
+    data = crm_figures.workbook(crm_figures.report(current_user, start, end), _figure_labels())
+    name = f"crm-{start.isoformat()}-{end.isoformat()}.xlsx"
+    return (
+        data,
+        200,
+        {
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
     )
