@@ -103,7 +103,9 @@ def _logged_in(browser, base: str, local: str):
 @pytest.mark.skipif(
     os.environ.get("DATABASE_URL", "").startswith("sqlite"), reason="checked on PostgreSQL"
 )
-@pytest.mark.parametrize("who", [None, "client", "expert", "apporteur", "admin"])
+@pytest.mark.parametrize(
+    "who", [None, "client", "expert", "apporteur", "admin", "sales", "support"]
+)
 def test_every_reachable_page_passes_axe_wcag_aa(app, demo, live_server, browser, who):
     if who is None:  # the home page, and the results of a simulation
         context = browser.new_context(locale="fr-FR", reduced_motion="reduce")

@@ -192,7 +192,19 @@ def test_sweeps_purge_and_remind(app, run_jobs):
 
 
 def test_seed_demo_is_idempotent(app):
-    from app.models import Dossier, DossierStatus, Invoice, Message, Thread, ThreadKind
+    from app.models import (
+        Activity,
+        Dossier,
+        DossierStatus,
+        Invoice,
+        Lead,
+        LeadStage,
+        Message,
+        Thread,
+        ThreadKind,
+        Ticket,
+        TicketStatus,
+    )
 
     runner = app.test_cli_runner()
     totals = []
@@ -205,6 +217,9 @@ def test_seed_demo_is_idempotent(app):
                     db.session.scalar(db.select(db.func.count(Notification.id))),
                     db.session.scalar(db.select(db.func.count(Dossier.id))),
                     db.session.scalar(db.select(db.func.count(Message.id))),
+                    db.session.scalar(db.select(db.func.count(Lead.id))),
+                    db.session.scalar(db.select(db.func.count(Activity.id))),
+                    db.session.scalar(db.select(db.func.count(Ticket.id))),
                 )
             )
     assert totals[0] == totals[1]
@@ -214,7 +229,17 @@ def test_seed_demo_is_idempotent(app):
                 db.select(User.role, db.func.count(User.id)).group_by(User.role)
             ).all()
         )
-        assert counts == {Role.ADMIN: 1, Role.EXPERT: 4, Role.CLIENT: 5, Role.REFERRER: 1}
+        assert counts == {
+            Role.ADMIN: 1,
+            Role.EXPERT: 4,
+            Role.CLIENT: 5,
+            Role.REFERRER: 1,
+            Role.SALES: 1,
+            Role.SUPPORT: 1,
+        }
+        # the sales side: a lead in every stage, a ticket in every status (A11)
+        assert set(db.session.scalars(db.select(Lead.stage))) == set(LeadStage)
+        assert set(db.session.scalars(db.select(Ticket.status))) == set(TicketStatus)
         # the demo client's dossiers span the workflow, reached through real transitions
         statuses = set(db.session.scalars(db.select(Dossier.status)))
         assert {

@@ -214,7 +214,7 @@ def tell_team(ticket: Ticket, kind: str, title) -> None:
             if ticket.priority in (Priority.HIGH, Priority.URGENT)
             else Priority.MEDIUM,
             object_ref=f"ticket:{ticket.id}",
-            threshold=f"{kind}:{utcnow().isoformat(timespec='seconds')}",
+            threshold=utcnow().isoformat(timespec="seconds"),  # each event is news
         )
 
 
