@@ -42,11 +42,22 @@ def seed_demo() -> None:
 @click.option("--dossiers", default=500_000, show_default=True)
 @click.option("--messages", default=5_000_000, show_default=True)
 @click.option("--chunk", default=5_000, show_default=True)
+@click.option("--leads", default=200_000, show_default=True)
+@click.option("--activities", default=1_000_000, show_default=True)
+@click.option("--tickets", default=300_000, show_default=True)
 def seed_scale(
-    clients: int, experts: int, referrers: int, dossiers: int, messages: int, chunk: int
+    clients: int,
+    experts: int,
+    referrers: int,
+    dossiers: int,
+    messages: int,
+    chunk: int,
+    leads: int,
+    activities: int,
+    tickets: int,
 ) -> None:
     """Large dataset for `make bench`, by bulk inserts; re-running tops it up."""
-    scale.build(clients, experts, referrers, dossiers, messages, chunk)
+    scale.build(clients, experts, referrers, dossiers, messages, chunk, leads, activities, tickets)
     click.echo("scale data ready")
 
 

@@ -19,6 +19,8 @@
    and the sweeps with their memory (bench/sla.py).
 8. Payments: the Stripe webhook endpoint, a burst of 1 000 payment events through one worker,
    and the billing page (bench/payments.py).
+9. Sales and support: the pipeline board, the lead list, the support queue and the request
+   form's live price, one user at a time (bench/crm.py).
 
 Before and after, a plain Python loop is timed: the machine's phase the figures were taken in.
 
@@ -303,6 +305,7 @@ def main() -> None:
         "messages",
         "sla",
         "payments",
+        "crm",
     ]
     if "throughput" in parts:
         throughput()
@@ -337,6 +340,10 @@ def main() -> None:
         from bench import payments
 
         payments.requests_bench(APP, HELLO, wrk_script)
+    if "crm" in parts:
+        from bench import crm
+
+        crm.requests_bench(APP, HELLO, wrk_script)
     machine_speed("after")
 
 

@@ -33,9 +33,11 @@ export SECRET_KEY=${SECRET_KEY:-$(.venv/bin/python -c "import secrets; print(sec
 FLASK=".venv/bin/flask --app wsgi:app"
 $FLASK db upgrade >/dev/null 2>&1
 $FLASK seed demo >/dev/null
-echo "seeding the scale dataset (${BENCH_CLIENTS:-100000} clients, ${BENCH_EXPERTS:-10000} experts, ${BENCH_DOSSIERS:-500000} dossiers, ${BENCH_MESSAGES:-5000000} messages)"
+echo "seeding the scale dataset (${BENCH_CLIENTS:-100000} clients, ${BENCH_EXPERTS:-10000} experts, ${BENCH_DOSSIERS:-500000} dossiers, ${BENCH_MESSAGES:-5000000} messages, ${BENCH_LEADS:-200000} leads, ${BENCH_ACTIVITIES:-1000000} activities, ${BENCH_TICKETS:-300000} tickets)"
 time $FLASK seed scale --clients "${BENCH_CLIENTS:-100000}" --experts "${BENCH_EXPERTS:-10000}" \
-  --dossiers "${BENCH_DOSSIERS:-500000}" --messages "${BENCH_MESSAGES:-5000000}" | tail -1
+  --dossiers "${BENCH_DOSSIERS:-500000}" --messages "${BENCH_MESSAGES:-5000000}" \
+  --leads "${BENCH_LEADS:-200000}" --activities "${BENCH_ACTIVITIES:-1000000}" \
+  --tickets "${BENCH_TICKETS:-300000}" | tail -1
 psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "vacuum analyze" ft_bench
 # PostgreSQL's own account of a slow request, in the kept pg.log: statements over 50 ms, lock
 # waits over 20 ms and every autovacuum, from here on (the seed's bulk statements are not news)

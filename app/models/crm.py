@@ -64,6 +64,9 @@ class Lead(Base):
         Index("ix_leads_owner_stage", "owner_id", "stage", "id"),
         Index("ix_leads_source", "source", "id"),
         Index("ix_leads_created", "created_at"),
+        # "longest in their stage", within a stage or over all of them
+        Index("ix_leads_stage_age", "stage", "stage_changed_at", "id"),
+        Index("ix_leads_stage_changed", "stage_changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -29,7 +29,7 @@ from app.models import (
     utcnow,
 )
 from app.models.dossier import QUOTE_PRODUCTS
-from app.seeds import scale_clocks, scale_messages
+from app.seeds import scale_clocks, scale_crm, scale_messages
 from app.seeds.demo import siren
 from app.services import accounts
 from app.services.workflow import WAITING_AFTER, recount_loads
@@ -198,7 +198,15 @@ def _scale_dossiers(target: int, chunk: int) -> None:
 
 
 def build(
-    clients: int, experts: int, referrers: int, dossiers: int, messages: int, chunk: int
+    clients: int,
+    experts: int,
+    referrers: int,
+    dossiers: int,
+    messages: int,
+    chunk: int,
+    leads: int = 0,
+    activities: int = 0,
+    tickets: int = 0,
 ) -> None:
     random.seed(2026)
     pw = accounts.hash_password("scale-password-2026")
@@ -276,3 +284,4 @@ def build(
     recount_loads()  # bulk inserts bypass the workflow's counter
     scale_clocks.clocks_for_scale(chunk)  # bulk inserts bypass the clocks too
     scale_messages.messages(messages, chunk=10 * chunk)  # COPY is cheap per row: bigger batches
+    scale_crm.build(leads, activities, tickets, pw)

@@ -84,6 +84,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_leads_referrer_id'), ['referrer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_siren'), ['siren'], unique=False)
         batch_op.create_index('ix_leads_source', ['source', 'id'], unique=False)
+        batch_op.create_index('ix_leads_stage_age', ['stage', 'stage_changed_at', 'id'], unique=False)
+        batch_op.create_index('ix_leads_stage_changed', ['stage_changed_at', 'id'], unique=False)
         batch_op.create_index('ix_leads_stage', ['stage', 'id'], unique=False)
 
     op.create_table('activities',
@@ -168,6 +170,8 @@ def downgrade():
     op.drop_table('activities')
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.drop_index('ix_leads_stage')
+        batch_op.drop_index('ix_leads_stage_changed')
+        batch_op.drop_index('ix_leads_stage_age')
         batch_op.drop_index('ix_leads_source')
         batch_op.drop_index(batch_op.f('ix_leads_siren'))
         batch_op.drop_index(batch_op.f('ix_leads_referrer_id'))

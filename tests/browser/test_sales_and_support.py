@@ -56,6 +56,10 @@ def test_request_form_to_won_lead_to_client_to_rated_ticket(
     card.get_by_label(re.compile("Déplacer Brasserie Lune vers")).select_option("qualified")
     card.get_by_role("button", name="Déplacer").click()
     expect(seller.locator("#col-qualified").locator("xpath=..")).to_contain_text("Brasserie Lune")
+    if js:  # dragging is the extra: the card moves to the column it is dropped on
+        card = seller.locator(".board__card", has_text="Brasserie Lune")
+        card.drag_to(seller.locator('[data-stage="proposal"]'))
+        expect(seller.locator('[data-stage="proposal"]')).to_contain_text("Brasserie Lune")
     seller.get_by_role("link", name="Brasserie Lune").first.click()
     expect(seller.locator("#lead-main")).to_contain_text("589")
     seller.locator("#move-" + seller.url.rsplit("/", 1)[1] + "-page").select_option("won")

@@ -256,6 +256,9 @@ def test_seed_demo_is_idempotent(app):
         assert referral is not None and referral.last_message_at is not None
 
 
+CRM_SCALE = ["--leads", "50", "--activities", "120", "--tickets", "30"]
+
+
 def test_seed_scale_small(app):
     result = app.test_cli_runner().invoke(
         args=[
@@ -273,14 +276,30 @@ def test_seed_scale_small(app):
             "140",
             "--chunk",
             "10",
+            *CRM_SCALE,
         ]
     )
     assert result.exit_code == 0, result.output
-    from app.models import Dossier, ExpertProduct, Message, Thread, ThreadParticipant
+    from app.models import (
+        Activity,
+        Dossier,
+        ExpertProduct,
+        Lead,
+        Message,
+        Thread,
+        ThreadParticipant,
+        Ticket,
+        TicketMessage,
+    )
     from app.services import messaging
 
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count(User.id))) == 40
+        # 40 clients, experts and referrers, a sales team of 20 and a support team of 10
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 70
+        assert db.session.scalar(db.select(db.func.count(Lead.id))) == 50
+        assert db.session.scalar(db.select(db.func.count(Activity.id))) == 120
+        assert db.session.scalar(db.select(db.func.count(Ticket.id))) == 30
+        assert db.session.scalar(db.select(db.func.count(TicketMessage.id))) == 30
         assert db.session.scalar(db.select(db.func.count(Dossier.id))) == 95
         if db.engine.dialect.name == "postgresql":  # the bulk load gives the index back as it was
             options = db.session.scalar(
@@ -314,11 +333,13 @@ def test_seed_scale_small(app):
         assert messaging.search(client, word)[0]  # the full-text index has them
     again = app.test_cli_runner().invoke(
         args=["seed", "scale", "--clients", "30", "--experts", "7", "--referrers", "3"]
-        + ["--dossiers", "95", "--messages", "140", "--chunk", "10"]
+        + ["--dossiers", "95", "--messages", "140", "--chunk", "10", *CRM_SCALE]
     )
     assert again.exit_code == 0, again.output
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(Message.id))) == 140
+        assert db.session.scalar(db.select(db.func.count(Lead.id))) == 50
+        assert db.session.scalar(db.select(db.func.count(User.id))) == 70
         assert all(
             re.fullmatch(r"\d{9}", u.client_profile.siren)
             for u in db.session.scalars(db.select(User).where(User.role == Role.CLIENT))

@@ -384,3 +384,22 @@ def test_the_quoted_part_of_a_reply_is_cut():
     ).encode()
     message = email_lib.message_from_bytes(raw, policy=email.policy.default)
     assert mailin.reply_text(message) == "Oui, c'est bon."
+
+
+def test_a_refused_file_on_a_reply_keeps_the_reply_text(app, client):
+    _people(app)
+    login(client, "client@example.fr")
+    _open(client)
+    with app.app_context():
+        ticket_id = db.session.scalar(db.select(Ticket.id))
+    resp = post(
+        client,
+        f"/support/tickets/{ticket_id}/reply",
+        {"body": "Voici la pièce demandée", "files": (io.BytesIO(b"MZ\x90\x00binary"), "outil.exe")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    assert "Voici la pièce demandée" in page and "outil.exe" in page
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(TicketMessage.id))) == 1

@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.core.errors import InvalidTransition, NotFound, ValidationFailed
 from app.core.validators import normalize_email, normalize_siren
-from app.extensions import db
+from app.extensions import cache, db
 from app.models import (
     OPEN_STAGES,
     Lead,
@@ -156,6 +156,7 @@ def capture(
         )
     notify.signal("sales", "lead:changed", lead_id=lead.id)
     db.session.commit()
+    _forget_counts(lead.owner_id)
     return lead
 
 
@@ -312,9 +313,22 @@ def _owned_by(query, owner_id: int | None):
 
 def stage_counts(owner_id: int | None = None) -> dict[LeadStage, int]:
     """Leads per stage, of one seller (0: of nobody; None: of everyone)."""
+    counts = _stage_counts(-1 if owner_id is None else owner_id)
+    return {stage: counts.get(stage.value, 0) for stage in LeadStage}
+
+
+@cache.cache_on_arguments()
+def _stage_counts(owner_key: int) -> dict[str, int]:
+    """Cached a few seconds, and forgotten when a lead of that seller changes stage or hands:
+    everyone's counts are a count over the whole stage index."""
+    owner_id = None if owner_key == -1 else owner_key
     query = _owned_by(db.select(Lead.stage, db.func.count()).group_by(Lead.stage), owner_id)
-    counts = dict(db.session.execute(query).all())
-    return {stage: counts.get(stage, 0) for stage in LeadStage}
+    return {stage.value: n for stage, n in db.session.execute(query).all()}
+
+
+def _forget_counts(*owner_ids: int | None) -> None:
+    for key in {-1, *(0 if o is None else o for o in owner_ids)}:
+        _stage_counts.invalidate(key)
 
 
 def board(viewer: User, owner_id: int | None = None) -> list[tuple[LeadStage, int, list[Lead]]]:
@@ -387,6 +401,7 @@ def move(
         _invite(lead, actor)
     notify.signal("sales", "lead:changed", lead_id=lead.id, stage=stage.value)
     db.session.commit()
+    _forget_counts(None, lead.owner_id)  # an unassigned lead moved is its mover's now
     return lead
 
 
@@ -411,12 +426,14 @@ def assign(actor: User, lead: Lead, owner_id: int | None) -> Lead:
         owner = db.session.get(User, owner_id)
         if owner is None or owner.role not in (Role.SALES, Role.ADMIN) or not owner.active:
             raise ValidationFailed(_("Choose someone of the sales team."), owner=_("Choose."))
+    previous_owner = lead.owner_id
     lead.owner_id = owner.id if owner else None
     _event(lead, "assigned", actor, detail=owner.full_name if owner else "")
     if owner is not None and owner.id != actor.id:
         _tell_owner(lead, owner, "lead_assigned", _l("A lead was handed to you"), utcnow())
     notify.signal("sales", "lead:changed", lead_id=lead.id)
     db.session.commit()
+    _forget_counts(previous_owner, lead.owner_id)
     return lead
 
 
