@@ -115,9 +115,12 @@ def test_request_form_to_won_lead_to_client_to_rated_ticket(
     agent.check("#internal")
     agent.locator("#reply").get_by_role("button", name="Envoyer").click()
     expect(agent.locator("#ticket-thread")).to_contain_text("Client à rappeler")
+    # the live signal may refresh the thread before the page itself comes back: wait for it
+    expect(agent.locator("#body")).to_have_value("")
     agent.fill("#body", "Non : 589 € hors taxes, soit 706,80 € TTC.")
     agent.select_option("#status", "resolved")
     agent.locator("#reply").get_by_role("button", name="Envoyer").click()
+    expect(agent.locator("#ticket-thread")).to_contain_text("706,80")
     expect(agent.locator("#ticket-thread")).to_contain_text("Résolu")
 
     # 6. the client reads the answer (live with JavaScript, on reload without) and rates it

@@ -24,18 +24,29 @@ def test_a_ticket_answered_reaches_the_team_and_its_requester_only(app, live_ser
     make_user(app, Role.CLIENT, email="other@example.fr")
     make_user(app, Role.SUPPORT, email="agent@example.fr")
     agent, agent_heard = connect(live_server, session_cookie(live_server, "agent@example.fr"))
-    requester, requester_heard = connect(live_server, session_cookie(live_server, "client@example.fr"))
+    requester, requester_heard = connect(
+        live_server, session_cookie(live_server, "client@example.fr")
+    )
     other, other_heard = connect(live_server, session_cookie(live_server, "other@example.fr"))
     try:
         assert other.call("subscribe", {"room": "support"}, timeout=5) == {"ok": False}
         assert other.call("subscribe", {"room": "sales"}, timeout=5) == {"ok": False}
-        resp = _post(live_server, "client@example.fr", "/support/new",
-                     {"category": "other", "priority": "medium", "subject": "Aide", "body": "Bonjour"})
+        resp = _post(
+            live_server,
+            "client@example.fr",
+            "/support/new",
+            {"category": "other", "priority": "medium", "subject": "Aide", "body": "Bonjour"},
+        )
         ticket_id = int(resp.headers["Location"].split("/tickets/")[1].split("?")[0])
         seen = [agent_heard.get(timeout=5) for _ in range(2)]  # its notification and the signal
         assert {"event": "ticket:changed", "ticket_id": ticket_id} in seen
         assert requester_heard.get(timeout=5) == {"event": "ticket:changed", "ticket_id": ticket_id}
-        _post(live_server, "agent@example.fr", f"/support/tickets/{ticket_id}/reply", {"body": "Voilà"})
+        _post(
+            live_server,
+            "agent@example.fr",
+            f"/support/tickets/{ticket_id}/reply",
+            {"body": "Voilà"},
+        )
         assert requester_heard.get(timeout=5) == {"event": "ticket:changed", "ticket_id": ticket_id}
         try:
             stray = other_heard.get(timeout=0.5)
@@ -56,7 +67,12 @@ def test_a_lead_moved_reaches_the_sales_room(app, live_server):
         token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
         resp = resp_page.post(
             f"{live_server}/crm/leads/new",
-            data={"csrf_token": token, "company": "Lune", "contact_name": "Léa", "email": "l@lune.fr"},
+            data={
+                "csrf_token": token,
+                "company": "Lune",
+                "contact_name": "Léa",
+                "email": "l@lune.fr",
+            },
             allow_redirects=False,
         )
         assert resp.status_code == 303
