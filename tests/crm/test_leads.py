@@ -311,3 +311,18 @@ def test_admins_and_sellers_see_the_lead_page_others_do_not(app, client):
     other = app.test_client()
     login(other, "support@example.fr")
     assert other.get(f"/crm/leads/{lead_id}").status_code == 403
+
+
+def test_the_list_pages_through_many_leads(app, client):
+    with app.test_request_context():
+        for i in range(leads.PAGE + 3):
+            leads.capture(
+                LeadSource.CONTACT, f"n{i}@example.fr", company=f"Société {i:03d}", confirm=False
+            )
+    make_user(app, Role.SALES, email="vendeur@example.fr")
+    login(client, "vendeur@example.fr")
+    page = client.get("/crm/leads?sort=oldest").get_data(as_text=True)
+    assert "Société 000" in page and "Société 052" not in page
+    second = re.search(r'href="(/crm/leads\?[^"]*offset=50[^"]*)">Suivants', page).group(1)
+    page = client.get(second.replace("&amp;", "&")).get_data(as_text=True)
+    assert "Société 052" in page and "Précédents" in page

@@ -406,3 +406,19 @@ def test_a_refused_file_on_a_reply_keeps_the_reply_text(app, client):
     assert "Voici la pièce demandée" in page and "outil.exe" in page
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(TicketMessage.id))) == 1
+
+
+def test_the_queue_pages_through_older_tickets(app, client):
+    ids = _people(app)
+    with app.test_request_context():
+        requester = db.session.get(User, ids["client"])
+        for i in range(tickets.QUEUE_PAGE + 2):
+            tickets.open_ticket(
+                requester, category="other", priority="low", subject=f"Demande {i:03d}", body="B"
+            )
+    agent = app.test_client()
+    login(agent, "agent@example.fr")
+    page = agent.get("/support/queue").get_data(as_text=True)
+    assert "Demande 051" in page and "Demande 000" not in page
+    older = re.search(r'href="(/support/queue\?before=\d+)">Tickets plus anciens', page).group(1)
+    assert "Demande 000" in agent.get(older).get_data(as_text=True)
