@@ -29,6 +29,14 @@ def _owner_filter() -> tuple[str, int | None]:
     return whose, {"mine": current_user.id, "nobody": 0}.get(whose)
 
 
+def _names() -> dict:
+    """Every stage and source label translated once for a page of many cards or rows."""
+    return {
+        "stage_names": {s: str(label) for s, label in leads.STAGE_LABELS.items()},
+        "source_names": {s: str(label) for s, label in leads.SOURCE_LABELS.items()},
+    }
+
+
 @bp.get("")
 @crm_required
 def board():
@@ -36,9 +44,10 @@ def board():
     ctx = {
         "columns": leads.board(current_user, owner_id),
         "whose": whose,
-        "stage_labels": leads.STAGE_LABELS,
-        "source_labels": leads.SOURCE_LABELS,
-        "moves": leads.allowed_moves,
+        **_names(),
+        "moves_from": {s: leads.moves_from(s) for s in leads.STAGE_LABELS},
+        # formatted once, the card's name put in its place (a gettext per card was 1 ms)
+        "move_to": _("Move %(lead)s to", lead="\x00"),
     }
     if hx.wants_fragment(target="board"):
         return render_template("crm/_board.html", **ctx)
@@ -59,6 +68,7 @@ def lead_list():
         "page_size": leads.PAGE,
         "stage_labels": leads.STAGE_LABELS,
         "source_labels": leads.SOURCE_LABELS,
+        **_names(),
         "sorts": leads.SORTS,
         "sellers": leads.sellers(),
     }

@@ -247,6 +247,10 @@ def queue():
         "priority_labels": tickets.PRIORITY_LABELS,
         "statuses": list(TicketStatus),
         "priorities": list(Priority),
+        # translated once for the fifty rows
+        "status_names": {k: str(v) for k, v in tickets.TEAM_STATUS_LABELS.items()},
+        "priority_names": {k: str(v) for k, v in tickets.PRIORITY_LABELS.items()},
+        "category_names": {k: str(v) for k, v in tickets.CATEGORY_LABELS.items()},
     }
     if hx.wants_fragment(target="queue-rows"):
         return render_template("support/_queue_rows.html", **ctx)

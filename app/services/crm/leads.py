@@ -49,7 +49,7 @@ SOURCE_LABELS = {
     LeadSource.MANUAL: _l("Entered by a seller"),
 }
 INVITE_MAX_AGE = 30 * 86400
-BOARD_CARDS = 20  # per column: the rest is in the list, filtered by stage
+BOARD_CARDS = 10  # per column (a phone shows them all): the rest is in the list, by stage
 MAX_REASON = 300
 
 
@@ -331,30 +331,72 @@ def _forget_counts(*owner_ids: int | None) -> None:
         _stage_counts.invalidate(key)
 
 
-def board(viewer: User, owner_id: int | None = None) -> list[tuple[LeadStage, int, list[Lead]]]:
-    """One column per stage: its count and its newest cards. Counts for won and lost are the
-    whole history, so those columns show only the last cards."""
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What a board card shows, read as plain columns (the board reads 60 of them)."""
+
+    id: int
+    name: str
+    source: LeadSource
+    estimate_cents: int | None
+    stage_changed_at: datetime
+    owner_name: str
+
+
+def board(viewer: User, owner_id: int | None = None) -> list[tuple[LeadStage, int, list[Card]]]:
+    """One column per stage: its count and its newest cards, each column one index range
+    (stage, or seller and stage). Won and lost count the whole history and show the last."""
     require(can_use_crm(viewer))
     counts = stage_counts(owner_id)
     columns = []
     for stage in LeadStage:
-        query = _owned_by(db.select(Lead).where(Lead.stage == stage), owner_id)
-        cards = db.session.scalars(query.order_by(Lead.id.desc()).limit(BOARD_CARDS)).all()
-        columns.append((stage, counts.get(stage, 0), cards))
+        query = _owned_by(
+            db.select(
+                Lead.id,
+                Lead.company,
+                Lead.contact_name,
+                Lead.email,
+                Lead.source,
+                Lead.estimate_cents,
+                Lead.stage_changed_at,
+                User.first_name,
+                User.last_name,
+            )
+            .outerjoin(User, User.id == Lead.owner_id)
+            .where(Lead.stage == stage),
+            owner_id,
+        )
+        rows = db.session.execute(query.order_by(Lead.id.desc()).limit(BOARD_CARDS)).all()
+        cards = [
+            Card(
+                r.id,
+                r.company or r.contact_name or r.email,
+                r.source,
+                r.estimate_cents,
+                r.stage_changed_at,
+                f"{r.first_name} {r.last_name}".strip() if r.first_name is not None else "",
+            )
+            for r in rows
+        ]
+        columns.append((stage, counts[stage], cards))
     return columns
 
 
 # -- the pipeline --------------------------------------------------------------------------------
 
 
-def allowed_moves(lead: Lead) -> list[LeadStage]:
+def moves_from(stage: LeadStage) -> list[LeadStage]:
     """Between the open stages in any direction, from any open stage to won or lost; a lost
     lead may be reopened; a won one is a client now and stays won."""
-    if lead.stage == LeadStage.WON:
+    if stage == LeadStage.WON:
         return []
-    if lead.stage == LeadStage.LOST:
+    if stage == LeadStage.LOST:
         return [LeadStage.NEW]
-    return [s for s in LeadStage if s != lead.stage]
+    return [s for s in LeadStage if s != stage]
+
+
+def allowed_moves(lead: Lead) -> list[LeadStage]:
+    return moves_from(lead.stage)
 
 
 def read_stage(raw: str | None) -> LeadStage:
