@@ -300,7 +300,11 @@ def page(viewer: User, filters: Filters, offset: int = 0) -> tuple[list[Lead], b
     }[filters.sort]
     offset = max(0, min(offset, 10_000))
     rows = db.session.scalars(
-        _filtered(filters).order_by(*order).offset(offset).limit(PAGE + 1)
+        _filtered(filters)
+        .options(db.defer(Lead.simulation_results), db.defer(Lead.message))
+        .order_by(*order)
+        .offset(offset)
+        .limit(PAGE + 1)
     ).all()
     return rows[:PAGE], len(rows) > PAGE
 
@@ -348,38 +352,55 @@ def board(viewer: User, owner_id: int | None = None) -> list[tuple[LeadStage, in
     (stage, or seller and stage). Won and lost count the whole history and show the last."""
     require(can_use_crm(viewer))
     counts = stage_counts(owner_id)
-    columns = []
-    for stage in LeadStage:
-        query = _owned_by(
-            db.select(
-                Lead.id,
-                Lead.company,
-                Lead.contact_name,
-                Lead.email,
-                Lead.source,
-                Lead.estimate_cents,
-                Lead.stage_changed_at,
-                User.first_name,
-                User.last_name,
-            )
-            .outerjoin(User, User.id == Lead.owner_id)
-            .where(Lead.stage == stage),
-            owner_id,
+    columns = [
+        db.select(
+            Lead.stage,
+            Lead.id,
+            Lead.company,
+            Lead.contact_name,
+            Lead.email,
+            Lead.source,
+            Lead.estimate_cents,
+            Lead.stage_changed_at,
+            Lead.owner_id,
         )
-        rows = db.session.execute(query.order_by(Lead.id.desc()).limit(BOARD_CARDS)).all()
-        cards = [
+    ]
+    # each column's newest cards, one index range each, in one round trip
+    parts = [
+        _owned_by(columns[0].where(Lead.stage == stage), owner_id)
+        .order_by(Lead.id.desc())
+        .limit(BOARD_CARDS)
+        .subquery()
+        for stage in LeadStage
+    ]
+    query = db.union_all(*(db.select(*part.c) for part in parts))
+    rows = db.session.execute(query).all()
+    names = _names_of({r.owner_id for r in rows if r.owner_id is not None})
+    by_stage: dict[LeadStage, list[Card]] = {stage: [] for stage in LeadStage}
+    for r in rows:
+        by_stage[LeadStage(r.stage)].append(
             Card(
                 r.id,
                 r.company or r.contact_name or r.email,
-                r.source,
+                LeadSource(r.source),
                 r.estimate_cents,
                 r.stage_changed_at,
-                f"{r.first_name} {r.last_name}".strip() if r.first_name is not None else "",
+                names.get(r.owner_id, ""),
             )
-            for r in rows
-        ]
-        columns.append((stage, counts[stage], cards))
-    return columns
+        )
+    return [
+        (stage, counts[stage], sorted(cards, key=lambda c: -c.id))
+        for stage, cards in by_stage.items()
+    ]
+
+
+def _names_of(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(User.id, User.first_name, User.last_name).where(User.id.in_(user_ids))
+    ).all()
+    return {r.id: f"{r.first_name} {r.last_name}".strip() for r in rows}
 
 
 # -- the pipeline --------------------------------------------------------------------------------

@@ -340,6 +340,12 @@ def queue(viewer: User, filters: QueueFilters, before_id: int | None = None):
             )
     if before_id:
         query = query.where(Ticket.id < before_id)
+    # the rows show the people's names only
+    names = (User.first_name, User.last_name)
+    query = query.options(
+        db.joinedload(Ticket.requester).load_only(*names),
+        db.joinedload(Ticket.assignee).load_only(*names),
+    )
     rows = db.session.scalars(query.order_by(Ticket.id.desc()).limit(QUEUE_PAGE + 1)).all()
     return rows[:QUEUE_PAGE], (rows[QUEUE_PAGE - 1].id if len(rows) > QUEUE_PAGE else None)
 
