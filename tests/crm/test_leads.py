@@ -322,7 +322,8 @@ def test_the_list_pages_through_many_leads(app, client):
     make_user(app, Role.SALES, email="vendeur@example.fr")
     login(client, "vendeur@example.fr")
     page = client.get("/crm/leads?sort=oldest").get_data(as_text=True)
-    assert "Société 000" in page and "Société 052" not in page
-    second = re.search(r'href="(/crm/leads\?[^"]*offset=50[^"]*)">Suivants', page).group(1)
-    page = client.get(second.replace("&amp;", "&")).get_data(as_text=True)
-    assert "Société 052" in page and "Précédents" in page
+    last = f"Société {leads.PAGE + 2:03d}"
+    assert "Société 000" in page and last not in page
+    second = re.search(rf'href="(/crm/leads\?[^"]*offset={leads.PAGE}[^"]*)">Suivants', page)
+    page = client.get(second.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert last in page and "Précédents" in page

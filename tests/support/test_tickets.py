@@ -419,6 +419,6 @@ def test_the_queue_pages_through_older_tickets(app, client):
     agent = app.test_client()
     login(agent, "agent@example.fr")
     page = agent.get("/support/queue").get_data(as_text=True)
-    assert "Demande 051" in page and "Demande 000" not in page
+    assert f"Demande {tickets.QUEUE_PAGE + 1:03d}" in page and "Demande 000" not in page
     older = re.search(r'href="(/support/queue\?before=\d+)">Tickets plus anciens', page).group(1)
     assert "Demande 000" in agent.get(older).get_data(as_text=True)

@@ -286,7 +286,7 @@ def _filtered(filters: Filters):
     return query
 
 
-PAGE = 50
+PAGE = 25  # rows a page: what a phone scrolls through; the filters narrow the rest
 
 
 def page(viewer: User, filters: Filters, offset: int = 0) -> tuple[list[Lead], bool]:

@@ -310,7 +310,7 @@ def read_filters(args, viewer: User) -> QueueFilters:
     )
 
 
-QUEUE_PAGE = 50
+QUEUE_PAGE = 25  # like the lead list: a screenful or two, the filters narrow the rest
 
 
 def queue(viewer: User, filters: QueueFilters, before_id: int | None = None):
