@@ -5,7 +5,8 @@ server's CPU per request as a ratio to the bare hello in the same run,
 - the pipeline board of the busiest seller (their leads, every column's count and newest cards);
 - the lead list filtered by stage and source, sorted by the time in stage;
 - the support queue (to handle, everyone's) and filtered to one priority;
-- the request form's live price (the estimate fragment a number's keystroke fetches).
+- the request form's live price (the estimate fragment a number's keystroke fetches);
+- and the signed-in /help page: what any signed-in page costs before its own work.
 """
 
 import tempfile
@@ -41,6 +42,8 @@ def requests_bench(app_url: str, hello_url: str, wrk_script) -> dict:
     _, _, agent_cookie = _http_as(app_url, agent)
     price = "/request/estimate?need=custom_plan&sites=8&employees=1250&version=1"
     cases = {
+        # the floor every signed-in page pays (session, layout, badges): the arithmetic's base
+        "signed-in floor (/help, the seller)": ("/help", seller_cookie, {}),
         "pipeline board (busiest seller)": ("/crm", seller_cookie, {}),
         "lead list, stage + source, by time in stage": (
             "/crm/leads?stage=qualified&source=request_form&sort=stage_age",
