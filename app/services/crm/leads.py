@@ -49,7 +49,8 @@ SOURCE_LABELS = {
     LeadSource.MANUAL: _l("Entered by a seller"),
 }
 INVITE_MAX_AGE = 30 * 86400
-BOARD_CARDS = 10  # per column (a phone shows them all): the rest is in the list, by stage
+BOARD_CARDS = 10  # per open column (a phone shows them all): the rest is in the list
+CLOSED_CARDS = 5  # won and lost are history, folded to their latest (as Odoo folds them)
 MAX_REASON = 300
 
 
@@ -369,7 +370,7 @@ def board(viewer: User, owner_id: int | None = None) -> list[tuple[LeadStage, in
     parts = [
         _owned_by(columns[0].where(Lead.stage == stage), owner_id)
         .order_by(Lead.id.desc())
-        .limit(BOARD_CARDS)
+        .limit(BOARD_CARDS if stage in OPEN_STAGES else CLOSED_CARDS)
         .subquery()
         for stage in LeadStage
     ]
