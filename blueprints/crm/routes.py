@@ -164,20 +164,30 @@ def _add_activity(form: ActivityForm, **subject):
     )
 
 
-@bp.post("/leads/<int:lead_id>/activities")
-@crm_required
-def add_lead_activity(lead_id: int):
-    lead = leads.get(current_user, lead_id)
+def _post_activity(done_url: str, again, **subject):
+    """Log an activity on a lead or a client: 303 back to its activities, or the page again
+    (422) with what was typed."""
     form = _activity_form(request.form)
     if form.validate():
         try:
-            _add_activity(form, lead=lead)
+            _add_activity(form, **subject)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
             flash(_("The activity is saved."), "success")
-            return redirect(url_for("crm.lead", lead_id=lead.id, _anchor="activities"), 303)
-    return _lead_page(lead, 422, activity_form=form)
+            return redirect(done_url, 303)
+    return again(form)
+
+
+@bp.post("/leads/<int:lead_id>/activities")
+@crm_required
+def add_lead_activity(lead_id: int):
+    lead = leads.get(current_user, lead_id)
+    return _post_activity(
+        url_for("crm.lead", lead_id=lead.id, _anchor="activities"),
+        lambda form: _lead_page(lead, 422, activity_form=form),
+        lead=lead,
+    )
 
 
 @bp.post("/activities/<int:activity_id>/done")
@@ -246,16 +256,11 @@ def client(client_id: int):
 @crm_required
 def add_client_activity(client_id: int):
     client = leads.get_client(current_user, client_id)
-    form = _activity_form(request.form)
-    if form.validate():
-        try:
-            _add_activity(form, client=client)
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            flash(_("The activity is saved."), "success")
-            return redirect(url_for("crm.client", client_id=client.id, _anchor="activities"), 303)
-    return _client_page(client, 422, activity_form=form)
+    return _post_activity(
+        url_for("crm.client", client_id=client.id, _anchor="activities"),
+        lambda form: _client_page(client, 422, activity_form=form),
+        client=client,
+    )
 
 
 @bp.get("/home")
