@@ -8,6 +8,7 @@ from rq import cron
 
 from app.core.jobs import flush_outbox
 from app.services.accounts.jobs import purge_reset_tokens, remind_unverified_emails
+from app.services.analytics.jobs import purge_report_runs, rebuild_facts, run_due_reports
 from app.services.crm.jobs import remind_overdue_tasks
 from app.services.messaging.jobs import email_unread_messages, send_message_digests
 from app.services.payments.jobs import run_dunning
@@ -46,6 +47,11 @@ cron.register(send_daily_reminders, "default", cron="0 9 * * *", job_timeout=180
 cron.register(remind_overdue_tasks, "default", cron="5 9 * * *", job_timeout=600)
 cron.register(send_morning_report, "default", cron="0 7 * * *", job_timeout=600)
 cron.register(recompute_expert_figures, "default", cron="41 3 * * *", job_timeout=1800)
+# scheduled reports come due at an hour of their owner's zone: checked by the minute
+cron.register(run_due_reports, "default", cron="* * * * *", job_timeout=120)
+cron.register(purge_report_runs, "default", cron="29 4 * * *", job_timeout=600)
+# the facts are kept by events; the nightly rebuild mends what a bulk change went around
+cron.register(rebuild_facts, "exports", cron="53 3 * * *", job_timeout=3600)
 # failed renewals are tried again on A9's schedule; hourly is precise enough for days
 cron.register(run_dunning, "default", cron="23 * * * *", job_timeout=900)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)

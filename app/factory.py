@@ -69,7 +69,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
         arguments={
             "url": app.config["CACHE_REDIS_URL"],
             # an expired entry stays readable this long, served while one caller renews it
-            "redis_expiration_time": app.config["CACHE_SECONDS"] * 12,
+            "redis_expiration_time": max(app.config["CACHE_SECONDS"] * 12, 600),
             "distributed_lock": True,
             "thread_local_lock": False,
             "lock_timeout": 60,  # a process that dies while renewing does not block forever

@@ -357,3 +357,42 @@ def can_rate_ticket(viewer: User, ticket) -> bool:
 def require(allowed: bool) -> None:
     if not allowed:
         raise NotFound()
+
+
+# -- analytics and reports (issue 28) -------------------------------------------------------------
+
+# what an expert (their own figures) or a firm runner (the firm's) may open; the funnel and the
+# referrers are the platform's
+ANALYTICS_SCOPED_VIEWS = ("experts", "products", "sla")
+
+
+def analytics_scope(viewer: User | None, view: str, runs_firm_id: int | None) -> dict | None:
+    """The filters forced on what `viewer` reads of `view`: none for an admin, the firm for its
+    owner or manager, themselves for an approved expert; None when the view is not theirs."""
+    if viewer is None or not viewer.is_authenticated:
+        return None
+    if viewer.is_admin:
+        return {}
+    if view in ANALYTICS_SCOPED_VIEWS and is_approved_expert(viewer):
+        return {"firm_id": runs_firm_id} if runs_firm_id else {"expert_id": viewer.id}
+    return None
+
+
+def can_use_analytics(viewer: User | None) -> bool:
+    return (
+        viewer is not None
+        and viewer.is_authenticated
+        and (viewer.is_admin or is_approved_expert(viewer))
+    )
+
+
+def can_view_report(viewer: User | None, report) -> bool:
+    """A saved report and its runs are its owner's (admins see every one)."""
+    return viewer is not None and (viewer.is_admin or report.owner_id == viewer.id)
+
+
+def can_build_pack(viewer: User | None, dossier) -> bool:
+    """The dossier pack: the admins, the client and the dossier's expert."""
+    return viewer is not None and (
+        viewer.is_admin or viewer.id in (dossier.client_id, dossier.expert_id)
+    )

@@ -4,6 +4,7 @@ from flask import Flask
 
 from blueprints.account import bp as account_bp
 from blueprints.admin import bp as admin_bp
+from blueprints.analytics import bp as analytics_bp
 from blueprints.api import bp as api_bp
 from blueprints.auth import bp as auth_bp
 from blueprints.billing import bp as billing_bp
@@ -38,5 +39,6 @@ def register_blueprints(app: Flask) -> None:
         intake_bp,
         crm_bp,
         support_bp,
+        analytics_bp,
     ):
         app.register_blueprint(bp)

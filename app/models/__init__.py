@@ -1,5 +1,15 @@
 """Central models: every aggregate is importable from here (workers and Alembic need no views)."""
 
+from app.models.analytics import (
+    DailyFact,
+    DossierCount,
+    DossierPack,
+    Frequency,
+    ReportFormat,
+    ReportRun,
+    RunStatus,
+    SavedReport,
+)
 from app.models.audit import AuditLog
 from app.models.base import PARIS, Base, utcnow
 from app.models.catalogue import EligibilityRule, Product, ProductKind, Question, QuestionKind
@@ -128,6 +138,14 @@ from app.models.support import (
 from app.models.user import STAFF, Role, User
 
 __all__ = [
+    "DailyFact",
+    "DossierCount",
+    "DossierPack",
+    "Frequency",
+    "ReportFormat",
+    "ReportRun",
+    "RunStatus",
+    "SavedReport",
     "ACTIVE_STATUSES",
     "Ticket",
     "TicketAttachment",

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, _enum, utcnow
@@ -28,6 +28,8 @@ class Email(Base):
     subject: Mapped[str] = mapped_column(String(250))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # files sent with it, read from storage at sending: [{"key", "filename", "mime"}]
+    attachments: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[EmailStatus] = mapped_column(
         _enum(EmailStatus, "email_status"), default=EmailStatus.QUEUED
     )

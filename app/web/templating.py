@@ -7,7 +7,7 @@ of their own (`app_context_processor`), never filters.
 """
 
 from flask import Flask
-from flask_babel import format_currency
+from flask_babel import format_currency, format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -30,6 +30,36 @@ def money(cents) -> str:
 def percent(basis_points) -> str:
     """A rate stored in basis points, as a reader writes it ("12", "12,5"): 1250 -> 12.5."""
     return i18n.number_input((basis_points or 0) / 100)
+
+
+def figure(value, kind: str = "int") -> str:
+    """A report's figure as its column says: a count, euros (cents), a share, minutes, days or
+    a rating; nothing to show is a dash (a share of nothing is not 0 %)."""
+    if value is None:
+        return "—"
+    if kind == "text":
+        return str(value)
+    if kind == "money":
+        return money(round(value))
+    if kind == "pct":
+        return format_percent(value, format="#,##0.0 %")
+    if kind == "minutes":
+        hours, minutes = divmod(round(value), 60)
+        return (
+            _("%(h)s h %(m)s min", h=hours, m=f"{minutes:02d}")
+            if hours
+            else _("%(m)s min", m=minutes)
+        )
+    if kind == "days":
+        return _("%(n)s d", n=format_decimal(value, format="#,##0.#"))
+    if kind == "rating":
+        return _("%(n)s / 5", n=format_decimal(value, format="0.0"))
+    return format_decimal(value, format="#,##0")
+
+
+def chart_point(row, column: int, kind: str) -> tuple:
+    """A table row as a bar of `svg_bars`: its label, the charted value, the value as printed."""
+    return (row[0], row[column] or 0, figure(row[column], kind))
 
 
 def cents_input(cents) -> str:
@@ -82,6 +112,8 @@ FILTERS = {
     "money": money,
     "dirhams": dirhams,
     "percent": percent,
+    "figure": figure,
+    "chart_point": chart_point,
     "number_input": i18n.number_input,
     "cents_input": cents_input,
     "kilobytes": kilobytes,

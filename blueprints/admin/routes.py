@@ -13,12 +13,14 @@ from app.services import accounts
 from app.services.accounts import users as users_service
 from app.services.admin import approvals as approvals_service
 from app.services.admin import dashboards
+from app.services.analytics import dashboard as analytics_dashboard
+from app.services.analytics.figures import Filters
 from app.services.dossiers import documents
 from app.services.marketplace import reviews as reviews_service
 from app.services.notifications import emails, preferences
 from app.services.notifications import push as push_service
 from app.web import hx
-from app.web.forms import apply_errors
+from app.web.forms import apply_errors, read_period
 from app.web.security import admin_required
 from blueprints.admin import bp
 from blueprints.admin.forms import ApproveForm, RejectForm
@@ -34,13 +36,21 @@ def _pending():
     return {"pending_approvals": pending_approvals}
 
 
+def _kpi_filters() -> Filters:
+    start, end = read_period(request.args, days=30)
+    return Filters(start, end, product_id=parse_id(request.args.get("product") or ""))
+
+
 @bp.get("/")
 @admin_required
 def dashboard():
+    f = _kpi_filters()
+    if hx.wants_fragment(target="admin-kpis"):
+        return render_template("admin/_kpis.html", **analytics_dashboard.context(f))
     overview = dashboards.admin_overview()
     if hx.wants_fragment(target="admin-overview"):
         return render_template("admin/_overview.html", o=overview)
-    return render_template("admin/dashboard.html", o=overview)
+    return render_template("admin/dashboard.html", o=overview, **analytics_dashboard.context(f))
 
 
 @bp.get("/approvals/count")

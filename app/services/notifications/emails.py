@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_mailman import EmailMultiAlternatives
 from rq import Retry
 
+from app.core import storage
 from app.core.db import after_commit
 from app.core.errors import NotFound
 from app.core.jobs import enqueue
@@ -44,6 +45,8 @@ SUBJECTS = {
     "ticket_opened": _l("We have received your request for help"),
     "ticket_reply": _l("A reply to your request for help"),
     "ticket_resolved": _l("Your request for help is resolved"),
+    "report_ready": _l("Your scheduled report"),
+    "report_failed": _l("A scheduled report could not be sent"),
 }
 
 
@@ -70,6 +73,7 @@ def queue_email_to(
     user: User | None = None,
     reply_to: str | None = None,
     subject: str | None = None,
+    attachments: list[dict] | None = None,
     **context,
 ) -> Email:
     """The same for someone without an account (a prospect who left their address).
@@ -85,6 +89,7 @@ def queue_email_to(
             subject=str(subject or SUBJECTS[template]),
             body_text=render_template(f"emails/{template}.txt", **ctx),
             body_html=render_template(f"emails/{template}.html", **ctx),
+            attachments=attachments or None,
         )
     db.session.add(email)
     db.session.flush()
@@ -124,6 +129,8 @@ def send(email_id: int) -> bool:
         reply_to=[email.reply_to] if email.reply_to else None,
     )
     message.attach_alternative(email.body_html, "text/html")
+    for item in email.attachments or ():
+        message.attach(item["filename"], storage.read(item["key"]), item["mime"])
     try:
         message.send(fail_silently=False)
     except Exception as exc:

@@ -1,0 +1,134 @@
+"""Reading the facts: sums of metrics over a filtered range of days, grouped by one dimension.
+Every page and report reads through `sums`; none reads the dossier table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from app.extensions import db
+from app.models import DailyFact, DossierCount
+from app.services.analytics import cache
+
+FILTER_DIMENSIONS = ("product_id", "expert_id", "firm_id", "region")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a page or a saved report looks at: Paris days `start`..`end` (both included), and
+    optionally one product, expert, firm or département."""
+
+    start: date
+    end: date
+    product_id: int | None = None
+    expert_id: int | None = None
+    firm_id: int | None = None
+    region: str | None = None
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The same length of time just before: what a trend compares with."""
+        return replace(
+            self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1)
+        )
+
+    def args(self) -> dict:
+        """As URL arguments (what a link or a saved report keeps)."""
+        out = {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        for name in FILTER_DIMENSIONS:
+            value = getattr(self, name)
+            if value:
+                out[name.removesuffix("_id")] = value
+        return out
+
+    def key(self) -> str:
+        return "&".join(f"{k}={v}" for k, v in sorted(self.args().items()))
+
+    def scoped(self, scope: dict) -> Filters:
+        """With the viewer's forced dimensions (an expert sees only themselves)."""
+        return replace(self, **scope) if scope else self
+
+
+@dataclass
+class Sums:
+    """(n, amount) per metric, and per group when grouped."""
+
+    cells: dict = field(default_factory=dict)
+
+    def n(self, metric: str, group=None) -> int:
+        return self.cells.get((group, metric), (0, 0))[0]
+
+    def amount(self, metric: str, group=None) -> int:
+        return self.cells.get((group, metric), (0, 0))[1]
+
+    def groups(self) -> list:
+        return sorted({g for g, _m in self.cells if g is not None}, key=str)
+
+
+def _where(f: Filters, metrics):
+    clauses = [DailyFact.metric.in_(metrics), DailyFact.day.between(f.start, f.end)]
+    for name in FILTER_DIMENSIONS:
+        value = getattr(f, name)
+        if value:
+            clauses.append(getattr(DailyFact, name) == value)
+    return clauses
+
+
+def _sums(f: Filters, metrics: tuple[str, ...], by: str | None) -> dict:
+    group = getattr(DailyFact, by) if by else db.literal(None)
+    rows = db.session.execute(
+        db.select(group, DailyFact.metric, db.func.sum(DailyFact.n), db.func.sum(DailyFact.amount))
+        .where(*_where(f, metrics))
+        .group_by(group, DailyFact.metric)
+    ).all()
+    return {(g, m): (int(n or 0), int(a or 0)) for g, m, n, a in rows}
+
+
+def sums(f: Filters, metrics: tuple[str, ...], by: str | None = None) -> Sums:
+    key = f"sums:{f.key()}:{','.join(sorted(metrics))}:{by}"
+    return Sums(cache.cached("facts", key, lambda: _sums(f, metrics, by)))
+
+
+def by_day(f: Filters, metrics: tuple[str, ...]) -> dict[date, Sums]:
+    """The metrics per day, for the sparkline of a trend."""
+
+    def compute():
+        rows = db.session.execute(
+            db.select(DailyFact.day, DailyFact.metric, db.func.sum(DailyFact.n))
+            .where(*_where(f, metrics))
+            .group_by(DailyFact.day, DailyFact.metric)
+        ).all()
+        return [(d.isoformat(), m, int(n or 0)) for d, m, n in rows]
+
+    out: dict[date, dict] = {}
+    for d, m, n in cache.cached("facts", f"days:{f.key()}:{','.join(sorted(metrics))}", compute):
+        out.setdefault(date.fromisoformat(d), {})[m] = n
+    return out
+
+
+def status_counts(product_id: int | None = None) -> dict[str, int]:
+    """Dossiers per status now (the counter table, never the dossiers)."""
+
+    def compute():
+        query = db.select(DossierCount.status, db.func.sum(DossierCount.n)).group_by(
+            DossierCount.status
+        )
+        if product_id:
+            query = query.where(DossierCount.product_id == product_id)
+        return {s: int(n) for s, n in db.session.execute(query) if n}
+
+    return cache.cached("facts", f"statuses:{product_id or 0}", compute)
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def trend(now: float | None, before: float | None) -> float | None:
+    """The change against the previous period as a share (None: nothing to compare with)."""
+    if now is None or before is None or before == 0:
+        return None
+    return (now - before) / abs(before)
