@@ -229,7 +229,7 @@ def test_a_purged_visitor_simulation_keeps_its_facts(ctx):
         assert s[(None, "simulated")] == (1, 100) and s[(None, "eligible")] == (1, 1250)
 
 
-# -- the dashboard's KPIs against a known history ---------------------------------------------------
+# -- the dashboard KPIs against a known history ---------------------------------------------
 
 
 def _at(month, day, hour=10):

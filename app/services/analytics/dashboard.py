@@ -123,7 +123,7 @@ def kpis(f: Filters) -> list[tuple[str, list[Kpi]]]:
             _l("Clients"),
             [
                 k("signup", _l("New clients"), "int", "admin.users", (("role", "client"),)),
-                k("simulated", _l("Simulations completed"), "int", "admin.simulations"),
+                k("simulated", _l("Simulations completed"), "int", "admin.simulator_list"),
                 k(
                     "conversion",
                     _l("Sign-ups per simulation"),

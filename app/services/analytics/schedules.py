@@ -294,7 +294,7 @@ def deliver(run_id: int) -> bool:
             fmt = report.format.value
             data = exports.BUILDERS[fmt](built, exports.filter_labels(built))
             name = exports.filename(built, fmt)
-        key = storage.save("reports", data, f".{fmt}")
+        key = storage.save("reports", data, fmt)
         run.storage_key, run.filename, run.size = key, name, len(data)
         run.status, run.finished_at = RunStatus.DONE, utcnow()
         for address in report.recipients:
