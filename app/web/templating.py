@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
-from app import i18n
+from app import i18n, security
 from app.services import catalogue, marketplace, workflow
 from app.web import charts, forms, text
 
@@ -131,6 +131,7 @@ GLOBALS = {
     "svg_bar": charts.svg_bar,
     "svg_bars": charts.svg_bars,
     "level_names": marketplace.LEVEL_NAMES,
+    "can_use_analytics": security.can_use_analytics,
 }
 
 

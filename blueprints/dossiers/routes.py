@@ -1,7 +1,7 @@
 """Dossier pages: the workflow (one page per dossier, its actions and documents), the detailed
 TICPE estimate, document downloads and invoices."""
 
-from flask import abort, flash, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,7 +10,7 @@ from app.core.errors import Conflict, ValidationFailed
 from app.core.validators import parse_id
 from app.models import DocumentStep, DossierStatus
 from app.services import dossiers, sla, workflow
-from app.services.dossiers import detailed_estimates, documents, invoices
+from app.services.dossiers import detailed_estimates, documents, invoices, packs
 from app.services.marketplace import reviews
 from app.web import hx
 from app.web.security import admin_required
@@ -178,6 +178,38 @@ def invoice_pdf(invoice_id: int):
         storage.path_of(invoice.pdf_key),
         mimetype="application/pdf",
         download_name=f"{invoice.number}.pdf",
+        as_attachment=True,
+        max_age=0,
+    )
+
+
+@bp.post("/<int:dossier_id>/pack")
+@login_required
+def request_pack(dossier_id: int):
+    pack, _created = packs.request_pack(current_user, dossier_id)
+    if hx.wants_fragment():
+        return render_template("dossiers/_pack.html", pack=pack)
+    return redirect(url_for("dossiers.pack", pack_id=pack.id), 303)
+
+
+@bp.get("/packs/<int:pack_id>")
+@login_required
+def pack(pack_id: int):
+    item = packs.get(current_user, pack_id)
+    if hx.wants_fragment(target=f"pack-{pack_id}"):
+        # 286 stops htmx's polling once the pack is finished
+        return render_template("dossiers/_pack.html", pack=item), 286 if item.finished else 200
+    return render_template("dossiers/pack.html", pack=item)
+
+
+@bp.get("/packs/<int:pack_id>.<fmt>")
+@login_required
+def pack_file(pack_id: int, fmt: str):
+    item, key = packs.file_of(current_user, pack_id, fmt)
+    return send_file(
+        storage.path_of(key),
+        mimetype=packs.MIME[fmt],
+        download_name=packs.filename(item, fmt),
         as_attachment=True,
         max_age=0,
     )

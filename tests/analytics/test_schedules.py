@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.core import clock, storage
+from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.models import (
     PARIS,
@@ -213,8 +214,9 @@ def test_an_expert_schedules_their_own_figures_only(ctx):
     report = _save(owner, view="experts", filters={"expert": other.id})
     f = schedules.filters_for(report, _utc(2027, 3, 1, 6))
     assert f.expert_id == owner.id  # the scope wins over what was saved
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationFailed) as refused:
         _save(owner, view="funnel")  # not a view of theirs
+    assert "view" in refused.value.fields
 
 
 def test_the_form_refuses_bad_values_and_keeps_them(app, client):

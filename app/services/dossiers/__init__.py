@@ -40,6 +40,7 @@ class Permissions:
     upload_complementary: bool
     review_complementary: bool
     expert_upload_step: str | None  # "audit" | "submission": the expert's files now, if any
+    build_pack: bool = False
 
 
 def permissions(dossier: Dossier, viewer: User) -> Permissions:
@@ -54,6 +55,7 @@ def permissions(dossier: Dossier, viewer: User) -> Permissions:
     return Permissions(
         see_client=security.can_see_client_identity(viewer, dossier),
         open_thread=security.can_open_dossier_thread(viewer, dossier),
+        build_pack=security.can_build_pack(viewer, dossier),
         issue_invoice=viewer.is_admin,
         answer_audit=security.can_answer_audit(viewer, dossier),
         review_expert=security.can_review_expert(viewer, dossier),

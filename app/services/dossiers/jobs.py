@@ -4,7 +4,7 @@ the refund. Idempotent: a dossier never gets a second invoice."""
 from app.core.jobs import public_context
 from app.extensions import db
 from app.models import Dossier
-from app.services.dossiers import invoices
+from app.services.dossiers import invoices, packs
 
 
 def issue_invoice(dossier_id: int) -> str | None:
@@ -14,3 +14,8 @@ def issue_invoice(dossier_id: int) -> str | None:
             return None
         invoice = invoices.issue_for(dossier)
         return invoice.number if invoice else None
+
+
+def build_pack(pack_id: int) -> str:
+    with public_context():  # its email carries a link
+        return packs.build(pack_id)

@@ -47,6 +47,7 @@ SUBJECTS = {
     "ticket_resolved": _l("Your request for help is resolved"),
     "report_ready": _l("Your scheduled report"),
     "report_failed": _l("A scheduled report could not be sent"),
+    "pack_ready": _l("Your dossier pack is ready"),
 }
 
 
