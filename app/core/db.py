@@ -14,9 +14,10 @@ G = TypeVar("G", bound=Callable[[], None])
 
 
 def after_commit(callback: Callable[[], None]) -> None:
-    """Run `callback` once the current transaction commits (at once when none is open)."""
+    """Run `callback` once the current transaction commits (at once when none is open, or
+    when called from a callback of a commit: that transaction is done)."""
     session = db.session()
-    if session.in_transaction():
+    if session.in_transaction() and not session.info.get("after_commit_running"):
         session.info.setdefault(_KEY, []).append(callback)
     else:
         callback()
@@ -27,7 +28,9 @@ def after_commit_gathered(kind: Callable[[], G]) -> G | None:
     caller: side effects gathered over a transaction and sent together once it commits. None
     when no transaction is open (the caller acts at once)."""
     session = db.session()
-    if not session.in_transaction():
+    # inside a callback of a commit the session still reads as in a transaction, but the list
+    # of callbacks was already taken: what is gathered now would never run
+    if not session.in_transaction() or session.info.get("after_commit_running"):
         return None
     callbacks = session.info.setdefault(_KEY, [])
     for callback in callbacks:

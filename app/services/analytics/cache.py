@@ -33,7 +33,6 @@ TTL = {
 }
 # which models' changes end which kinds (facts are bumped by their own listener)
 INVALIDATED_BY = {ExpertProfile: "experts", Alert: "sla", SlaClock: "sla"}
-SIGNAL_GAP = 5  # seconds between two live "figures changed" signals to the admins
 
 
 def _generations(kinds) -> dict[str, int] | None:
@@ -66,15 +65,10 @@ def invalidate(*kinds: str) -> None:
 
 
 def facts_changed() -> None:
-    """After a commit that moved the facts: new figures, and the admins' dashboards told at most
-    every few seconds (their 30 s poll catches a change that falls inside the gap)."""
+    """After a commit that moved the facts: new figures, and the admins' dashboards told. One
+    signal per commit; the admins who refetch share one recomputation (the entry's lock)."""
     invalidate("facts")
-    try:
-        first = jobs.redis().set("ft-gen:facts:signalled", 1, nx=True, ex=SIGNAL_GAP)
-    except REDIS_ERRORS:
-        return
-    if first:
-        notify.to_admins("analytics:changed")
+    notify.to_admins("analytics:changed")
 
 
 _KINDS = "analytics_invalidates"

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.core import clock
+from app.core.db import after_commit_gathered
 from app.extensions import db
 from app.models import (
     PARIS,
@@ -442,7 +443,6 @@ def _count_statuses(conn, changes: Counter) -> None:
 
 _BEFORE = "analytics_before"
 _DIMS = "analytics_dims_before"
-_CHANGED = "analytics_changed"
 # the profile columns that are dimensions of other rows' facts
 DIMENSION_COLUMNS = {ClientProfile: ("postal_code", "referrer_id"), ExpertProfile: ("firm_id",)}
 
@@ -581,12 +581,13 @@ def _apply(session: Session, flush_context) -> None:
     _add(conn, tally)
     _count_statuses(conn, statuses)
     if any(tally.values()) or any(statuses.values()):
-        session.info[_CHANGED] = True
+        after_commit_gathered(_FactsChanged)
 
 
-@event.listens_for(Session, "after_commit")
-def _announce(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
+class _FactsChanged:
+    """Once per transaction that moved the facts, after its commit."""
+
+    def __call__(self) -> None:
         from app.services.analytics import cache
 
         cache.facts_changed()
@@ -594,7 +595,7 @@ def _announce(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    for key in (_BEFORE, _DIMS, _CHANGED):
+    for key in (_BEFORE, _DIMS):
         session.info.pop(key, None)
 
 
