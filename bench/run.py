@@ -21,6 +21,8 @@
    and the billing page (bench/payments.py).
 9. Sales and support: the pipeline board, the lead list, the support queue and the request
    form's live price, one user at a time (bench/crm.py).
+10. Admin analytics: the dashboard and each analytics page warm and cold, and a monthly
+   report's time and memory (bench/analytics.py).
 
 Before and after, a plain Python loop is timed: the machine's phase the figures were taken in.
 
@@ -306,6 +308,7 @@ def main() -> None:
         "sla",
         "payments",
         "crm",
+        "analytics",
     ]
     if "throughput" in parts:
         throughput()
@@ -344,6 +347,10 @@ def main() -> None:
         from bench import crm
 
         crm.requests_bench(APP, HELLO, wrk_script)
+    if "analytics" in parts:
+        from bench import analytics
+
+        analytics.requests_bench(APP, HELLO, wrk_script)
     machine_speed("after")
 
 

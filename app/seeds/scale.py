@@ -3,6 +3,7 @@ offers, dossiers spread over the statuses as on a living platform, then the conv
 (`scale_messages`). Re-running tops it up."""
 
 import random
+import time
 from datetime import timedelta
 
 import click
@@ -32,6 +33,7 @@ from app.models.dossier import QUOTE_PRODUCTS
 from app.seeds import scale_clocks, scale_crm, scale_messages
 from app.seeds.demo import siren
 from app.services import accounts
+from app.services.analytics import facts
 from app.services.workflow import WAITING_AFTER, recount_loads
 
 
@@ -95,6 +97,15 @@ SCALE_STATUSES = (
     ("completed", 7),
     ("cancelled", 3),
 )
+CLIENT_CITIES = (
+    ("Paris", "75011"),
+    ("Lyon", "69003"),
+    ("Lille", "59000"),
+    ("Nantes", "44000"),
+    ("Rennes", "35000"),
+    ("Ajaccio", "20000"),
+    ("Saint-Denis", "97400"),
+)
 SCALE_QUOTE_STATUSES = (
     ("pending_upload", 40),
     ("quote_requested", 15),
@@ -129,6 +140,42 @@ def _scale_offers(expert_user_ids: list[int]) -> None:
     db.session.execute(insert(ExpertProduct), offers)
     if sectors:
         db.session.execute(insert(ExpertSector), sectors)
+
+
+# the workflow order of SCALE_STATUSES: a dossier has passed every milestone before its status
+RANK = {name: i for i, (name, _w) in enumerate(SCALE_STATUSES)}
+DECISIONS = (("accepted", 70), ("partial", 20), ("refused", 10))
+
+
+def _milestones(status: str, created, age) -> dict:
+    """The dates and amounts a dossier in `status` has by then (the analytics read them)."""
+    out: dict = {}
+    step = age / 8  # each milestone a little later, all of them before now
+
+    def reached(name: str) -> bool:
+        return status in RANK and status != "cancelled" and RANK[status] >= RANK[name]
+
+    if reached("expert_assigned"):
+        out["expert_selected_at"] = created + step * 0.5
+        out["expert_accepted_at"] = (
+            created + step * 0.5 + timedelta(minutes=random.randint(5, 2880))
+        )
+    if reached("audit_validated"):
+        out["audit_validated_at"] = created + step * 3
+        out["final_cents"] = random.randint(1_000, 80_000) * 100
+    if reached("submitted_to_administration"):
+        out["submitted_at"] = created + step * 4
+    if reached("administration_decided"):
+        decision = random.choices(*zip(*DECISIONS, strict=True))[0]
+        out["decided_at"] = created + step * 5
+        out["decision"] = decision
+        out["decided_cents"] = 0 if decision == "refused" else out["final_cents"]
+    if reached("refund_confirmed") and out.get("decision") != "refused":
+        out["refunded_at"] = created + step * 6
+        out["obtained_cents"] = out["final_cents"] * random.randint(70, 100) // 100
+    if status == "completed":
+        out["completed_at"] = created + step * 7
+    return out
 
 
 def _scale_dossiers(target: int, chunk: int) -> None:
@@ -186,6 +233,7 @@ def _scale_dossiers(target: int, chunk: int) -> None:
                 row["expert_deadline_at"] = now + timedelta(hours=random.randint(1, 47))
             elif status not in before and status != "cancelled":
                 row["expert_id"] = random.choice(experts)
+            row.update(_milestones(status, now - age, age))
             rows.append(row)
             done += 1
             if len(rows) >= chunk or done >= target:
@@ -232,7 +280,13 @@ def build(
                             "sector": random.choice(SECTORS),
                             "employees": random.randint(0, 250),
                             "turnover": random.randint(50_000, 20_000_000),
-                            "city": random.choice(["Paris", "Lyon", "Lille", "Nantes", "Rennes"]),
+                            **dict(
+                                zip(
+                                    ("city", "postal_code"),
+                                    random.choice(CLIENT_CITIES),
+                                    strict=True,
+                                )
+                            ),
                         }
                         for k, uid in enumerate(ids)
                     ],
@@ -280,8 +334,32 @@ def build(
             db.session.commit()
             done += n
             click.echo(f"{prefix}s: {done}/{target}")
+    _referred_clients()
     _scale_dossiers(dossiers, chunk)
     recount_loads()  # bulk inserts bypass the workflow's counter
     scale_clocks.clocks_for_scale(chunk)  # bulk inserts bypass the clocks too
     scale_messages.messages(messages, chunk=10 * chunk)  # COPY is cheap per row: bigger batches
     scale_crm.build(leads, activities, tickets, pw)
+    started = time.monotonic()
+    cells = facts.rebuild()  # bulk inserts bypass the events that keep the facts
+    click.echo(f"analytics facts: {cells} cells rebuilt in {time.monotonic() - started:.0f} s")
+
+
+def _referred_clients() -> None:
+    """One scale client in seven came through a referrer's link (the referrer analytics)."""
+    referrers = db.session.scalars(
+        db.select(User.id).where(User.email.like("scale-apporteur%")).order_by(User.id)
+    ).all()
+    if not referrers:
+        return
+    clients = db.session.scalars(
+        db.select(ClientProfile.id).where(
+            ClientProfile.referrer_id.is_(None),
+            ClientProfile.user_id.in_(db.select(User.id).where(User.email.like("scale-client%"))),
+            ClientProfile.id % 7 == 0,
+        )
+    ).all()
+    rows = [{"id": cid, "referrer_id": referrers[cid % len(referrers)]} for cid in clients]
+    for start in range(0, len(rows), 10_000):
+        db.session.execute(db.update(ClientProfile), rows[start : start + 10_000])
+    db.session.commit()

@@ -4,7 +4,7 @@ from app.extensions import cache, db
 from app.models import Email, EmailStatus, Role, User
 from app.services import sla
 from app.services.admin import approvals
-from app.services.dossiers import counts_by_status
+from app.services.analytics.figures import status_counts
 
 
 @cache.cache_on_arguments()
@@ -36,7 +36,7 @@ def recent_signups(limit: int = 8) -> list[User]:
 def admin_overview() -> dict:
     counts = platform_counts()
 
-    by_status = counts_by_status()
+    by_status = status_counts()  # the counter table: the dashboard never scans the dossiers
     return {
         "eligibility_to_check": by_status.get("pending_admin_validation", 0),
         "pending": approvals.pending_counts(),

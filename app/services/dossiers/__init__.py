@@ -155,14 +155,6 @@ LATE_DAYS = 21  # docs/domain.md §4: an active dossier this old without complet
 
 
 @cache.cache_on_arguments()
-def counts_by_status() -> dict[str, int]:
-    """Every dossier counted per status: one aggregate shared by all admins for 5 s."""
-    rows = db.session.execute(
-        db.select(Dossier.status, db.func.count(Dossier.id)).group_by(Dossier.status)
-    ).all()
-    return {status.value: n for status, n in rows}
-
-
 def list_for(
     viewer: User,
     status: str | None = None,
