@@ -2,6 +2,7 @@
 
 from app.models.analytics import (
     DailyFact,
+    DailyTotal,
     DossierCount,
     DossierPack,
     Frequency,
@@ -139,6 +140,7 @@ from app.models.user import STAFF, Role, User
 
 __all__ = [
     "DailyFact",
+    "DailyTotal",
     "DossierCount",
     "DossierPack",
     "Frequency",

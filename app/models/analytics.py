@@ -35,6 +35,23 @@ class DailyFact(Base):
     __table_args__ = (Index("ix_daily_facts_metric_day", "metric", "day"),)
 
 
+class DailyTotal(Base):
+    """The same facts without the people: per day, metric, product and département. Pages that
+    neither filter nor group by expert, firm or referrer read these (tens of rows a day, where
+    the people make thousands)."""
+
+    __tablename__ = "daily_totals"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    product_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=0)
+    region: Mapped[str] = mapped_column(String(3), primary_key=True, default="")
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (Index("ix_daily_totals_metric_day", "metric", "day"),)
+
+
 class DossierCount(Base):
     """Dossiers per status and product right now: the dashboard's "by status and step"."""
 

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import (
     PARIS,
     DailyFact,
+    DailyTotal,
     Decision,
     DossierStatus,
     Party,
@@ -185,11 +186,12 @@ def _random_events(session, rng, steps=120):
 def test_the_kept_facts_equal_a_rebuild_after_random_events(ctx, seed):
     with clock.frozen(datetime(2027, 4, 20, 12, tzinfo=PARIS)):
         _random_events(ctx, random.Random(seed))
-        kept = facts.snapshot()
-        assert kept, "the events produced facts"
+        kept, totals = facts.snapshot(), facts.snapshot(DailyTotal)
+        assert kept and totals, "the events produced facts"
         kept_counts = _counts(ctx)
         facts.rebuild()
         assert facts.snapshot() == kept
+        assert facts.snapshot(DailyTotal) == totals
         assert _counts(ctx) == kept_counts
 
 
@@ -203,6 +205,7 @@ def test_a_bulk_change_that_went_around_the_events_is_mended_by_the_rebuild(ctx)
     d = gen_dossier(ctx, created_at=datetime(2027, 1, 5, 10, tzinfo=PARIS))
     ctx.commit()
     ctx.execute(db.update(DailyFact).values(n=DailyFact.n + 5))  # drift
+    ctx.execute(db.update(DailyTotal).values(n=DailyTotal.n + 5))
     ctx.commit()
     f = Filters(date(2027, 1, 1), date(2027, 1, 31))
     assert figures._sums(f, ("opened",), None)[(None, "opened")][0] == 6

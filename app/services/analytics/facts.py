@@ -31,6 +31,7 @@ from app.models import (
     PARIS,
     ClientProfile,
     DailyFact,
+    DailyTotal,
     Decision,
     Dossier,
     DossierCount,
@@ -402,29 +403,42 @@ def _tally(rows: Iterable[dict], source: Source, lk: Lookups, sign: int, into: C
             into[key, "amount"] += sign * amount
 
 
-def _add(conn, tally: Counter) -> None:
-    """Add the tallied n and amount to their cells (an upsert each, in one statement)."""
-    cells: dict[Key, list[int]] = {}
-    for (key, field), value in tally.items():
-        cells.setdefault(key, [0, 0])[0 if field == "n" else 1] += value
+def _upsert(conn, model, keys: tuple[str, ...], cells: dict) -> None:
+    """Add n and amount to each cell: one upsert per 2 000, in key order (two transactions
+    adding to the same cells then lock them in the same order, never in a deadlock)."""
     rows = [
-        dict(zip(("day", "metric", *DIMENSIONS), key, strict=True), n=n, amount=amount)
-        for key, (n, amount) in cells.items()
+        dict(zip(keys, key, strict=True), n=n, amount=amount)
+        for key, (n, amount) in sorted(cells.items(), key=lambda kv: tuple(map(str, kv[0])))
         if n or amount
     ]
     if not rows:
         return
     insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-    stmt = insert(DailyFact)
+    stmt = insert(model)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["day", "metric", *DIMENSIONS],
-        set_={
-            "n": DailyFact.n + stmt.excluded.n,
-            "amount": DailyFact.amount + stmt.excluded.amount,
-        },
+        index_elements=list(keys),
+        set_={"n": model.n + stmt.excluded.n, "amount": model.amount + stmt.excluded.amount},
     )
     for start in range(0, len(rows), 2000):
         conn.execute(stmt, rows[start : start + 2000])
+
+
+TOTAL_KEYS = ("day", "metric", "product_id", "region")
+
+
+def _add(conn, tally: Counter, totals: bool = True) -> None:
+    """Add the tallied n and amount to their cells, and to the totals without the people."""
+    cells: dict[Key, list[int]] = {}
+    for (key, field), value in tally.items():
+        cells.setdefault(key, [0, 0])[0 if field == "n" else 1] += value
+    _upsert(conn, DailyFact, ("day", "metric", *DIMENSIONS), cells)
+    if totals:
+        summed: dict[tuple, list[int]] = {}
+        for (day, metric, product_id, _e, _f, _r, region), (n, amount) in cells.items():
+            cell = summed.setdefault((day, metric, product_id, region), [0, 0])
+            cell[0] += n
+            cell[1] += amount
+        _upsert(conn, DailyTotal, TOTAL_KEYS, summed)
 
 
 def _count_statuses(conn, changes: Counter) -> None:
@@ -640,7 +654,9 @@ def rebuild() -> int:
     events' increments wait for it on PostgreSQL). Returns the number of cells written."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        db.session.execute(db.text("LOCK TABLE daily_facts, dossier_counts IN EXCLUSIVE MODE"))
+        db.session.execute(
+            db.text("LOCK TABLE daily_facts, daily_totals, dossier_counts IN EXCLUSIVE MODE")
+        )
     horizon = simulation_horizon()
     lk = Lookups(conn)
     _preload(lk)
@@ -658,8 +674,17 @@ def rebuild() -> int:
                 _dossier_dims(batch, lk)
             tally: Counter = Counter()
             _tally(batch, source, lk, +1, tally)
-            _add(conn, tally)
+            _add(conn, tally, totals=False)
             lk.dossiers.clear()
+    # the totals are the facts summed without their people, whatever the facts now say
+    db.session.execute(delete(DailyTotal))
+    cols = [getattr(DailyFact, k) for k in TOTAL_KEYS]
+    db.session.execute(
+        db.insert(DailyTotal).from_select(
+            [*TOTAL_KEYS, "n", "amount"],
+            select(*cols, db.func.sum(DailyFact.n), db.func.sum(DailyFact.amount)).group_by(*cols),
+        )
+    )
     db.session.execute(delete(DossierCount))
     counts = db.session.execute(
         select(Dossier.status, Dossier.product_id, db.func.count()).group_by(
@@ -687,11 +712,12 @@ def _dossier_dims(batch: list[dict], lk: Lookups) -> None:
         lk.dossiers[dossier_id] = (product_id, client_id, expert_id or 0)
 
 
-def snapshot() -> dict[Key, tuple[int, int]]:
-    """Every non-empty cell, for comparing the kept facts with a rebuild."""
-    cols = [DailyFact.day, DailyFact.metric, *(getattr(DailyFact, d) for d in DIMENSIONS)]
+def snapshot(model=DailyFact) -> dict[tuple, tuple[int, int]]:
+    """Every non-empty cell, for comparing the kept facts (or totals) with a rebuild."""
+    keys = ("day", "metric", *DIMENSIONS) if model is DailyFact else TOTAL_KEYS
+    cols = [getattr(model, k) for k in keys]
     return {
         tuple(row[:-2]): (row[-2], row[-1])
-        for row in db.session.execute(select(*cols, DailyFact.n, DailyFact.amount))
+        for row in db.session.execute(select(*cols, model.n, model.amount))
         if row[-2] or row[-1]
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from app.extensions import db
-from app.models import DailyFact, DossierCount
+from app.models import DailyFact, DailyTotal, DossierCount
 from app.services.analytics import cache
 
 FILTER_DIMENSIONS = ("product_id", "expert_id", "firm_id", "region")
@@ -68,21 +68,31 @@ class Sums:
         return sorted({g for g, _m in self.cells if g is not None}, key=str)
 
 
-def _where(f: Filters, metrics):
-    clauses = [DailyFact.metric.in_(metrics), DailyFact.day.between(f.start, f.end)]
+PEOPLE = ("expert_id", "firm_id", "referrer_id")
+
+
+def _table(f: Filters, by: str | None):
+    """The totals when the question leaves the people out, else the facts."""
+    people = by in PEOPLE or f.expert_id or f.firm_id
+    return DailyFact if people else DailyTotal
+
+
+def _where(t, f: Filters, metrics):
+    clauses = [t.metric.in_(metrics), t.day.between(f.start, f.end)]
     for name in FILTER_DIMENSIONS:
         value = getattr(f, name)
         if value:
-            clauses.append(getattr(DailyFact, name) == value)
+            clauses.append(getattr(t, name) == value)
     return clauses
 
 
 def _sums(f: Filters, metrics: tuple[str, ...], by: str | None) -> dict:
-    group = getattr(DailyFact, by) if by else db.literal(None)
+    t = _table(f, by)
+    group = getattr(t, by) if by else db.literal(None)
     rows = db.session.execute(
-        db.select(group, DailyFact.metric, db.func.sum(DailyFact.n), db.func.sum(DailyFact.amount))
-        .where(*_where(f, metrics))
-        .group_by(group, DailyFact.metric)
+        db.select(group, t.metric, db.func.sum(t.n), db.func.sum(t.amount))
+        .where(*_where(t, f, metrics))
+        .group_by(group, t.metric)
     ).all()
     return {(g, m): (int(n or 0), int(a or 0)) for g, m, n, a in rows}
 
@@ -96,10 +106,11 @@ def by_day(f: Filters, metrics: tuple[str, ...]) -> dict[date, Sums]:
     """The metrics per day, for the sparkline of a trend."""
 
     def compute():
+        t = _table(f, None)
         rows = db.session.execute(
-            db.select(DailyFact.day, DailyFact.metric, db.func.sum(DailyFact.n))
-            .where(*_where(f, metrics))
-            .group_by(DailyFact.day, DailyFact.metric)
+            db.select(t.day, t.metric, db.func.sum(t.n))
+            .where(*_where(t, f, metrics))
+            .group_by(t.day, t.metric)
         ).all()
         return [(d.isoformat(), m, int(n or 0)) for d, m, n in rows]
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models import Firm, Product, User
+from app.services.analytics import cache
 from app.services.analytics.figures import Filters, Sums, share, sums
 
 TOP = 50  # rows per ranking (experts, referrers): the best first, the count of the rest given
@@ -317,4 +319,7 @@ BUILD = {
 
 
 def build(view: str, f: Filters) -> Report:
-    return BUILD[view](f)
+    """The view, cached whole (its rankings are made from thousands of sums: the page should
+    not redo that on every visit) in the reader's language, until the facts move."""
+    key = f"report:{view}:{get_locale()}:{f.key()}"
+    return cache.cached("facts", key, lambda: BUILD[view](f))
