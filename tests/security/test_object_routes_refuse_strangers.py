@@ -12,6 +12,7 @@ from app.models import (
     ApprovalStatus,
     Document,
     Dossier,
+    DossierPack,
     Email,
     Export,
     FirmInvitation,
@@ -22,12 +23,16 @@ from app.models import (
     Notification,
     Payment,
     PayoutBatch,
+    ReportRun,
     Review,
     Role,
+    SavedReport,
     Thread,
     User,
 )
 from app.services import firms
+from app.services.analytics import schedules
+from app.services.dossiers import packs
 from tests.factories import csrf_token, login, make_user
 
 # which table an URL's id names
@@ -48,6 +53,9 @@ IDS = {
     "lead_id": Lead,
     "activity_id": Activity,
     "client_id": User,
+    "report_id": SavedReport,
+    "run_id": ReportRun,
+    "pack_id": DossierPack,
 }
 # public by design: an approved expert's marketplace profile
 PUBLIC = {"marketplace.show"}
@@ -70,6 +78,26 @@ def world(app):
         invitation = firms.invite(owner, member.email, "manager")
         firms.accept(member, invitation.id)
         firms.invite(owner, invited.email, "expert")
+        # an admin's scheduled report with a run, and a client's dossier pack
+        admin = db.session.scalar(db.select(User).where(User.role == Role.ADMIN))
+        report = schedules.save(
+            admin,
+            {
+                "name": "Chaque lundi",
+                "view": "sla",
+                "frequency": "weekly",
+                "weekday": 0,
+                "month_day": None,
+                "hour": 7,
+                "tz": "Europe/Paris",
+                "recipients": ["boss@example.fr"],
+                "format": "xlsx",
+                "filters": {},
+            },
+        )
+        schedules.send_now(admin, report.id)
+        dossier = db.session.scalar(db.select(Dossier).order_by(Dossier.id))
+        packs.request_pack(db.session.get(User, dossier.client_id), dossier.id)
         ids = {
             name: list(db.session.scalars(db.select(model.id).order_by(model.id).limit(4)))
             for name, model in IDS.items()
