@@ -1,6 +1,8 @@
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.core import audit as audit_service
 from app.core import storage
@@ -13,7 +15,9 @@ from app.services import accounts
 from app.services.accounts import users as users_service
 from app.services.admin import approvals as approvals_service
 from app.services.admin import dashboards
+from app.services.analytics import cache as analytics_cache
 from app.services.analytics import dashboard as analytics_dashboard
+from app.services.analytics import reports as analytics_reports
 from app.services.analytics.figures import Filters
 from app.services.dossiers import documents
 from app.services.marketplace import reviews as reviews_service
@@ -45,12 +49,24 @@ def _kpi_filters() -> Filters:
 @admin_required
 def dashboard():
     f = _kpi_filters()
+    # the KPI block is the same for every admin reading this period: rendered once per change
+    # of the facts, the experts or the alerts (and at most every 30 s: "at risk" moves with time)
+    kpis = Markup(
+        analytics_cache.cached(
+            "sla",
+            f"kpis-html:{get_locale()}:{f.key()}",
+            lambda: render_template("admin/_kpis.html", **analytics_dashboard.context(f)),
+            depends=("facts", "experts"),
+        )
+    )
     if hx.wants_fragment(target="admin-kpis"):
-        return render_template("admin/_kpis.html", **analytics_dashboard.context(f))
+        return kpis
     overview = dashboards.admin_overview()
     if hx.wants_fragment(target="admin-overview"):
         return render_template("admin/_overview.html", o=overview)
-    return render_template("admin/dashboard.html", o=overview, **analytics_dashboard.context(f))
+    return render_template(
+        "admin/dashboard.html", o=overview, kpis=kpis, f=f, products=analytics_reports.products()
+    )
 
 
 @bp.get("/approvals/count")

@@ -1,12 +1,14 @@
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from app.core import storage
 from app.core.errors import ValidationFailed
 from app.security import analytics_scope, can_use_analytics
-from app.services.analytics import exports, reports, schedules
+from app.services.analytics import cache, exports, reports, schedules
 from app.services.analytics.reports import VIEWS
 from app.services.sla.alerts import runs_firm
 from app.web import hx
@@ -72,18 +74,35 @@ def _allowed(view: str) -> bool:
 @bp.get("/<view>")
 @login_required
 def view(view):
-    report, problems, scope = _report(view)
-    ctx = {
-        "report": report,
-        "problems": problems,
-        "scope": scope,
-        "views": [(v, t) for v, t in VIEWS.items() if _allowed(v)],
-        "products": reports.products(),
-        "args": report.filters.args(),
-    }
+    scope = _scope(view)
+    filters, problems = read_filters(request.args)
+    f = filters.scoped(scope)
+
+    def render(problems=()):
+        report = reports.build(view, f)
+        return render_template(
+            "analytics/_report.html", report=report, problems=problems, args=f.args()
+        )
+
+    if problems:  # what was wrong with the URL is said on this page only
+        block = Markup(render(problems))
+    else:  # the same block for everyone who reads these filters, until the facts move
+        block = Markup(
+            cache.cached("facts", f"report-html:{view}:{get_locale()}:{f.key()}", render)
+        )
     if hx.wants_fragment(target="report"):
-        return render_template("analytics/_report.html", **ctx)
-    return render_template("analytics/view.html", **ctx)
+        return block
+    return render_template(
+        "analytics/view.html",
+        block=block,
+        current_view=view,
+        title=VIEWS[view],
+        f=f,
+        scope=scope,
+        views=[(v, t) for v, t in VIEWS.items() if _allowed(v)],
+        products=reports.products(),
+        args=f.args(),
+    )
 
 
 @bp.get("/<view>.<fmt>")
