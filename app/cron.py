@@ -10,6 +10,7 @@ from app.core.jobs import flush_outbox
 from app.services.accounts.jobs import purge_reset_tokens, remind_unverified_emails
 from app.services.analytics.jobs import purge_report_runs, rebuild_facts, run_due_reports
 from app.services.crm.jobs import remind_overdue_tasks
+from app.services.dossiers.jobs import fail_stalled_packs
 from app.services.messaging.jobs import email_unread_messages, send_message_digests
 from app.services.payments.jobs import run_dunning
 from app.services.simulator.jobs import (
@@ -35,6 +36,7 @@ cron.register(remind_unverified_emails, "default", cron="*/15 * * * *", job_time
 cron.register(purge_visitor_simulations, "default", cron="*/10 * * * *", job_timeout=300)
 cron.register(purge_expired_exports, "default", cron="5-59/10 * * * *", job_timeout=300)
 cron.register(fail_stalled_exports, "default", cron="* * * * *", job_timeout=120)
+cron.register(fail_stalled_packs, "default", cron="*/5 * * * *", job_timeout=120)
 cron.register(expire_expert_acceptances, "default", cron="*/5 * * * *", job_timeout=300)
 cron.register(announce_missed_transitions, "default", cron="* * * * *", job_timeout=300)
 cron.register(recount_expert_loads, "default", cron="17 3 * * *", job_timeout=900)

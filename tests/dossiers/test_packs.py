@@ -100,3 +100,20 @@ def test_the_pack_needs_the_csrf_token(app, client):
     dossier_id = _dossier(app)
     login(client, "cli@example.fr")
     assert post(client, f"/dossiers/{dossier_id}/pack", csrf=False).status_code == 400
+
+
+def test_a_pack_a_killed_worker_left_is_marked_failed(app, client):
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.services.dossiers import packs
+
+    dossier_id = _dossier(app)
+    login(client, "cli@example.fr")
+    pack_url = post(client, f"/dossiers/{dossier_id}/pack").headers["Location"]
+    with app.app_context():
+        assert packs.fail_stalled() == 0  # just asked for: still expected
+        with clock.shifted(timedelta(minutes=16)):
+            assert packs.fail_stalled() == 1
+    page = client.get(pack_url).get_data(as_text=True)
+    assert "n’a pas pu être préparé" in page and "Préparer de nouveau" in page

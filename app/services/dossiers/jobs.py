@@ -19,3 +19,7 @@ def issue_invoice(dossier_id: int) -> str | None:
 def build_pack(pack_id: int) -> str:
     with public_context():  # its email carries a link
         return packs.build(pack_id)
+
+
+def fail_stalled_packs() -> int:
+    return packs.fail_stalled()

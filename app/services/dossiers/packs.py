@@ -5,6 +5,7 @@ offered for download and announced by email. What it lists is what its requester
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -265,3 +266,23 @@ def build(pack_id: int) -> str:
     emails.queue_email(requester, "pack_ready", pack=pack, link=link)
     _step(pack, 100, RunStatus.DONE)
     return "done"
+
+
+STALLED_AFTER = timedelta(minutes=15)  # a pack takes seconds; a killed worker leaves it running
+
+
+def fail_stalled(batch: int = 200) -> int:
+    """Packs a killed worker left unfinished are marked failed (cron sweep), so their page stops
+    polling and offers to build them again."""
+    stalled = db.session.scalars(
+        db.select(DossierPack)
+        .where(
+            DossierPack.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]),
+            DossierPack.created_at <= utcnow() - STALLED_AFTER,
+        )
+        .limit(batch)
+    ).all()
+    for pack in stalled:
+        pack.error, pack.finished_at = "stalled", utcnow()
+        _step(pack, 100, RunStatus.FAILED)
+    return len(stalled)
