@@ -143,3 +143,33 @@ def trend(now: float | None, before: float | None) -> float | None:
     if now is None or before is None or before == 0:
         return None
     return (now - before) / abs(before)
+
+
+def ranked(
+    f: Filters, metrics: tuple[str, ...], by: str, order: tuple[tuple[str, str], ...], limit: int
+) -> tuple[Sums, list, int]:
+    """The `limit` groups first by `order` ((metric, "n" or "amount"), …, highest first, then
+    the smallest id), their sums of `metrics`, and how many groups there are in all. The
+    ranking is made by the database: the page never holds ten thousand experts' sums."""
+    t = _table(f, by)
+    group = getattr(t, by)
+    keys = [
+        db.func.sum(db.case((t.metric == metric, getattr(t, field)), else_=0)).desc()
+        for metric, field in order
+    ]
+    where = [*_where(t, f, metrics), group != 0]
+    top = list(
+        db.session.scalars(
+            db.select(group).where(*where).group_by(group).order_by(*keys, group).limit(limit)
+        )
+    )
+    total = db.session.scalar(db.select(db.func.count(db.distinct(group))).where(*where)) or 0
+    if not top:
+        return Sums({}), [], 0
+    rows = db.session.execute(
+        db.select(group, t.metric, db.func.sum(t.n), db.func.sum(t.amount))
+        .where(*where, group.in_(top))
+        .group_by(group, t.metric)
+    ).all()
+    cells = {(g, m): (int(n or 0), int(a or 0)) for g, m, n, a in rows}
+    return Sums(cells), top, max(0, total - len(top))

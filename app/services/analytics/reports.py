@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import Firm, Product, User
 from app.services.analytics import cache
-from app.services.analytics.figures import Filters, Sums, share, sums
+from app.services.analytics.figures import Filters, ranked, share, sums
 
 TOP = 50  # rows per ranking (experts, referrers): the best first, the count of the rest given
 
@@ -125,15 +125,10 @@ def funnel(f: Filters) -> Report:
 EXPERT_METRICS = ("accepted", "completed", "refunded", "sla_met", "sla_late", "rated")
 
 
-def _ranking(s: Sums, order) -> tuple[list, int]:
-    groups = [g for g in s.groups() if g]
-    groups.sort(key=order, reverse=True)
-    return groups[:TOP], max(0, len(groups) - TOP)
-
-
 def experts(f: Filters) -> Report:
-    s = sums(f, EXPERT_METRICS, by="expert_id")
-    top, more = _ranking(s, lambda g: (s.amount("refunded", g), s.n("completed", g), -g))
+    s, top, more = ranked(
+        f, EXPERT_METRICS, "expert_id", (("refunded", "amount"), ("completed", "n")), TOP
+    )
     names = people(top)
     rows = []
     for g in top:
@@ -238,8 +233,9 @@ REFERRER_METRICS = ("signup", "opened", "refunded", "commission")
 
 
 def referrers(f: Filters) -> Report:
-    s = sums(f, REFERRER_METRICS, by="referrer_id")
-    top, more = _ranking(s, lambda g: (s.amount("commission", g), s.n("signup", g), -g))
+    s, top, more = ranked(
+        f, REFERRER_METRICS, "referrer_id", (("commission", "amount"), ("signup", "n")), TOP
+    )
     names = people(top)
     table = Table(
         "referrers",
@@ -270,10 +266,7 @@ SLA_METRICS = ("sla_met", "sla_late", "sla_breached")
 
 
 def _sla_table(f: Filters, by: str, key: str, title, label, names) -> Table:
-    s = sums(f, SLA_METRICS, by=by)
-    groups = [g for g in s.groups() if g]
-    groups.sort(key=lambda g: (s.n("sla_breached", g), s.n("sla_late", g), -g), reverse=True)
-    top = groups[:TOP]
+    s, top, more = ranked(f, SLA_METRICS, by, (("sla_breached", "n"), ("sla_late", "n")), TOP)
     named = names(top)
     rows = []
     for g in top:
@@ -292,7 +285,7 @@ def _sla_table(f: Filters, by: str, key: str, title, label, names) -> Table:
             Column(str(_l("Breaches"))),
         ],
         rows,
-        more=max(0, len(groups) - TOP),
+        more=more,
         dimension=by.removesuffix("_id"),
         keys=top,
     )
