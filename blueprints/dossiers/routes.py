@@ -187,8 +187,6 @@ def invoice_pdf(invoice_id: int):
 @login_required
 def request_pack(dossier_id: int):
     pack, _created = packs.request_pack(current_user, dossier_id)
-    if hx.wants_fragment():
-        return render_template("dossiers/_pack.html", pack=pack)
     return redirect(url_for("dossiers.pack", pack_id=pack.id), 303)
 
 

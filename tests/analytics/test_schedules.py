@@ -273,3 +273,29 @@ def test_the_form_refuses_bad_values_and_keeps_them(app, client):
         assert db.session.get(User, saved.owner_id).email == "owner@example.fr"
         paris = saved.next_run_at.astimezone(PARIS)
         assert paris.weekday() == 0 and paris.hour == 7
+
+
+def test_the_owner_sends_now_and_deletes_with_plain_forms_and_the_runs_refresh(app, client):
+    with app.app_context():
+        report = _save(_owner(db.session))
+        report_id = report.id
+    login(client, "owner@example.fr")
+    resp = post(client, f"/analytics/reports/{report_id}/send")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(
+        f"/analytics/reports/{report_id}"
+    )
+    frag = client.get(
+        f"/analytics/reports/{report_id}",
+        headers={"HX-Request": "true", "HX-Target": "report-runs"},
+    )
+    body = frag.get_data(as_text=True)
+    assert (
+        body.lstrip().startswith('<section class="card" id="report-runs"') and "<html" not in body
+    )
+    assert "envoyé à la main" in body and "En attente" in body
+    assert post(client, f"/analytics/reports/{report_id}/send", csrf=False).status_code == 400
+    resp = post(client, f"/analytics/reports/{report_id}/delete")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/analytics/reports")
+    with app.app_context():
+        assert db.session.get(SavedReport, report_id) is None
+        assert db.session.scalar(db.select(db.func.count(ReportRun.id))) == 0

@@ -102,24 +102,6 @@ def sums(f: Filters, metrics: tuple[str, ...], by: str | None = None) -> Sums:
     return Sums(cache.cached("facts", key, lambda: _sums(f, metrics, by)))
 
 
-def by_day(f: Filters, metrics: tuple[str, ...]) -> dict[date, Sums]:
-    """The metrics per day, for the sparkline of a trend."""
-
-    def compute():
-        t = _table(f, None)
-        rows = db.session.execute(
-            db.select(t.day, t.metric, db.func.sum(t.n))
-            .where(*_where(t, f, metrics))
-            .group_by(t.day, t.metric)
-        ).all()
-        return [(d.isoformat(), m, int(n or 0)) for d, m, n in rows]
-
-    out: dict[date, dict] = {}
-    for d, m, n in cache.cached("facts", f"days:{f.key()}:{','.join(sorted(metrics))}", compute):
-        out.setdefault(date.fromisoformat(d), {})[m] = n
-    return out
-
-
 def status_counts(product_id: int | None = None) -> dict[str, int]:
     """Dossiers per status now (the counter table, never the dossiers)."""
 

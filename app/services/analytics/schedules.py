@@ -81,18 +81,6 @@ def period_for(report: SavedReport, slot: datetime) -> tuple[date, date]:
 
 # -- saving --------------------------------------------------------------------------------------
 
-LABELS = {
-    "name": _l("Name"),
-    "view": _l("View"),
-    "frequency": _l("How often"),
-    "weekday": _l("Day of the week"),
-    "month_day": _l("Day of the month"),
-    "hour": _l("Hour"),
-    "tz": _l("Time zone"),
-    "recipients": _l("Recipients"),
-    "format": _l("Format"),
-}
-
 
 def email_problem(address: str) -> bool:
     try:

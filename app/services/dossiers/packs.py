@@ -39,7 +39,6 @@ MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
 }
-DOC_STATUS = {"pending": _l("To review"), "validated": _l("Validated"), "rejected": _l("Refused")}
 INVOICE_STATUS = {
     "open": _l("To pay"),
     "paid": _l("Paid"),
@@ -139,7 +138,7 @@ def context(dossier: Dossier, viewer: User) -> dict:
         .order_by(Document.step, Document.id)
     ).all()
     documents = [
-        (d.label, d.original_name, str(DOC_STATUS[d.status.value]), i18n.dateformat(d.created_at))
+        (d.label, d.original_name, i18n.status_label(d.status), i18n.dateformat(d.created_at))
         for d in docs
         if can_view_document(viewer, d, dossier)
     ]
