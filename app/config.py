@@ -178,3 +178,35 @@ class Config:
     # trust X-Forwarded-For from this many proxies (nginx in front = 1)
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     FORCE_HTTPS = _bool("FORCE_HTTPS")
+
+    # operations (A12; README "Operations"). Logs also go to LOG_FILE when set, rotated at
+    # LOG_MAX_MB and every midnight, LOG_BACKUPS files kept
+    LOG_FILE = os.environ.get("LOG_FILE", "")
+    LOG_MAX_MB = int(os.environ.get("LOG_MAX_MB", "50"))
+    LOG_BACKUPS = int(os.environ.get("LOG_BACKUPS", "14"))
+    # errors go to a Sentry-protocol tracker when a DSN is set (personal data scrubbed)
+    SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+    SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")
+    # /metrics: with a token, only `Authorization: Bearer <token>`; without, only these networks
+    METRICS_ENABLED = _bool("METRICS_ENABLED", True)
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    METRICS_NETWORKS = os.environ.get("METRICS_NETWORKS", "127.0.0.1/32,::1/128")
+    # health: a queue whose oldest job waited longer, a disk fuller, a scheduler quieter than
+    # these is degraded; a realtime process of its own is asked at REALTIME_HEALTH_URL
+    HEALTH_QUEUE_AGE_S = int(os.environ.get("HEALTH_QUEUE_AGE_S", "300"))
+    HEALTH_DISK_PERCENT = float(os.environ.get("HEALTH_DISK_PERCENT", "90"))
+    HEALTH_SCHEDULER_SILENT_S = int(os.environ.get("HEALTH_SCHEDULER_SILENT_S", "180"))
+    HEALTH_TIMEOUT_S = float(os.environ.get("HEALTH_TIMEOUT_S", "3"))
+    REALTIME_HEALTH_URL = os.environ.get("REALTIME_HEALTH_URL", "")
+    # the monitor process (`python -m app.worker monitor`): rules evaluated every tick, the
+    # pulse stored every PULSE_SECONDS, the components checked every HEALTH_SECONDS
+    MONITOR_TICK_S = float(os.environ.get("MONITOR_TICK_S", "1"))
+    PULSE_SECONDS = int(os.environ.get("PULSE_SECONDS", "10"))
+    HEALTH_SECONDS = int(os.environ.get("HEALTH_SECONDS", "30"))
+    # alert channels: a Slack incoming webhook; an SMS provider's HTTP API (POST JSON
+    # {"from", "to", "text"} with a bearer token) and the numbers it texts
+    SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
+    SMS_API_URL = os.environ.get("SMS_API_URL", "")
+    SMS_API_TOKEN = os.environ.get("SMS_API_TOKEN", "")
+    SMS_SENDER = os.environ.get("SMS_SENDER", "FinTracker")
+    ALERT_SMS_TO = [x.strip() for x in os.environ.get("ALERT_SMS_TO", "").split(",") if x.strip()]

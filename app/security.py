@@ -396,3 +396,16 @@ def can_build_pack(viewer: User | None, dossier) -> bool:
     return viewer is not None and (
         viewer.is_admin or viewer.id in (dossier.client_id, dossier.expert_id)
     )
+
+
+# -- operations (docs/domain.md A12) -------------------------------------------------------------
+
+
+def can_watch_service(viewer: User | None) -> bool:
+    """The status page and LivePulse: every staff member (support hears of outages first)."""
+    return viewer is not None and viewer.is_authenticated and viewer.role in SUPPORT_ROLES
+
+
+def can_run_alerts(viewer: User | None) -> bool:
+    """Alert rules, acknowledging and resolving alerts, checking now: admins."""
+    return viewer is not None and viewer.is_authenticated and viewer.is_admin

@@ -1,5 +1,6 @@
 """`python -m app.worker high default` (or `exports`): an RQ worker with the app preloaded;
-`python -m app.worker cron`: the cron process.
+`python -m app.worker cron`: the cron process; `python -m app.worker monitor`: health, the
+live pulse and the alert rules (app/services/ops/monitor.py).
 
 The `high` and `default` queues carry many small jobs (announcements, emails, pushes): they run
 in this process, one after the other, so the compiled SQL, templates and catalogues stay warm
@@ -16,9 +17,12 @@ import time
 from rq import SimpleWorker, Worker
 from rq import cron as rq_cron
 from rq.cron import CronScheduler
+from rq.exceptions import NoSuchJobError
+from rq.job import JobStatus
 from sqlalchemy.orm import configure_mappers
 
 import app.cron  # noqa: F401  (registers the jobs)
+from app.core import metrics
 from app.core.outbox import REDIS_ERRORS
 from app.extensions import db
 from app.factory import create_app
@@ -47,7 +51,20 @@ class _KeepsItsScheduler:
         return super().should_run_maintenance_tasks
 
 
-class InProcessWorker(_KeepsItsScheduler, SimpleWorker):
+class _Measured:
+    """Each job's time and failure in the metrics, counted by the worker itself (a forked
+    horse lives for one job: its own metric files would pile up)."""
+
+    def execute_job(self, job, queue):
+        with metrics.Job(queue.name) as timing:
+            super().execute_job(job, queue)
+            try:
+                timing.failed = job.get_status(refresh=True) != JobStatus.FINISHED
+            except NoSuchJobError:  # finished with no result kept
+                timing.failed = False
+
+
+class InProcessWorker(_Measured, _KeepsItsScheduler, SimpleWorker):
     def execute_job(self, job, queue):
         try:
             super().execute_job(job, queue)
@@ -55,7 +72,7 @@ class InProcessWorker(_KeepsItsScheduler, SimpleWorker):
             db.session.remove()  # no object loaded by one job is seen by the next
 
 
-class ForkingWorker(_KeepsItsScheduler, Worker):
+class ForkingWorker(_Measured, _KeepsItsScheduler, Worker):
     pass
 
 
@@ -83,6 +100,10 @@ def main(queues: list[str]) -> None:
         db.engine.dispose()  # no database socket may cross a fork
         if queues == ["cron"]:
             return run_cron(app.extensions["redis"])
+        if queues == ["monitor"]:
+            from app.services.ops import monitor
+
+            return monitor.run()
         kind = ForkingWorker if FORKED_QUEUES & set(queues) else InProcessWorker
         while True:
             worker = None

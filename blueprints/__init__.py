@@ -15,6 +15,7 @@ from blueprints.main import bp as main_bp
 from blueprints.marketplace import bp as marketplace_bp
 from blueprints.messages import bp as messages_bp
 from blueprints.notifications import bp as notifications_bp
+from blueprints.ops import bp as ops_bp
 from blueprints.plans import bp as plans_bp
 from blueprints.simulator import bp as simulator_bp
 from blueprints.support import bp as support_bp
@@ -40,5 +41,6 @@ def register_blueprints(app: Flask) -> None:
         crm_bp,
         support_bp,
         analytics_bp,
+        ops_bp,
     ):
         app.register_blueprint(bp)

@@ -7,6 +7,9 @@ export PORT=${PORT:-5000}
 export PUBLIC_URL=${PUBLIC_URL:-http://127.0.0.1:$PORT}
 export LOG_JSON=${LOG_JSON:-0}
 RUN_DIR=$PWD/instance/run; mkdir -p "$RUN_DIR"
+# every process counts its Prometheus metrics here; emptied at each start (stale pids' files)
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$RUN_DIR/metrics}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR"; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 # a random key of this machine's own, made once (the app refuses to start without one)
 if [ -z "${SECRET_KEY:-}" ] && [ ! -s instance/secret_key ]; then
   (umask 077; .venv/bin/python -c 'import secrets; print(secrets.token_hex(32))' > instance/secret_key)

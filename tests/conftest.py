@@ -8,6 +8,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -53,6 +54,9 @@ os.environ.update(
         "CMI_GATEWAY_URL": f"http://127.0.0.1:{CMI_PORT}/fim/est3Dgate",
         "PLATFORM_IBAN": "FR7630006000011234567890189",
         "PLATFORM_BIC": "AGRIFRPP",
+        # every process of the suite (this one, the live server, workers) counts its metrics
+        # in one fresh directory, as gunicorn's workers do in production
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="ft-metrics-"),
         # one key for the suite and the servers it starts (the app refuses to run without)
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
     }

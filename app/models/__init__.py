@@ -74,6 +74,17 @@ from app.models.messaging import (
     ThreadParticipant,
 )
 from app.models.notification import Notification, Priority
+from app.models.ops import (
+    ACTIVE_ALERT_STATES,
+    AlertRule,
+    AlertState,
+    Comparison,
+    HealthCheck,
+    HealthState,
+    PulseSample,
+    ServiceAlert,
+    Severity,
+)
 from app.models.outbox import OutboxEntry
 from app.models.payment import (
     EventStatus,
@@ -139,6 +150,15 @@ from app.models.support import (
 from app.models.user import STAFF, Role, User
 
 __all__ = [
+    "ACTIVE_ALERT_STATES",
+    "AlertRule",
+    "AlertState",
+    "Comparison",
+    "HealthCheck",
+    "HealthState",
+    "PulseSample",
+    "ServiceAlert",
+    "Severity",
     "DailyFact",
     "DailyTotal",
     "DossierCount",

@@ -5,6 +5,7 @@ import logging
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, emit, join_room, leave_room, rooms
 
+from app.core import metrics
 from app.core.validators import parse_id
 from app.extensions import socketio
 from app.realtime import presence
@@ -36,6 +37,7 @@ def on_connect(auth=None):
         if can_join_room(current_user, team):
             join_room(team)
     presence.seen(current_user.id, connected=True)
+    metrics.SOCKETS.inc()
 
 
 def _presence_changed(room: str) -> None:
@@ -47,6 +49,7 @@ def _presence_changed(room: str) -> None:
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
+    metrics.SOCKETS.dec()
     if current_user.is_authenticated and presence.left(current_user.id):
         for room in rooms():
             if room.startswith("thread:"):

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app
 
-from app.core import outbox
+from app.core import metrics, outbox
 from app.core.db import after_commit, after_commit_gathered
 from app.realtime.manager import Publisher
 
@@ -30,6 +30,7 @@ def _publisher() -> Publisher:
 @outbox.replays("signal")
 def _emit(payload: dict) -> None:
     _publisher().emit("notify", payload["data"], room=payload["rooms"], namespace="/")
+    metrics.EMITTED.labels(payload["data"]["event"]).inc()
 
 
 @outbox.replays("close_room")

@@ -39,3 +39,36 @@ def svg_bars(rows, width: int = 320, bar: int = 18, gap: int = 8, label_width: i
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def svg_sparkline(values, width: int = 240, height: int = 40) -> Markup:
+    """A line of `values` (oldest first), scaled to its own maximum; decorative, the latest
+    figure and its range are printed beside it."""
+    points = [float(v or 0) for v in values]
+    if len(points) < 2:
+        points = (points or [0.0]) * 2
+    top = max(points) or 1.0
+    step = width / (len(points) - 1)
+    coords = " ".join(
+        f"{i * step:.1f},{height - 2 - (v / top) * (height - 4):.1f}" for i, v in enumerate(points)
+    )
+    return Markup(
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-hidden="true" focusable="false"><polyline points="{coords}" class="spark__line" '
+        f'fill="none"/></svg>'
+    )
+
+
+def svg_strip(states, width: int = 288, height: int = 16) -> Markup:
+    """A component's 24 hours as cells (oldest first): each cell is ok, degraded, down or not
+    checked; decorative, the uptime is printed beside it."""
+    cell = width / max(1, len(states))
+    rects = "".join(
+        f'<rect x="{i * cell:.1f}" width="{max(1.0, cell - 1):.1f}" height="{height}" '
+        f'class="strip__{getattr(s, "value", s) or "none"}"/>'
+        for i, s in enumerate(states)
+    )
+    return Markup(
+        f'<svg class="strip" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-hidden="true" focusable="false">{rects}</svg>'
+    )

@@ -130,6 +130,8 @@ GLOBALS = {
     "input_attrs": forms.input_attrs,
     "svg_bar": charts.svg_bar,
     "svg_bars": charts.svg_bars,
+    "svg_sparkline": charts.svg_sparkline,
+    "svg_strip": charts.svg_strip,
     "level_names": marketplace.LEVEL_NAMES,
     "can_use_analytics": security.can_use_analytics,
 }

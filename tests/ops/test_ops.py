@@ -11,7 +11,8 @@ from tests.factories import HX, csrf_token, make_user, post
 def test_healthz_and_readyz(client):
     assert client.get("/healthz").json == {"status": "ok"}
     resp = client.get("/readyz")
-    assert resp.status_code == 200 and resp.json["checks"] == {"database": "ok", "redis": "ok"}
+    assert resp.status_code == 200
+    assert resp.json["checks"] == {"database": "ok", "redis": "ok", "storage": "ok"}
 
 
 def test_readyz_503_when_redis_is_down():

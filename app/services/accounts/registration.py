@@ -7,7 +7,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.core import audit, storage
+from app.core import audit, metrics, storage
 from app.core.errors import NotFound, ValidationFailed
 from app.core.validators import (
     normalize_email,
@@ -89,6 +89,7 @@ def _new_user(
         locale=locale if locale in current_app.config["LANGUAGES"] else "fr",
     )
     db.session.add(user)
+    metrics.business("signup")
     return user
 
 

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_mailman import EmailMultiAlternatives
 from rq import Retry
 
-from app.core import storage
+from app.core import metrics, storage
 from app.core.db import after_commit
 from app.core.errors import NotFound
 from app.core.jobs import enqueue
@@ -47,6 +47,7 @@ SUBJECTS = {
     "ticket_resolved": _l("Your request for help is resolved"),
     "report_ready": _l("Your scheduled report"),
     "report_failed": _l("A scheduled report could not be sent"),
+    "service_alert": _l("FinancialTracker service alert"),
     "pack_ready": _l("Your dossier pack is ready"),
 }
 
@@ -140,11 +141,13 @@ def send(email_id: int) -> bool:
         if email.attempts >= max_attempts:
             email.status = EmailStatus.FAILED
         db.session.commit()
+        metrics.EMAILS.labels("failed").inc()
         raise
     email.status = EmailStatus.SENT
     email.sent_at = utcnow()
     email.last_error = None
     db.session.commit()
+    metrics.EMAILS.labels("sent").inc()
     return True
 
 

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
 
-from app.core import audit
+from app.core import audit, metrics
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.i18n import euros
@@ -284,6 +284,7 @@ def settle(payment: Payment, note: str | None = None, actor: User | None = None)
     a platform fee paid in full earns the referrer's commission."""
     now = utcnow()
     payment.status, payment.paid_at = PaymentStatus.SUCCEEDED, now
+    metrics.business("payment")
     payment.number = payment.number or numbers.next_in(numbers.RECEIPT, now.year)
     invoice = db.session.get(Invoice, payment.invoice_id)
     party = CLIENT if payment.kind == PaymentKind.CLIENT_FEE else EXPERT

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from stdnum import iban as iban_number
 
-from app.core import audit
+from app.core import audit, metrics
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.models import (
@@ -302,6 +302,7 @@ def on_invoice_paid(event: dict, row: ProviderEvent) -> EventStatus:
         return EventStatus.PROCESSED
     now = utcnow()
     payment.status, payment.paid_at, payment.failure = PaymentStatus.SUCCEEDED, now, None
+    metrics.business("payment")
     payment.currency = CURRENCY.upper()
     payment.period_end = _period_end(invoice)
     payment.number = payment.number or dossiers.next_invoice_number(now.year)

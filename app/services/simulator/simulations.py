@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from app.core import storage
+from app.core import metrics, storage
 from app.core.errors import NotFound, ValidationFailed
 from app.core.numbers import parse_number
 from app.extensions import db
@@ -369,6 +369,7 @@ def complete(sim: Simulation, user: User | None, raw_answers: dict | None = None
     sim.status = SimulationStatus.COMPLETED
     sim.completed_at = utcnow()
     _track(sim, FunnelStep.COMPLETED)
+    metrics.business("simulation")
     if sim.user_id is not None:
         merge_dossiers(sim)
     db.session.commit()

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.core import metrics
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.extensions import db
 from app.models import (
@@ -125,6 +126,7 @@ def apply_action(dossier: Dossier, action: Action, actor: User, p: Params) -> in
             "created_at": utcnow(),
         },
     ).scalar_one()
+    metrics.business("transition")
     sla.on_transition(dossier, before, actor)  # clocks move with the state, in this transaction
     documents._signal(dossier)  # open pages refresh at once, after commit
     return event_id
