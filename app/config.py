@@ -182,7 +182,7 @@ class Config:
     # operations (A12; README "Operations"). Logs also go to LOG_FILE when set, rotated at
     # LOG_MAX_MB and every midnight, LOG_BACKUPS files kept
     LOG_FILE = os.environ.get("LOG_FILE", "")
-    LOG_MAX_MB = int(os.environ.get("LOG_MAX_MB", "50"))
+    LOG_MAX_MB = float(os.environ.get("LOG_MAX_MB", "50"))
     LOG_BACKUPS = int(os.environ.get("LOG_BACKUPS", "14"))
     # errors go to a Sentry-protocol tracker when a DSN is set (personal data scrubbed)
     SENTRY_DSN = os.environ.get("SENTRY_DSN", "")

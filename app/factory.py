@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from app import cli, errors, i18n, realtime
 from app.config import KNOWN_KEYS, ROOT, Config
-from app.core import cachefailopen, jobs, logs, metrics
+from app.core import cachefailopen, jobs, logs, metrics, tracking
 from app.core.validators import MAX_ID
 from app.extensions import cache, compress, cors, csrf, db, limiter, login, mail, migrate
 from app.models import database
@@ -58,6 +58,7 @@ def create_app(config: type[Config] = Config, **overrides) -> Flask:
 
     logs.init_app(app)
     metrics.init_app(app)
+    tracking.init_app(app)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

@@ -1,4 +1,7 @@
-"""JSON logs with a request id (taken from X-Request-ID when a proxy sets one).
+"""JSON logs with a request id (taken from X-Request-ID when a proxy sets one) and the signed-in
+user's id, on stdout and, when LOG_FILE is set, in a file rotated by size and every midnight
+(one lock shared by every process writing it); errors to a Sentry-protocol tracker when
+SENTRY_DSN is set (app/core/tracking.py).
 
 Every request is logged at INFO with its time. One slower than `SLOW_REQUEST_MS` is logged as
 a WARNING, with what it waited on: its SQL statements (count and time) and the garbage
@@ -11,6 +14,7 @@ import logging
 import sys
 import time
 import uuid
+from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -20,26 +24,50 @@ from sqlalchemy.engine import Engine
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = getattr(g, "request_id", None) if has_request_context() else None
+        if has_request_context():
+            record.request_id = getattr(g, "request_id", None)
+            # the user Flask-Login already loaded for this request (never loaded for a log)
+            user = g.get("_login_user")
+            record.user_id = getattr(user, "id", None)
+        else:
+            record.request_id = record.user_id = None
         return True
 
 
-def configure_logging(level: str, as_json: bool) -> None:
+def _json() -> JsonFormatter:
+    return JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s",
+        rename_fields={"asctime": "ts", "levelname": "level"},
+    )
+
+
+def configure_logging(
+    level: str, as_json: bool, path: str = "", max_mb: float = 50, backups: int = 14
+) -> None:
     handler = logging.StreamHandler(sys.stdout)
-    handler.addFilter(RequestIdFilter())
     if as_json:
-        handler.setFormatter(
-            JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                rename_fields={"asctime": "ts", "levelname": "level"},
-            )
-        )
+        handler.setFormatter(_json())
     else:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
+    handlers = [handler]
+    if path:
+        from concurrent_log_handler import ConcurrentTimedRotatingFileHandler
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        to_file = ConcurrentTimedRotatingFileHandler(
+            path, when="midnight", backupCount=backups, maxBytes=int(max_mb * 1024 * 1024)
+        )
+        to_file.setFormatter(_json())  # files are for machines: always JSON
+        handlers.append(to_file)
+    for h in handlers:
+        h.addFilter(RequestIdFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    for old in root.handlers:
+        if old not in handlers:
+            old.close()
+    root.handlers[:] = handlers
     root.setLevel(level)
 
 
@@ -78,7 +106,13 @@ def _watch_waits() -> None:
 
 
 def init_app(app: Flask) -> None:
-    configure_logging(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
+    configure_logging(
+        app.config["LOG_LEVEL"],
+        app.config["LOG_JSON"],
+        app.config["LOG_FILE"],
+        app.config["LOG_MAX_MB"],
+        app.config["LOG_BACKUPS"],
+    )
     access = logging.getLogger("financialtracker.access")
     _watch_waits()
 

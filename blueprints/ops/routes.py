@@ -101,7 +101,7 @@ def _pulse_lines(minutes: int = 60) -> list[dict]:
                 "name": name,
                 "label": pulse.metric_label(name),
                 "unit": pulse.METRICS[name][1],
-                "values": values,
+                "points": values,
                 "latest": values[-1] if values else None,
                 "high": max(values) if values else None,
             }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -66,7 +67,7 @@ DEFAULTS = {
         channels=["inapp", "email"],
     ),
     "error_rate": dict(
-        name=_l("More than 2 % of requests fail"),
+        name=_l("More than 2 percent of requests fail"),
         metric="error_rate",
         comparison=Comparison.ABOVE,
         threshold=2,
@@ -85,7 +86,7 @@ DEFAULTS = {
         channels=["inapp", "slack", "sms"],
     ),
     "disk": dict(
-        name=_l("The disk is more than 90 % full"),
+        name=_l("The disk is more than 90 percent full"),
         metric="disk_percent",
         comparison=Comparison.ABOVE,
         threshold=90,
@@ -269,23 +270,29 @@ def _resolved_during_this_breach(rule: AlertRule) -> bool:
     )
 
 
-def describe(alert: ServiceAlert) -> str:
+def describe(alert: ServiceAlert):
+    """One sentence on what opened the alert, rendered in the reader's language."""
     rule = alert.rule
-    sign = ">" if rule.comparison == Comparison.ABOVE else "<"
-    return _(
+    return _l(
         "%(name)s: %(metric)s is %(value)s (rule: %(sign)s %(threshold)s for %(duration)s s).",
         name=rule.name,
-        metric=str(METRICS[rule.metric][0]) if rule.metric in METRICS else rule.metric,
+        metric=METRICS[rule.metric][0] if rule.metric in METRICS else rule.metric,
         value=f"{alert.value:g}",
-        sign=sign,
+        sign=">" if rule.comparison == Comparison.ABOVE else "<",
         threshold=f"{rule.threshold:g}",
         duration=rule.duration_s,
     )
 
 
-def _tell_in_app(alert: ServiceAlert) -> None:
-    from flask import url_for
+def _alerts_path() -> str:
+    """The alerts page's path, also from the monitor process (no request there)."""
+    if has_request_context():
+        return url_for("ops.alerts")
+    with current_app.test_request_context():
+        return url_for("ops.alerts")
 
+
+def _tell_in_app(alert: ServiceAlert) -> None:
     priority = Priority.HIGH if alert.rule.severity == Severity.CRITICAL else Priority.MEDIUM
     for admin in notifications.active_admins():
         notifications.create(
@@ -293,7 +300,7 @@ def _tell_in_app(alert: ServiceAlert) -> None:
             "service_alert",
             _l("Service alert: %(name)s", name=alert.rule.name),
             describe(alert),
-            link=url_for("ops.alerts"),
+            link=_alerts_path(),
             priority=priority,
             object_ref=f"service_alert:{alert.id}",
         )
@@ -306,7 +313,7 @@ def deliver(alert_id: int) -> dict:
     if alert is None:
         return {}
     done = dict(alert.deliveries or {})
-    text = describe(alert)
+    text = describe(alert)  # emails render it in each admin's language; Slack and SMS in ours
     for channel in alert.rule.channels:
         if channel == "inapp" or done.get(channel) == "sent":
             continue

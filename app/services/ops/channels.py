@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import requests
 from flask import current_app
+from flask_babel import force_locale
 
 from app.extensions import db
 from app.services import notifications
@@ -17,8 +18,11 @@ from app.services.notifications import emails
 TIMEOUT_S = 5
 
 
-def send(channel: str, alert, text: str) -> str:
-    return {"email": _email, "slack": _slack, "sms": _sms}[channel](alert, text)
+def send(channel: str, alert, text) -> str:
+    if channel == "email":
+        return _email(alert, text)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        return {"slack": _slack, "sms": _sms}[channel](alert, str(text))
 
 
 def _email(alert, text: str) -> str:

@@ -30,7 +30,7 @@ KEEP_HOURS = 24
 # what a rule may watch, with its unit; LivePulse draws the first six
 METRICS = {
     "requests_per_min": (_l("Requests per minute"), ""),
-    "p95_ms": (_l("Slowest 5 % of requests (ms)"), "ms"),
+    "p95_ms": (_l("Slowest 5 percent of requests (ms)"), "ms"),
     "error_rate": (_l("Error rate (%)"), "%"),
     "sockets": (_l("Connected sockets"), ""),
     "queue_depth": (_l("Jobs waiting"), ""),
