@@ -143,7 +143,68 @@ def analytics_rebuild() -> None:
     click.echo(f"analytics facts: {facts.rebuild()} cells")
 
 
+ops = AppGroup("ops", help="Backups and restore (README: Operations).")
+
+
+@ops.command("backup")
+@click.option("--no-verify", is_flag=True, help="Skip the restore into a scratch database.")
+def ops_backup(no_verify: bool) -> None:
+    """Back up the database and the stored files into BACKUP_DIR, verify, rotate."""
+    from app.services.ops import backups
+
+    folder = backups.create()
+    click.echo(f"backup: {folder}")
+    if not no_verify:
+        data = backups.verify(folder)
+        click.echo(f"verified: {sum(data['counts'].values())} rows, {data['files']} files")
+    for name in backups.rotate():
+        click.echo(f"rotated out: {name}")
+
+
+@ops.command("backups")
+def ops_list() -> None:
+    """The backups kept, newest first."""
+    from app.services.ops import backups
+
+    for folder in backups.all_backups():
+        data = backups.manifest(folder)
+        size = sum(data["bytes"].values()) / 1024 / 1024
+        state = f"verified {data['verified_at'][:19]}" if data["verified_at"] else "not verified"
+        click.echo(f"{folder.name}  {data['dialect']}  {size:.1f} MB  {state}")
+
+
+@ops.command("verify")
+@click.argument("name", default="latest")
+def ops_verify(name: str) -> None:
+    """Restore a backup into a scratch database and compare it with its manifest."""
+    from app.services.ops import backups
+
+    data = backups.verify(backups.find(name))
+    click.echo(f"verified: {sum(data['counts'].values())} rows, {data['files']} files")
+
+
+@ops.command("restore")
+@click.argument("name", default="latest")
+@click.option("--yes", is_flag=True, help="Do not ask: this database is replaced.")
+def ops_restore(name: str, yes: bool) -> None:
+    """Replace this machine's database and stored files with a backup (default: the latest)."""
+    import time
+
+    from app.services.ops import backups
+
+    folder = backups.find(name)
+    if not yes:
+        click.confirm(f"Replace the database and the stored files with {folder.name}?", abort=True)
+    began = time.monotonic()
+    done = backups.restore(folder)
+    click.echo(
+        f"restored {folder.name}: {done['tables']} tables, {done['rows']} rows, "
+        f"{done['files']} files in {time.monotonic() - began:.1f} s"
+    )
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(ops)
     app.cli.add_command(seed)
     app.cli.add_command(support_cli)
     app.cli.add_command(push_cli)

@@ -209,4 +209,7 @@ class Config:
     SMS_API_URL = os.environ.get("SMS_API_URL", "")
     SMS_API_TOKEN = os.environ.get("SMS_API_TOKEN", "")
     SMS_SENDER = os.environ.get("SMS_SENDER", "FinTracker")
+    # backups (`flask ops backup`, and daily by the cron): one folder each, the newest kept
+    BACKUP_DIR = os.environ.get("BACKUP_DIR", str(ROOT / "instance" / "backups"))
+    BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "14"))
     ALERT_SMS_TO = [x.strip() for x in os.environ.get("ALERT_SMS_TO", "").split(",") if x.strip()]

@@ -57,6 +57,7 @@ os.environ.update(
         # every process of the suite (this one, the live server, workers) counts its metrics
         # in one fresh directory, as gunicorn's workers do in production
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="ft-metrics-"),
+        "BACKUP_DIR": tempfile.mkdtemp(prefix="ft-backups-"),
         # one key for the suite and the servers it starts (the app refuses to run without)
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
     }

@@ -209,7 +209,7 @@ def test_the_monitor_opens_an_alert_from_the_live_readings(app, ctx):
 def test_default_rules_are_installed_once_and_edits_are_kept(app, ctx):
     alerts.install_defaults()
     rules = {r.default_key: r for r in alerts.rules()}
-    assert set(rules) == {"queue_age", "error_rate", "smtp", "disk", "scheduler"}
+    assert set(rules) == {"queue_age", "error_rate", "smtp", "disk", "scheduler", "backup"}
     assert rules["queue_age"].threshold == 300 and rules["scheduler"].threshold == 180
     assert rules["disk"].threshold == 90 and rules["error_rate"].threshold == 2
     assert "email" not in rules["smtp"].channels  # it would not leave
@@ -219,7 +219,7 @@ def test_default_rules_are_installed_once_and_edits_are_kept(app, ctx):
     alerts.install_defaults()
     again = {r.default_key: r for r in alerts.rules()}
     assert again["disk"].threshold == 95 and "error_rate" in again  # topped up, edit kept
-    assert len(again) == 5
+    assert len(again) == 6
 
 
 def test_the_rule_form_validates_keeps_values_and_is_for_admins(app, client):

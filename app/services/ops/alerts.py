@@ -103,6 +103,15 @@ DEFAULTS = {
         severity=Severity.CRITICAL,
         channels=["inapp", "email", "slack"],
     ),
+    "backup": dict(
+        name=_l("No verified backup for 26 hours"),
+        metric="backup_age_h",
+        comparison=Comparison.ABOVE,
+        threshold=26,
+        duration_s=0,
+        severity=Severity.WARNING,
+        channels=["inapp", "email"],
+    ),
 }
 
 

@@ -21,7 +21,7 @@ from app.core.jobs import redis
 from app.core.outbox import REDIS_ERRORS
 from app.extensions import db
 from app.models import HealthCheck, HealthState, PulseSample, utcnow
-from app.services.ops import health
+from app.services.ops import backups, health
 
 WINDOW_S = 300  # rates are over the last five minutes
 MIN_REQUESTS = 20  # an error rate over fewer requests than this says nothing: 0
@@ -41,6 +41,7 @@ METRICS = {
     "smtp_down": (_l("SMTP failing (1 = yes)"), ""),
     "disk_percent": (_l("Disk used (%)"), "%"),
     "components_down": (_l("Components down"), ""),
+    "backup_age_h": (_l("Age of the latest verified backup (h)"), "h"),
 }
 DRAWN = (
     "requests_per_min",
@@ -143,6 +144,9 @@ class Pulse:
             or 0
         )
         db.session.rollback()
+        age = backups.latest_age_hours()
+        if age is not None:  # no backup ever made: nothing to compare (the README says so)
+            values["backup_age_h"] = round(age, 2)
         return values
 
 
