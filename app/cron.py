@@ -12,7 +12,7 @@ from app.services.analytics.jobs import purge_report_runs, rebuild_facts, run_du
 from app.services.crm.jobs import remind_overdue_tasks
 from app.services.dossiers.jobs import fail_stalled_packs
 from app.services.messaging.jobs import email_unread_messages, send_message_digests
-from app.services.ops.jobs import nightly_backup
+from app.services.ops.jobs import nightly_backup, purge_data_exports
 from app.services.payments.jobs import run_dunning
 from app.services.simulator.jobs import (
     fail_stalled_exports,
@@ -57,6 +57,7 @@ cron.register(purge_report_runs, "default", cron="29 4 * * *", job_timeout=600)
 cron.register(rebuild_facts, "exports", cron="53 3 * * *", job_timeout=3600)
 # the database and the stored files, verified by a restore into a scratch database
 cron.register(nightly_backup, "exports", cron="47 2 * * *", job_timeout=3600)
+cron.register(purge_data_exports, "default", cron="37 4 * * *", job_timeout=600)
 # failed renewals are tried again on A9's schedule; hourly is precise enough for days
 cron.register(run_dunning, "default", cron="23 * * * *", job_timeout=900)
 cron.register(email_unread_messages, "default", cron="* * * * *", job_timeout=120)

@@ -79,6 +79,10 @@ from app.models.ops import (
     AlertRule,
     AlertState,
     Comparison,
+    DataExport,
+    DataExportStatus,
+    ErasureRequest,
+    ErasureStatus,
     HealthCheck,
     HealthState,
     PulseSample,
@@ -150,6 +154,10 @@ from app.models.support import (
 from app.models.user import STAFF, Role, User
 
 __all__ = [
+    "DataExport",
+    "DataExportStatus",
+    "ErasureRequest",
+    "ErasureStatus",
     "ACTIVE_ALERT_STATES",
     "AlertRule",
     "AlertState",

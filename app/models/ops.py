@@ -117,3 +117,59 @@ class ServiceAlert(Base):
     rule: Mapped[AlertRule] = relationship(lazy="joined")
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+
+
+class DataExportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    BUILDING = "building"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class DataExport(Base):
+    """A user's copy of their personal data (RGPD art. 15 and 20): a ZIP built by a worker,
+    downloadable by them alone until it expires."""
+
+    __tablename__ = "data_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[DataExportStatus] = mapped_column(
+        _enum(DataExportStatus, "data_export_status"), default=DataExportStatus.QUEUED
+    )
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ready_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class ErasureStatus(enum.StrEnum):
+    PENDING = "pending"
+    CANCELLED = "cancelled"  # by the user
+    REFUSED = "refused"  # by an admin, with the reason
+    DONE = "done"
+
+
+class ErasureRequest(Base):
+    """A user's request to be forgotten (RGPD art. 17); an admin confirms it, then the account
+    is anonymised and what the law keeps (invoices, payments) stays."""
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[ErasureStatus] = mapped_column(
+        _enum(ErasureStatus, "erasure_status"), default=ErasureStatus.PENDING, index=True
+    )
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision_note: Mapped[str] = mapped_column(String(1000), default="")
+    # what the erasure did, table by table ({"messages": 12, ...}), for the audit
+    summary: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -154,3 +154,10 @@ class ChangePasswordForm(FlaskForm):
             EqualTo("new_password", message=_l("The passwords differ.")),
         ],
     )
+
+
+class ErasureForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[InputRequired()])
+    reason = TextAreaField(
+        _l("Why are you leaving? (optional, it helps us)"), validators=[Length(max=1000)]
+    )

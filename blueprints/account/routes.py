@@ -10,6 +10,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
+from app.core import storage
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.models import SECTORS, Role
 from app.security import is_approved_expert, may_run_firm
@@ -17,9 +18,11 @@ from app.services import accounts, firms, sla
 from app.services.accounts import sessions
 from app.services.marketplace import expertise as expertise_service
 from app.services.notifications import preferences, push
+from app.services.ops import privacy
+from app.web import hx
 from app.web.forms import apply_errors, json_body
 from blueprints.account import bp
-from blueprints.account.forms import PROFILE_FORMS, ChangePasswordForm
+from blueprints.account.forms import PROFILE_FORMS, ChangePasswordForm, ErasureForm
 
 PUSH_MAX_BYTES = 16 * 1024  # a browser's PushSubscription is a few hundred bytes
 
@@ -372,3 +375,72 @@ def push_unsubscribe():
         current_user, str((body if isinstance(body, dict) else {}).get("endpoint", ""))
     )
     return jsonify(ok=True)
+
+
+# -- my data (RGPD) ------------------------------------------------------------------------------
+
+
+def _privacy_page(form: ErasureForm | None = None, status: int = 200):
+    ctx = {
+        "exports": privacy.exports_of(current_user),
+        "erasure": privacy.pending_erasure(current_user),
+        "form": form or ErasureForm(),
+    }
+    if hx.wants_fragment(target="my-exports"):
+        return render_template("account/_exports.html", **ctx)
+    return render_template("account/privacy.html", **ctx), status
+
+
+@bp.get("/privacy")
+@login_required
+def privacy_page():
+    return _privacy_page()
+
+
+@bp.post("/privacy/export")
+@login_required
+def request_export():
+    privacy.request_export(current_user, request.remote_addr)
+    flash(_("Your file is being prepared; this page shows it as soon as it is ready."), "success")
+    return redirect(url_for("account.privacy_page"), 303)
+
+
+@bp.get("/privacy/exports/<int:export_id>.zip")
+@login_required
+def download_export(export_id):
+    export = privacy.get_export(current_user, export_id)
+    return (
+        storage.read(export.storage_key),
+        200,
+        {
+            "Content-Type": "application/zip",
+            "Content-Disposition": f'attachment; filename="mes-donnees-{export.id}.zip"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.post("/privacy/erasure")
+@login_required
+def request_erasure():
+    form = ErasureForm()
+    if not form.validate_on_submit():
+        return _privacy_page(form, 422)
+    try:
+        privacy.request_erasure(
+            current_user, form.password.data, form.reason.data, request.remote_addr
+        )
+    except ValidationFailed as exc:
+        apply_errors(form, exc)
+        return _privacy_page(form, 422)
+    flash(_("Your request is sent. An administrator confirms it; you will be told."), "success")
+    return redirect(url_for("account.privacy_page"), 303)
+
+
+@bp.post("/privacy/erasure/cancel")
+@login_required
+def cancel_erasure():
+    privacy.cancel_erasure(current_user, request.remote_addr)
+    flash(_("Your request to delete your account is withdrawn."), "success")
+    return redirect(url_for("account.privacy_page"), 303)

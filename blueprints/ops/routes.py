@@ -8,9 +8,9 @@ from flask_login import current_user
 
 from app.core import metrics
 from app.core.errors import ValidationFailed
-from app.models import Comparison, HealthState, Role
+from app.models import Comparison, ErasureStatus, HealthState, Role
 from app.security import can_run_alerts, require
-from app.services.ops import alerts, health, pulse
+from app.services.ops import alerts, health, privacy, pulse
 from app.web import hx
 from app.web.forms import apply_errors
 from app.web.security import admin_required, role_required
@@ -23,6 +23,12 @@ HEALTH_STATES = {
     HealthState.DEGRADED: _l("Degraded"),
     HealthState.DOWN: _l("Down"),
     HealthState.SKIPPED: _l("Not configured"),
+}
+ERASURE_STATES = {
+    ErasureStatus.PENDING: _l("Waiting"),
+    ErasureStatus.CANCELLED: _l("Withdrawn by the user"),
+    ErasureStatus.REFUSED: _l("Refused"),
+    ErasureStatus.DONE: _l("Anonymised"),
 }
 COMPARISONS = {Comparison.ABOVE: _l("above"), Comparison.BELOW: _l("below")}
 
@@ -37,6 +43,7 @@ def _words():
         "comparison_label": lambda c: COMPARISONS[c],
         "metric_label": pulse.metric_label,
         "describe_alert": alerts.describe,
+        "erasure_label": lambda s: ERASURE_STATES[s],
     }
 
 
@@ -201,3 +208,48 @@ def delete_rule(rule_id):
     alerts.delete_rule(current_user, rule_id, request.remote_addr)
     flash(_("The rule is deleted."))
     return redirect(url_for("ops.alerts"), 303)
+
+
+# -- personal data: erasure requests -----------------------------------------------------------
+
+
+def _privacy_queue(status: int = 200, problems: dict | None = None):
+    pending = privacy.pending_requests()
+    return (
+        render_template(
+            "ops/privacy.html",
+            pending=[(r, privacy.open_dossiers(r.user_id)) for r in pending],
+            decided=privacy.decided_requests(),
+            problems=problems or {},
+            notes=request.form if request.method == "POST" else {},
+        ),
+        status,
+    )
+
+
+@bp.get("/ops/privacy")
+@admin_required
+def privacy_queue():
+    return _privacy_queue()
+
+
+@bp.post("/ops/privacy/<int:request_id>/confirm")
+@admin_required
+def confirm_erasure(request_id):
+    try:
+        privacy.confirm(current_user, request_id, request.remote_addr)
+    except ValidationFailed as exc:
+        return _privacy_queue(422, {request_id: exc.message})
+    flash(_("The account is anonymised; its invoices and payments are kept."))
+    return redirect(url_for("ops.privacy_queue"), 303)
+
+
+@bp.post("/ops/privacy/<int:request_id>/refuse")
+@admin_required
+def refuse_erasure(request_id):
+    try:
+        privacy.refuse(current_user, request_id, request.form.get("note", ""), request.remote_addr)
+    except ValidationFailed as exc:
+        return _privacy_queue(422, {request_id: exc.fields.get("note") or exc.message})
+    flash(_("The request is refused; the user is told why."))
+    return redirect(url_for("ops.privacy_queue"), 303)

@@ -92,4 +92,6 @@ def test_a_failed_nightly_backup_tells_the_admins(app, tmp_path):
         [note] = db.session.scalars(db.select(Notification)).all()
         assert note.type == "service_backup_failed" and "sauvegarde" in note.title.lower()
         assert jobs.nightly_backup()  # and with its folder back, it works
-        assert json.loads((Path(saved) / backups.all_backups()[0].name / "manifest.json").read_text())
+        assert json.loads(
+            (Path(saved) / backups.all_backups()[0].name / "manifest.json").read_text()
+        )

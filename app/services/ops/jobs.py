@@ -31,3 +31,15 @@ def nightly_backup() -> str:
         db.session.commit()
         raise
     return folder.name
+
+
+def build_data_export(export_id: int) -> bool:
+    from app.services.ops import privacy
+
+    return privacy.build(export_id)
+
+
+def purge_data_exports() -> int:
+    from app.services.ops import privacy
+
+    return privacy.purge_expired()
