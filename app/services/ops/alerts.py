@@ -31,6 +31,7 @@ from app.models import (
     utcnow,
 )
 from app.realtime import notify
+from app.security import can_run_alerts, require
 from app.services import notifications
 from app.services.ops import channels
 from app.services.ops.pulse import METRICS
@@ -348,6 +349,7 @@ def get_alert(alert_id: int) -> ServiceAlert:
 
 
 def acknowledge(actor: User, alert_id: int, ip: str | None = None) -> ServiceAlert:
+    require(can_run_alerts(actor))
     alert = get_alert(alert_id)
     if alert.state == AlertState.OPEN:
         alert.state = AlertState.ACKNOWLEDGED
@@ -359,6 +361,7 @@ def acknowledge(actor: User, alert_id: int, ip: str | None = None) -> ServiceAle
 
 
 def resolve(actor: User, alert_id: int, ip: str | None = None) -> ServiceAlert:
+    require(can_run_alerts(actor))
     alert = get_alert(alert_id)
     if alert.state in ACTIVE_ALERT_STATES:
         alert.state = AlertState.RESOLVED
