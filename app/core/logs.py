@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import Flask, current_app, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 
 
@@ -26,12 +27,20 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if has_request_context():
             record.request_id = getattr(g, "request_id", None)
-            # the user Flask-Login already loaded for this request (never loaded for a log)
-            user = g.get("_login_user")
-            record.user_id = getattr(user, "id", None)
+            record.user_id = _loaded_user_id(g.get("_login_user"))
         else:
             record.request_id = record.user_id = None
         return True
+
+
+def _loaded_user_id(user) -> int | None:
+    """The id of the user Flask-Login loaded for this request, read from the identity map: after
+    a commit `user.id` is expired, and reading it would open a transaction for a log line (a
+    transaction the outbox then took for the caller's, and its row was never committed)."""
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is None or state.identity is None:  # anonymous, or not a mapped object
+        return None
+    return state.identity[0]
 
 
 def _json() -> JsonFormatter:

@@ -38,3 +38,27 @@ def test_json_lines_carry_the_request_and_the_user_and_rotate(app, tmp_path):
     finally:
         logging.getLogger("financialtracker.access").setLevel(logging.NOTSET)
         _restore_logging(app)
+
+
+def test_a_log_line_after_a_commit_reads_the_user_without_opening_a_transaction(app):
+    """Defect: the user id of a log line was read from the expired user after a commit, which
+    opened a transaction; the outbox took it for the caller's and its job row was never saved."""
+    from flask import g
+
+    from app.core.logs import RequestIdFilter
+    from app.extensions import db
+    from app.models import User
+
+    user_id = make_user(app, Role.CLIENT, email="after@example.fr")
+    with app.test_request_context("/"):
+        g._login_user = db.session.get(User, user_id)
+        db.session.commit()  # expires the user
+        record = logging.LogRecord("t", logging.WARNING, __file__, 1, "after commit", (), None)
+        assert RequestIdFilter().filter(record)
+        assert record.user_id == user_id
+        assert not db.session().in_transaction()
+        g._login_user = None
+    with app.test_request_context("/"):
+        record = logging.LogRecord("t", logging.WARNING, __file__, 1, "anonymous", (), None)
+        RequestIdFilter().filter(record)
+        assert record.user_id is None
