@@ -4,9 +4,9 @@ alert rules staff define and the alerts they open."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, _enum, utcnow
@@ -173,3 +173,31 @@ class ErasureRequest(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class FormEvent(enum.StrEnum):
+    """What a visitor did on a form (or on one of its steps, when `step` names it)."""
+
+    VIEW = "view"  # the form (or a step) was shown
+    START = "start"  # the first input of a visit (a beacon with JavaScript, else the first send)
+    ANSWER = "answer"  # a step answered (total_ms: the time spent on it)
+    ERROR = "error"  # a send refused (per field: that field was wrong)
+    SUBMIT = "submit"  # a send, accepted or not
+    COMPLETE = "complete"  # the form done (total_ms: from the view)
+    ABANDON = "abandon"  # left without sending (a beacon), at the step it was on
+
+
+class FormStat(Base):
+    """Form analytics (A12) as counts only: per Paris day, form, step and event, how many and
+    their summed milliseconds. No visitor, session or answer is stored."""
+
+    __tablename__ = "form_stats"
+    __table_args__ = (Index("uq_form_stats_cell", "form", "day", "step", "event", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date]
+    step: Mapped[str] = mapped_column(String(60), default="")  # "" for the form as a whole
+    event: Mapped[FormEvent] = mapped_column(_enum(FormEvent, "form_event"))
+    n: Mapped[int] = mapped_column(default=0)
+    total_ms: Mapped[int] = mapped_column(BigInteger, default=0)

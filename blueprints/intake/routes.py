@@ -12,10 +12,12 @@ from app.models import LeadSource, Role
 from app.services.accounts import referrals
 from app.services.crm import leads, requestform
 from app.services.plans import pricing
-from app.web import hx
+from app.web import formtrack, hx
 from app.web.security import role_required
 from blueprints.intake import bp
 from blueprints.intake.forms import ContactForm, ProspectForm, RequestForm
+
+FORM = "request"  # its name in the form analytics
 
 
 def _limit():
@@ -55,6 +57,7 @@ def _context(spec, raw, check_required: bool, form=None) -> dict:
 
 @bp.get("/request")
 def request_form():
+    formtrack.viewed(FORM)
     return render_template(
         "intake/request.html", **_context(_spec(), request.args, False, RequestForm(formdata=None))
     )
@@ -65,6 +68,7 @@ def request_questions():
     """The questions for the answers so far (a condition met shows its field), with the
     estimate: the fragment the form swaps on each change."""
     ctx = _context(_spec(), request.args, False)
+    formtrack.started(FORM)  # a choice was made
     if hx.wants_fragment():
         return render_template("intake/_questions.html", **ctx)
     return redirect(url_for("intake.request_form", **request.args), 303)
@@ -87,11 +91,13 @@ def submit_request():
     recompute = request.form.get("action") == "recompute"
     ctx = _context(spec, request.form, not recompute, form)
     if recompute:
+        formtrack.started(FORM)
         return render_template("intake/request.html", **ctx)
     valid = form.validate()
     if valid and form.is_robot():
-        return _thanks()  # a robot learns nothing; nothing is stored
+        return _thanks()  # a robot learns nothing; nothing is stored (nor counted)
     if not valid or ctx["errors"]:
+        formtrack.refused(FORM, [*ctx["errors"], *form.errors])
         return render_template("intake/request.html", **ctx), 422
     quote = ctx["quote"]
     params, _price_errors = requestform.params_of(spec, _answers(spec))
@@ -109,6 +115,7 @@ def submit_request():
         ),
         locale=str(get_locale()),
     )
+    formtrack.completed(FORM)
     return _thanks()
 
 

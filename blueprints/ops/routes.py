@@ -8,15 +8,18 @@ from flask_login import current_user
 
 from app.core import metrics
 from app.core.errors import ValidationFailed
+from app.extensions import limiter
 from app.models import Comparison, ErasureStatus, HealthState, Role
-from app.services.ops import alerts, health, privacy, pulse
-from app.web import hx
-from app.web.forms import apply_errors
+from app.services.ops import alerts, formstats, health, privacy, pulse
+from app.web import formtrack, hx
+from app.web.forms import apply_errors, read_period
 from app.web.security import admin_required, role_required
 from blueprints.ops import bp
 from blueprints.ops.forms import RuleForm
 
 staff_required = role_required(Role.ADMIN, Role.SALES, Role.SUPPORT)
+# the forms bring the leads: sellers read their analytics with the admins
+forms_required = role_required(Role.ADMIN, Role.SALES)
 HEALTH_STATES = {
     HealthState.OK: _l("Healthy"),
     HealthState.DEGRADED: _l("Degraded"),
@@ -253,3 +256,39 @@ def refuse_erasure(request_id):
         return _privacy_queue(422, {request_id: exc.fields.get("note") or exc.message})
     flash(_("The request is refused; the user is told why."))
     return redirect(url_for("ops.privacy_queue"), 303)
+
+
+# -- form analytics ----------------------------------------------------------------------------
+
+FORM_NAMES = {"simulator": _l("Simulator"), "request": _l("Request form")}
+
+
+@bp.post("/forms/<form>/beacon")
+@limiter.limit("60/minute")
+def form_beacon(form):
+    """What a page with JavaScript tells of a visit: its first input (`start`) or that it was
+    left unsent (`abandon`, on the step it was on). 204 whatever was counted: a beacon's
+    answer is never read."""
+    if form not in FORM_NAMES:
+        abort(404)
+    event = request.form.get("event")
+    if event == "start":
+        formtrack.started(form)
+    elif event == "abandon":
+        steps = {code for code, _label in formtrack.steps_of(form)}
+        step = request.form.get("step", "")
+        formtrack.abandoned(form, step if step in steps else "")
+    else:
+        abort(400)
+    return "", 204
+
+
+@bp.get("/ops/forms")
+@forms_required
+def form_analytics():
+    start, end = read_period(request.args)
+    reports = [
+        (name, label, formstats.report(name, start, end, formtrack.steps_of(name)))
+        for name, label in FORM_NAMES.items()
+    ]
+    return render_template("ops/forms.html", reports=reports, start=start, end=end)

@@ -23,10 +23,11 @@ from app.services import catalogue
 from app.services.accounts import referrals
 from app.services.crm import leads
 from app.services.simulator import exports, formulas, reports, simulations
-from app.web import hx
+from app.web import formtrack, hx
 from app.web.forms import CallMeForm
 from blueprints.simulator import bp
 
+FORM = "simulator"  # its name in the form analytics
 SESSION_KEY = "simulation_token"
 OWNED_KEY = "simulation_tokens"  # every simulation this browser ran, for its results and exports
 
@@ -56,6 +57,7 @@ def _raw_answer(question):
 
 
 def _step(sim, questions, question, error=None, typed=None, status=200):
+    formtrack.step_shown(FORM, question.code)
     context = {
         "sim": sim,
         "question": question,
@@ -72,13 +74,15 @@ def _step(sim, questions, question, error=None, typed=None, status=200):
     return render_template(template, **context), status
 
 
-def _results_url(sim) -> str:
-    return url_for("simulator.results", token=sim.token)
+def _to_results(sim):
+    formtrack.completed(FORM)
+    return hx.redirect_to(url_for("simulator.results", token=sim.token))
 
 
 @bp.get("")
 def start():
     sim, questions = _draft()
+    formtrack.viewed(FORM)
     return render_template(
         "simulator/start.html",
         sim=sim,
@@ -98,8 +102,7 @@ def step():
     question = next((q for q in shown if q.code == wanted), None) if wanted else None
     question = question or simulations.next_question(sim, questions)
     if question is None:  # everything answered: compute
-        sim = simulations.complete(sim, _user())
-        return hx.redirect_to(_results_url(sim))
+        return _to_results(simulations.complete(sim, _user()))
     return _step(sim, questions, question)
 
 
@@ -113,12 +116,13 @@ def answer():
     try:
         simulations.save_answer(sim, question, raw)
     except ValidationFailed as exc:
+        formtrack.refused(FORM, [question.code])
         message = exc.fields.get(question.code, exc.message)
         return _step(sim, questions, question, error=message, typed=raw, status=422)
+    formtrack.answered(FORM, question.code)
     following = simulations.next_question(sim, questions)
     if following is None:  # every shown question has its answer, so this validates
-        sim = simulations.complete(sim, _user())
-        return hx.redirect_to(_results_url(sim))
+        return _to_results(simulations.complete(sim, _user()))
     return _step(sim, questions, following)
 
 
@@ -130,6 +134,7 @@ def submit():
     try:
         sim = simulations.complete(sim, _user(), raw_answers=raw)
     except ValidationFailed as exc:
+        formtrack.refused(FORM, exc.fields)
         return render_template(
             "simulator/start.html",
             sim=sim,
@@ -138,7 +143,7 @@ def submit():
             values=raw,
             errors=exc.fields,
         ), 422
-    return hx.redirect_to(_results_url(sim))
+    return _to_results(sim)
 
 
 @bp.post("/restart")

@@ -141,6 +141,43 @@
     });
   });
 
+  // Form analytics (A12): a tracked form ([data-track-url]) tells the server of its first
+  // input, and, when the page is left without sending it, the step it was left on. Counts
+  // only; the server ignores what it has already heard of this visit.
+  var leaving = false, tracked = {};  // beacon URL -> the field last touched, per form started
+  function beacon(url, event, step) {
+    if (!navigator.sendBeacon) return;
+    var data = new FormData();
+    data.append("event", event);
+    data.append("step", step || "");
+    data.append("csrf_token", JSON.parse(body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "");
+    navigator.sendBeacon(url, data);
+  }
+  function touched(e) {
+    var box = e.target && e.target.closest && e.target.closest("[data-track-url]");
+    if (!box || !e.target.name) return;
+    var url = box.dataset.trackUrl, first = !(url in tracked);
+    tracked[url] = e.target.name;
+    if (first) beacon(url, "start");
+  }
+  body.addEventListener("focusin", function (e) { if (e.target.matches && e.target.matches("input, select, textarea")) touched(e); });
+  body.addEventListener("input", touched);
+  body.addEventListener("submit", function (e) {
+    if (e.target.closest && e.target.closest("[data-track-url]")) leaving = true;
+  }, true);
+  body.addEventListener("htmx:afterSwap", function () { leaving = false; });
+  function left() {
+    Object.keys(tracked).forEach(function (url) {
+      if (leaving) return;
+      // a step-by-step form is left on the question it shows
+      var question = document.querySelector('[data-track-url="' + url + '"] input[name=question]');
+      beacon(url, "abandon", question ? question.value : tracked[url]);
+    });
+    tracked = {};
+  }
+  window.addEventListener("pagehide", left);
+  body.addEventListener("htmx:beforeHistorySave", left);  // a boosted link leaves the page too
+
   // Fallback while the socket is down (or absent): live fragments refresh every 30 s.
   setInterval(function () {
     if (!window.ftSocket || !window.ftSocket.connected) htmx.trigger(body, "poll");
