@@ -309,6 +309,7 @@ def main() -> None:
         "payments",
         "crm",
         "analytics",
+        "ops",
     ]
     if "throughput" in parts:
         throughput()
@@ -351,6 +352,11 @@ def main() -> None:
         from bench import analytics
 
         analytics.requests_bench(APP, HELLO, wrk_script)
+    if "ops" in parts:
+        from bench import ops
+
+        ops.metrics_cost(APP, wrk_script)
+        ops.alert_latency()
     machine_speed("after")
 
 

@@ -27,6 +27,8 @@ PG_OPTIONS="-c shared_buffers=${BUFFERS_MB}MB" start_postgres "$WORK" "$PG_PORT"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/ft_bench"
 export RATELIMIT_ENABLED=false PYTHONPATH=$PWD STORAGE_DIR="$WORK/storage"
+# every process counts its metrics in files here, as `make run` has them (app/core/metrics.py)
+export PROMETHEUS_MULTIPROC_DIR="$WORK/metrics"; mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 # webhooks are signed by bench/payments.py with this secret; no Stripe call is made
 export STRIPE_SECRET_KEY=sk_test_bench STRIPE_WEBHOOK_SECRET=whsec_bench_$(.venv/bin/python -c "import secrets; print(secrets.token_hex(8))")
 export SECRET_KEY=${SECRET_KEY:-$(.venv/bin/python -c "import secrets; print(secrets.token_hex(32))")}

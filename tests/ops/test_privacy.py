@@ -213,3 +213,31 @@ def test_the_user_may_withdraw_and_only_admins_decide(app, client):
     assert post(client, "/account/privacy/erasure/cancel").status_code == 303
     with app.app_context():
         assert db.session.get(ErasureRequest, request_id).status == ErasureStatus.CANCELLED
+
+
+def test_over_http_a_refusal_without_a_reason_comes_back_and_one_with_it_is_told(app, client):
+    make_user(app, Role.CLIENT, email="http-refuse@example.fr")
+    make_user(app, Role.ADMIN, email="http-refuse-admin@example.fr")
+    login(client, "http-refuse@example.fr")
+    post(client, "/account/privacy/erasure", {"password": "correct-horse-42"})
+    with app.app_context():
+        request_id = db.session.scalar(db.select(ErasureRequest.id))
+    admin = client.application.test_client()
+    login(admin, "http-refuse-admin@example.fr")
+    resp = post(admin, f"/ops/privacy/{request_id}/refuse", {"note": "   "})
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    assert f'id="problem-{request_id}"' in page and 'aria-invalid="true"' in page
+    with app.app_context():
+        assert db.session.get(ErasureRequest, request_id).status == ErasureStatus.PENDING
+    note = "Un dossier reste à facturer."
+    resp = post(admin, f"/ops/privacy/{request_id}/refuse", {"note": note})
+    assert resp.status_code == 303 and resp.location.endswith("/ops/privacy")
+    with app.app_context():
+        request = db.session.get(ErasureRequest, request_id)
+        assert request.status == ErasureStatus.REFUSED and request.decision_note == note
+    stranger = client.application.test_client()
+    assert post(stranger, f"/ops/privacy/{request_id}/refuse", {"note": note}).status_code in (
+        302,
+        303,
+    )

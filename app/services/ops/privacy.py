@@ -434,14 +434,16 @@ def anonymise(user_id: int) -> dict[str, int]:
         storage.delete(doc.storage_key or None)
         doc.storage_key, doc.original_name = "", ERASED
         count("documents", 1)
+    # their own data exports hold a copy of everything: the files go with the rows
+    for key in db.session.scalars(
+        db.select(DataExport.storage_key).where(DataExport.user_id == user_id)
+    ):
+        storage.delete(key)
     for model, column in (
         (Notification, Notification.user_id),
         (Simulation, Simulation.user_id),
         (DataExport, DataExport.user_id),
     ):
-        if model is DataExport:
-            for export in db.session.scalars(db.select(DataExport).where(column == user_id)):
-                storage.delete(export.storage_key)
         count(
             model.__tablename__,
             db.session.execute(db.delete(model).where(column == user_id)).rowcount,
