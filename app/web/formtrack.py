@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import session
+from flask import after_this_request, g, session
 
 from app.core import clock
 from app.models import FormEvent
@@ -38,6 +38,22 @@ def steps_of(form: str) -> list[tuple[str, str]]:
         names = ("company", "contact_name", "email", "phone", "siren", "message")
         return questions + [(n, str(contact[n].label.text)) for n in names]
     return []
+
+
+def _count(form: str, cells: list) -> None:
+    """Gather the request's cells (an answer and the next step's showing are one request) and
+    add them once, after the view's own work."""
+    pending = g.get("form_cells")
+    if pending is None:
+        pending = g.form_cells = {}
+        after_this_request(_add_gathered)
+    pending.setdefault(form, []).extend(cells)
+
+
+def _add_gathered(response):
+    for form, cells in g.pop("form_cells", {}).items():
+        formstats.add(form, cells)
+    return response
 
 
 def _now_ms() -> int:
@@ -66,7 +82,7 @@ def _start(visit: dict, cells: list) -> None:
 def viewed(form: str) -> None:
     """The form's page was shown: a new visit."""
     _keep(form, {"shown": _now_ms()})
-    formstats.add(form, [("", FormEvent.VIEW, 0)])
+    _count(form, [("", FormEvent.VIEW, 0)])
 
 
 def step_shown(form: str, step: str) -> None:
@@ -76,7 +92,7 @@ def step_shown(form: str, step: str) -> None:
         return
     visit.update(step=step, since=_now_ms())
     _keep(form, visit)
-    formstats.add(form, [(step, FormEvent.VIEW, 0)])
+    _count(form, [(step, FormEvent.VIEW, 0)])
 
 
 def started(form: str) -> None:
@@ -87,7 +103,7 @@ def started(form: str) -> None:
     cells: list = []
     _start(visit, cells)
     _keep(form, visit)
-    formstats.add(form, cells)
+    _count(form, cells)
 
 
 def answered(form: str, step: str) -> None:
@@ -98,7 +114,7 @@ def answered(form: str, step: str) -> None:
     cells.append((step, FormEvent.ANSWER, spent if 0 < spent <= MAX_STEP_MS else 0))
     visit.pop("step", None)
     _keep(form, visit)
-    formstats.add(form, cells)
+    _count(form, cells)
 
 
 def refused(form: str, fields: Iterable[str]) -> None:
@@ -113,7 +129,7 @@ def refused(form: str, fields: Iterable[str]) -> None:
         if field and field != "csrf_token"
     ]
     _keep(form, visit)
-    formstats.add(form, cells)
+    _count(form, cells)
 
 
 def completed(form: str) -> None:
@@ -124,7 +140,7 @@ def completed(form: str) -> None:
     spent = _now_ms() - visit["shown"] if visit.get("shown") else 0
     cells.append(("", FormEvent.COMPLETE, spent if 0 < spent <= MAX_VISIT_MS else 0))
     _keep(form, None)
-    formstats.add(form, cells)
+    _count(form, cells)
 
 
 def abandoned(form: str, step: str) -> None:
@@ -136,4 +152,4 @@ def abandoned(form: str, step: str) -> None:
     visit["left"] = True
     _keep(form, visit)
     cells = [("", FormEvent.ABANDON, 0)] + ([(step, FormEvent.ABANDON, 0)] if step else [])
-    formstats.add(form, cells)
+    _count(form, cells)
