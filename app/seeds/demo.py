@@ -16,7 +16,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.seeds import demo_crm, demo_dossiers, demo_support
+from app.seeds import demo_crm, demo_dossiers, demo_forms, demo_support
 from app.services import accounts, catalogue, notifications, plans, sla
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -240,4 +240,5 @@ def build() -> int:
         demo_dossiers.referral(referrer, client)
         demo_crm.build(seller, referrer)
         demo_support.build(client, agent)
+    demo_forms.build()
     return created

@@ -197,6 +197,7 @@ def test_seed_demo_is_idempotent(app):
         Activity,
         Dossier,
         DossierStatus,
+        FormStat,
         Invoice,
         Lead,
         LeadStage,
@@ -221,9 +222,11 @@ def test_seed_demo_is_idempotent(app):
                     db.session.scalar(db.select(db.func.count(Lead.id))),
                     db.session.scalar(db.select(db.func.count(Activity.id))),
                     db.session.scalar(db.select(db.func.count(Ticket.id))),
+                    db.session.scalar(db.select(db.func.sum(FormStat.n))),
                 )
             )
     assert totals[0] == totals[1]
+    assert totals[0][-1] > 1000  # two weeks of form visits for /ops/forms
     with app.app_context():
         counts = dict(
             db.session.execute(
