@@ -53,7 +53,7 @@ def _server_without_metrics() -> tuple[subprocess.Popen, str]:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return proc, url
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or its workers still booting
             pass
         time.sleep(0.2)
     proc.terminate()
