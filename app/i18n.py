@@ -3,7 +3,7 @@
 import functools
 
 from babel.numbers import format_decimal
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import (
     format_currency,
     format_date,
@@ -22,7 +22,9 @@ from app.extensions import babel
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
-    if request and request.path.startswith("/api/"):  # stateless: the client says its language
+    if not has_request_context():  # a job, the monitor, a command: the platform's language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):  # stateless: the client says its language
         return (
             request.accept_languages.best_match(languages)
             or current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -34,7 +36,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
-    if current_user and current_user.is_authenticated:
+    if has_request_context() and current_user and current_user.is_authenticated:
         return current_user.timezone
     return None
 

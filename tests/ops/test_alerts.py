@@ -266,3 +266,73 @@ def test_strangers_meet_403_pages_and_404_alerts(app, client):
     assert post(client, f"/ops/alerts/{alert_id}/resolve").status_code == 404
     with app.app_context():
         assert db.session.get(ServiceAlert, alert_id).state == AlertState.OPEN
+
+
+def test_the_monitor_process_starts_on_a_fresh_database_and_opens_an_alert(app):
+    """Defect: `python -m app.worker monitor` died at start on a database without rules (the
+    shipped rules' names were translated outside a request). The real process, started here,
+    installs them, keeps the pulse and opens an alert within seconds of its condition."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from app.core.jobs import queue
+    from app.models import AlertRule, Comparison, PulseSample, Severity
+
+    make_user(app, Role.ADMIN, email="ops-process@example.fr")
+    env = dict(os.environ, WORKER_NICE="0", MONITOR_TICK_S="0.2", PULSE_SECONDS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.worker", "monitor"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def until(check, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with app.app_context():
+                found = check()
+            if found:
+                return found
+            assert proc.poll() is None, proc.stderr.read()[-2000:]
+            time.sleep(0.1)
+        raise AssertionError("the monitor did not get there")
+
+    try:
+        until(
+            lambda: (
+                db.session.scalar(db.select(db.func.count(AlertRule.id))) == len(alerts.DEFAULTS)
+            )
+        )
+        with app.app_context():
+            names = set(db.session.scalars(db.select(AlertRule.name)))
+            assert "Une tâche attend depuis plus de 5 minutes" in names  # in French, the default
+            db.session.add(
+                AlertRule(
+                    name="Jobs en attente",
+                    metric="queue_depth",
+                    comparison=Comparison.ABOVE,
+                    threshold=0,
+                    duration_s=0,
+                    severity=Severity.WARNING,
+                    channels=["inapp"],
+                )
+            )
+            db.session.commit()
+            queue("default").enqueue("app.services.ops.health.disk_percent", "/")
+        until(lambda: db.session.scalar(db.select(db.func.count(PulseSample.id))))
+        until(
+            lambda: db.session.scalar(
+                db.select(db.func.count(Notification.id)).where(
+                    Notification.type == "service_alert"
+                )
+            )
+        )
+    finally:
+        proc.terminate()
+        proc.wait(10)
