@@ -356,6 +356,7 @@ def main() -> None:
         from bench import ops
 
         ops.metrics_cost(APP, wrk_script)
+        ops.metrics_in_process()
         ops.alert_latency()
     machine_speed("after")
 

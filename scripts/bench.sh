@@ -8,6 +8,7 @@ source scripts/services.sh
 # a request over 50 ms is a warning with its SQL and collector time, kept in the logs below
 export TZ=UTC LOG_JSON=1 LOG_LEVEL=WARNING SLOW_REQUEST_MS=${SLOW_REQUEST_MS:-50}
 WORK=$(mktemp -d /tmp/ft-bench.XXXXXX)
+export BENCH_WORK=$WORK  # a process bench/run.py starts writes its log here, kept below
 PIDS=()
 # the processes' logs (warnings and errors only) outlive the run: a failed or odd run can be read
 LOGS=${BENCH_LOGS:-/tmp/ft-bench-logs}
