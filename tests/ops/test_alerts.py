@@ -279,7 +279,7 @@ def test_the_monitor_process_starts_on_a_fresh_database_and_opens_an_alert(app):
     from pathlib import Path
 
     from app.core.jobs import queue
-    from app.models import AlertRule, Comparison, PulseSample, Severity
+    from app.models import AlertRule, Comparison, HealthCheck, PulseSample, Severity
 
     make_user(app, Role.ADMIN, email="ops-process@example.fr")
     env = dict(os.environ, WORKER_NICE="0", MONITOR_TICK_S="0.2", PULSE_SECONDS="1")
@@ -326,6 +326,8 @@ def test_the_monitor_process_starts_on_a_fresh_database_and_opens_an_alert(app):
             db.session.commit()
             queue("default").enqueue("app.services.ops.health.disk_percent", "/")
         until(lambda: db.session.scalar(db.select(db.func.count(PulseSample.id))))
+        # the health round runs on the monitor's side thread, beside the ticks
+        until(lambda: db.session.scalar(db.select(db.func.count(HealthCheck.id))))
         until(
             lambda: db.session.scalar(
                 db.select(db.func.count(Notification.id)).where(
