@@ -22,6 +22,7 @@ for db in postgresql sqlite; do
     export DATABASE_URL="sqlite:///$WORK/ft_test.db"
   fi
   echo "=== test suite on $db ==="
-  .venv/bin/python -m pytest -q -p no:cacheprovider --basetemp "$WORK/pytest-$db" "$@" || status=$?
+  # --durations: the slowest tests are printed, so the next change knows where the time goes
+  .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 --basetemp "$WORK/pytest-$db" "$@" || status=$?
 done
 exit $status
