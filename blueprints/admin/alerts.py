@@ -2,6 +2,7 @@
 form post (it works without JavaScript); htmx swaps the one alert it changed."""
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,11 +17,14 @@ from app.web.security import admin_required
 from blueprints.admin import bp
 from blueprints.admin.forms import AlertActionForm, AlertAssignForm, AlertNoteForm
 
+BADGE_CAP = 100  # from here the badge reads "99+"
+
 
 def _active_count() -> int:
-    """The badge's figure, counted once per request (the alert centre shows it twice)."""
+    """The badge's figure, counted once per request (the alert centre shows it twice), up to
+    BADGE_CAP."""
     if "active_alerts" not in g:
-        g.active_alerts = alerts_service.active_count(current_user)
+        g.active_alerts = alerts_service.active_count(current_user, at_most=BADGE_CAP)
     return g.active_alerts
 
 
@@ -31,7 +35,10 @@ def _alert_badge():
             return _active_count()
         return 0
 
-    return {"open_alerts": open_alerts}
+    def badge_figure(n: int) -> str:
+        return "99+" if n >= BADGE_CAP else format_number(n)
+
+    return {"open_alerts": open_alerts, "badge_figure": badge_figure}
 
 
 def _forms(alert, note_form=None):

@@ -18,6 +18,7 @@ from app.models import (
     Level,
     Reminder,
     Role,
+    SlaClock,
     User,
 )
 from app.services import sla
@@ -207,3 +208,38 @@ def test_remind_now_from_the_dossier_page_and_everyone_overdue(client, app, late
             db.select(Reminder.source).where(Reminder.dossier_id == dossier_id)
         ).all()
         assert manual.count("manual") == 2  # the expert's, then the admin's round
+
+
+def test_the_badge_stops_counting_at_a_hundred(app, client, late):
+    """At scale there are 100 000 open alerts: the navigation's badge counts to 100 and reads
+    "99+" (the list's own filters and pages are unchanged)."""
+    with app.app_context():
+        first = db.session.get(Alert, late["alert"])
+        clock_row = db.session.get(SlaClock, first.clock_id)
+        copied = {
+            c.key: getattr(clock_row, c.key) for c in SlaClock.__table__.columns if c.key != "id"
+        }
+        for cycle in range(2, 122):  # one alert per clock, one clock per (dossier, code, cycle)
+            twin = SlaClock(**{**copied, "cycle": cycle})
+            db.session.add(twin)
+            db.session.flush()
+            db.session.add(
+                Alert(
+                    clock_id=twin.id,
+                    dossier_id=first.dossier_id,
+                    level=first.level,
+                    party=first.party,
+                    code=first.code,
+                    status=AlertStatus.OPEN,
+                    opened_at=first.opened_at,
+                    updated_at=first.updated_at,
+                )
+            )
+        db.session.commit()
+        assert sla.alerts.active_count(db.session.get(User, late["admin"])) == 121
+        assert sla.alerts.active_count(db.session.get(User, late["admin"]), at_most=100) == 100
+    login(client, "admin@example.fr")
+    badge = client.get("/admin/alerts/count", headers=HX).get_data(as_text=True)
+    assert "99+" in badge
+    page = client.get("/admin/alerts").get_data(as_text=True)
+    assert page.count("99+") == 2  # the navigation and the list's heading

@@ -106,13 +106,14 @@ def listing(viewer: User, filters: Filters = Filters(), before_id: int | None = 
     return rows[:PAGE], (rows[PAGE - 1][0].id if len(rows) > PAGE else None)
 
 
-def active_count(viewer: User) -> int:
-    """Alerts nobody has resolved yet (the badge in the admin navigation)."""
-    return db.session.scalar(
-        db.select(db.func.count(Alert.id)).where(
-            Alert.status != AlertStatus.RESOLVED, _visible(viewer)
-        )
-    )
+def active_count(viewer: User, at_most: int | None = None) -> int:
+    """Alerts nobody has resolved yet (the badge in the admin navigation). `at_most` stops
+    counting there: at scale there are a hundred thousand open alerts, and counting them all
+    on every admin page cost about 13 ms of the database's time for a badge that says "99+"."""
+    found = db.select(Alert.id).where(Alert.status != AlertStatus.RESOLVED, _visible(viewer))
+    if at_most is not None:
+        found = found.limit(at_most)
+    return db.session.scalar(db.select(db.func.count()).select_from(found.subquery()))
 
 
 def open_count() -> int:
