@@ -6,7 +6,7 @@ cells (`app.services.ops.formstats`).
 A visit is one showing of the form's page: showing it again starts a new visit. A start is
 the visit's first input, told by a beacon when JavaScript runs (`static/js/app.js`), else by
 its first send. A step's time runs from its showing to its answer; more than
-`MAX_STEP_MS` is someone who left the tab, and counts as a view without a time.
+`MAX_STEP_MS` is someone who left the tab, and counts as an answer without a time.
 """
 
 from __future__ import annotations
