@@ -279,7 +279,7 @@ def test_the_monitor_process_starts_on_a_fresh_database_and_opens_an_alert(app):
     from pathlib import Path
 
     from app.core.jobs import queue
-    from app.models import AlertRule, Comparison, HealthCheck, PulseSample, Severity
+    from app.models import AlertRule, HealthCheck, PulseSample
 
     make_user(app, Role.ADMIN, email="ops-process@example.fr")
     env = dict(os.environ, WORKER_NICE="0", MONITOR_TICK_S="0.2", PULSE_SECONDS="1")
@@ -312,18 +312,7 @@ def test_the_monitor_process_starts_on_a_fresh_database_and_opens_an_alert(app):
         with app.app_context():
             names = set(db.session.scalars(db.select(AlertRule.name)))
             assert "Une tâche attend depuis plus de 5 minutes" in names  # in French, the default
-            db.session.add(
-                AlertRule(
-                    name="Jobs en attente",
-                    metric="queue_depth",
-                    comparison=Comparison.ABOVE,
-                    threshold=0,
-                    duration_s=0,
-                    severity=Severity.WARNING,
-                    channels=["inapp"],
-                )
-            )
-            db.session.commit()
+            _rule(db.session, threshold=0, duration_s=0, channels=["inapp"])
             queue("default").enqueue("app.services.ops.health.disk_percent", "/")
         until(lambda: db.session.scalar(db.select(db.func.count(PulseSample.id))))
         # the health round runs on the monitor's side thread, beside the ticks

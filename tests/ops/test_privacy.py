@@ -199,15 +199,23 @@ def test_an_admin_refuses_with_a_reason_while_a_dossier_is_in_progress(app, ctx)
     assert ctx.get(User, client.id).email == "busy@example.fr"  # nothing erased
 
 
-def test_the_user_may_withdraw_and_only_admins_decide(app, client):
-    make_user(app, Role.CLIENT, email="withdraw@example.fr")
-    make_user(app, Role.SUPPORT, email="withdraw-support@example.fr")
-    login(client, "withdraw@example.fr")
+def _erasure_asked(app, client, email: str, staff_role: Role):
+    """`client` signs in as a new user of `email` and asks to be erased; returns the request's
+    id and a second browser signed in as a new staff member of `staff_role`."""
+    make_user(app, Role.CLIENT, email=email)
+    staff_email = email.replace("@", "-staff@")
+    make_user(app, staff_role, email=staff_email)
+    login(client, email)
     post(client, "/account/privacy/erasure", {"password": "correct-horse-42"})
     with app.app_context():
         request_id = db.session.scalar(db.select(ErasureRequest.id))
-    support = client.application.test_client()
-    login(support, "withdraw-support@example.fr")
+    staff = client.application.test_client()
+    login(staff, staff_email)
+    return request_id, staff
+
+
+def test_the_user_may_withdraw_and_only_admins_decide(app, client):
+    request_id, support = _erasure_asked(app, client, "withdraw@example.fr", Role.SUPPORT)
     assert support.get("/ops/privacy").status_code == 403
     assert post(support, f"/ops/privacy/{request_id}/confirm").status_code == 403
     assert post(client, "/account/privacy/erasure/cancel").status_code == 303
@@ -216,14 +224,7 @@ def test_the_user_may_withdraw_and_only_admins_decide(app, client):
 
 
 def test_over_http_a_refusal_without_a_reason_comes_back_and_one_with_it_is_told(app, client):
-    make_user(app, Role.CLIENT, email="http-refuse@example.fr")
-    make_user(app, Role.ADMIN, email="http-refuse-admin@example.fr")
-    login(client, "http-refuse@example.fr")
-    post(client, "/account/privacy/erasure", {"password": "correct-horse-42"})
-    with app.app_context():
-        request_id = db.session.scalar(db.select(ErasureRequest.id))
-    admin = client.application.test_client()
-    login(admin, "http-refuse-admin@example.fr")
+    request_id, admin = _erasure_asked(app, client, "http-refuse@example.fr", Role.ADMIN)
     resp = post(admin, f"/ops/privacy/{request_id}/refuse", {"note": "   "})
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)

@@ -33,9 +33,10 @@ Cell = tuple[str, FormEvent, int]  # step ("" for the whole form), event, millis
 
 
 def add(form: str, cells: Iterable[Cell]) -> None:
-    """Add one to each cell of today (and its milliseconds), in one short transaction of its
-    own. Called by a view after its work is committed; a failure is logged and the page goes
-    on (a figure missing is better than a visitor's page failing)."""
+    """Add one to each cell of today (and its milliseconds), and commit. Called once a view's
+    own work is committed (`formtrack` adds a request's cells after the view), so the commit
+    holds only these counts; a failure is logged and the page goes on (a figure missing is
+    better than a visitor's page failing)."""
     summed: dict[tuple[str, FormEvent], list[int]] = defaultdict(lambda: [0, 0])
     for step, event, ms in cells:
         cell = summed[step, event]
